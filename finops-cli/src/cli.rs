@@ -1,0 +1,75 @@
+//! The clap definition of the `finops` command line.
+
+// Doc comments on arguments are the user's `--help` text, not rustdoc.
+#![allow(clippy::doc_markdown)]
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+/// Turn cloud billing exports into a FOCUS dataset in a local DuckDB file.
+#[derive(Debug, Parser)]
+#[command(name = "finops", about, long_about = None, propagate_version = true, max_term_width = 100)]
+#[command(
+    after_help = "Configuration: finops.toml < FINOPS_* environment < flags; see `finops config show`."
+)]
+pub(crate) struct Cli {
+    #[command(flatten)]
+    pub(crate) global: GlobalArgs,
+    #[command(subcommand)]
+    pub(crate) command: Command,
+}
+
+/// Options every command takes.
+#[derive(Debug, Args)]
+pub(crate) struct GlobalArgs {
+    /// Config file (default: ./finops.toml, then $XDG_CONFIG_HOME/finops/finops.toml) [env: FINOPS_CONFIG]
+    #[arg(long, global = true, value_name = "FILE")]
+    pub(crate) config: Option<PathBuf>,
+    /// The DuckDB warehouse file [config: warehouse.path; default: finops.duckdb]
+    #[arg(long, global = true, value_name = "FILE")]
+    pub(crate) warehouse: Option<PathBuf>,
+    /// Result format on stdout [config: output.format]
+    #[arg(long, global = true, value_name = "FORMAT", value_parser = ["table", "json"])]
+    pub(crate) format: Option<String>,
+    /// Print only errors on stderr (no progress, no step log)
+    #[arg(short, long, global = true)]
+    pub(crate) quiet: bool,
+    /// More log detail on stderr (-vv for trace) [env: FINOPS_LOG]
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub(crate) verbose: u8,
+}
+
+/// A vendor that is not in this build: takes any arguments, so that the command still parses
+/// and can say which feature to install.
+#[derive(Debug, Args)]
+pub(crate) struct MissingVendor {
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true, hide = true)]
+    pub(crate) args: Vec<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum Command {
+    /// AWS: Cost and Usage Reports from S3 or a local copy
+    #[cfg(feature = "aws")]
+    #[command(subcommand)]
+    Aws(finops_aws::AwsCommand),
+    /// AWS (not in this build: install with --features aws)
+    #[cfg(not(feature = "aws"))]
+    Aws(MissingVendor),
+    /// Azure (not available yet)
+    Azure(MissingVendor),
+    /// Google Cloud (not available yet)
+    Gcp(MissingVendor),
+    /// Oracle Cloud (not available yet)
+    Oracle(MissingVendor),
+    /// Inspect the configuration
+    #[command(subcommand)]
+    Config(ConfigCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum ConfigCommand {
+    /// Print every setting with its value and where it came from (secrets masked)
+    Show,
+}

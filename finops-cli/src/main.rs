@@ -1,0 +1,137 @@
+//! The `finops` binary: parses the command line, resolves configuration, and hands the
+//! command to core or to a vendor crate. Vendors are compiled in by cargo features.
+
+mod cli;
+mod registry;
+
+use std::io::IsTerminal;
+use std::process::ExitCode;
+
+use clap::{CommandFactory, FromArgMatches};
+use finops_core::Context;
+use finops_core::config::{FlagValue, OutputConfig, Settings};
+use finops_core::output::{self, ExitStatus, Table, Ui};
+use serde_json::json;
+
+use crate::cli::{Cli, Command, ConfigCommand};
+
+fn main() -> ExitCode {
+    let version: &'static str = Box::leak(registry::version().into_boxed_str());
+    let matches = Cli::command().version(version).get_matches();
+    let cli = match Cli::from_arg_matches(&matches) {
+        Ok(cli) => cli,
+        Err(e) => e.exit(),
+    };
+    install_miette_hook();
+    output::init_logging(cli.global.quiet, cli.global.verbose);
+    match run(cli) {
+        Ok(status) => status.into(),
+        Err(report) => {
+            let status = report
+                .downcast_ref::<finops_core::Error>()
+                .map_or(ExitStatus::Failure, finops_core::Error::exit_status);
+            #[allow(clippy::print_stderr)]
+            {
+                eprintln!("{report:?}");
+            }
+            status.into()
+        }
+    }
+}
+
+/// Graphical reports on a terminal, narratable plain text otherwise (cron logs).
+fn install_miette_hook() {
+    let tty = std::io::stderr().is_terminal();
+    let _ = miette::set_hook(Box::new(move |_| {
+        if tty {
+            Box::new(
+                miette::MietteHandlerOpts::new()
+                    .terminal_links(false)
+                    .build(),
+            )
+        } else {
+            Box::new(miette::NarratableReportHandler::new())
+        }
+    }));
+}
+
+#[cfg_attr(not(feature = "aws"), allow(clippy::needless_pass_by_value))]
+fn run(cli: Cli) -> miette::Result<ExitStatus> {
+    // A vendor that is not in this build fails before anything else is read.
+    match &cli.command {
+        #[cfg(not(feature = "aws"))]
+        Command::Aws(_) => return Err(registry::unavailable("aws").into()),
+        Command::Azure(_) => return Err(registry::unavailable("azure").into()),
+        Command::Gcp(_) => return Err(registry::unavailable("gcp").into()),
+        Command::Oracle(_) => return Err(registry::unavailable("oracle").into()),
+        _ => {}
+    }
+    let mut settings = Settings::load(
+        cli.global.config.as_deref(),
+        registry::config_keys(),
+        &registry::foreign_sections(),
+    )?;
+    let mut flags = Vec::new();
+    if let Some(w) = &cli.global.warehouse {
+        flags.push(("warehouse.path", FlagValue::Str(w.display().to_string())));
+    }
+    if let Some(f) = &cli.global.format {
+        flags.push(("output.format", FlagValue::Str(f.clone())));
+    }
+    settings.apply_flags(flags);
+    let out: OutputConfig = settings.section("output")?;
+    #[cfg_attr(not(feature = "aws"), allow(unused_mut))]
+    let mut ctx = Context {
+        settings,
+        ui: Ui::new(out.format, cli.global.quiet),
+    };
+    match cli.command {
+        #[cfg(feature = "aws")]
+        Command::Aws(cmd) => runtime()?.block_on(finops_aws::run(cmd, &mut ctx)),
+        Command::Config(ConfigCommand::Show) => Ok(config_show(&ctx)),
+        #[allow(unreachable_patterns)]
+        _ => unreachable!("vendor stubs are handled above"),
+    }
+}
+
+/// The async runtime vendor commands run on.
+#[cfg(feature = "aws")]
+fn runtime() -> miette::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| {
+            miette::miette!(
+                code = "finops::runtime",
+                "cannot start the async runtime: {e}"
+            )
+        })
+}
+
+fn config_show(ctx: &Context) -> ExitStatus {
+    let shown = ctx.settings.show();
+    if ctx.ui.format == output::Format::Json {
+        output::print_json(&json!({
+            "file": ctx.settings.file().map(|p| p.display().to_string()),
+            "keys": shown,
+        }));
+        return ExitStatus::Success;
+    }
+    let mut t = Table::new(vec!["key", "value", "source", "env"]);
+    for k in shown {
+        t.push(vec![
+            json!(k.key),
+            json!(k.value),
+            json!(k.origin),
+            json!(k.env),
+        ]);
+    }
+    output::print_text(&format!(
+        "config file: {}\n",
+        ctx.settings
+            .file()
+            .map_or_else(|| "(none)".to_owned(), |p| p.display().to_string())
+    ));
+    output::print_table(output::Format::Table, &t);
+    ExitStatus::Success
+}

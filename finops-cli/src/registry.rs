@@ -1,0 +1,111 @@
+//! The vendors finops knows, with the cargo feature that compiles each in. Adding a vendor is
+//! one entry here, one feature and optional dependency in Cargo.toml, and one `Command` variant.
+
+use finops_core::Error;
+use finops_core::config::KeySpec;
+
+/// A vendor as the CLI sees it.
+pub(crate) struct VendorEntry {
+    /// Subcommand and config section name.
+    pub(crate) name: &'static str,
+    /// Cargo feature.
+    pub(crate) feature: &'static str,
+    /// Compiled into this binary.
+    pub(crate) compiled: bool,
+    /// Has a crate at all (false: planned).
+    pub(crate) implemented: bool,
+    /// Its config keys, when compiled.
+    pub(crate) keys: &'static [KeySpec],
+}
+
+#[cfg(feature = "aws")]
+const AWS_KEYS: &[KeySpec] = finops_aws::config::KEYS;
+#[cfg(not(feature = "aws"))]
+const AWS_KEYS: &[KeySpec] = &[];
+
+/// Every vendor, compiled in or not.
+pub(crate) static VENDORS: &[VendorEntry] = &[
+    VendorEntry {
+        name: "aws",
+        feature: "aws",
+        compiled: cfg!(feature = "aws"),
+        implemented: true,
+        keys: AWS_KEYS,
+    },
+    VendorEntry {
+        name: "azure",
+        feature: "azure",
+        compiled: false,
+        implemented: false,
+        keys: &[],
+    },
+    VendorEntry {
+        name: "gcp",
+        feature: "gcp",
+        compiled: false,
+        implemented: false,
+        keys: &[],
+    },
+    VendorEntry {
+        name: "oracle",
+        feature: "oracle",
+        compiled: false,
+        implemented: false,
+        keys: &[],
+    },
+];
+
+fn entry(name: &str) -> &'static VendorEntry {
+    VENDORS
+        .iter()
+        .find(|v| v.name == name)
+        .expect("registered vendor")
+}
+
+/// The error for a vendor subcommand this binary cannot run.
+pub(crate) fn unavailable(name: &str) -> Error {
+    let v = entry(name);
+    if v.implemented {
+        Error::VendorNotCompiled {
+            vendor: v.name.into(),
+            feature: v.feature.into(),
+        }
+    } else {
+        Error::VendorNotAvailable {
+            vendor: v.name.into(),
+            version: env!("CARGO_PKG_VERSION").into(),
+            available: VENDORS
+                .iter()
+                .filter(|v| v.implemented)
+                .map(|v| v.name)
+                .collect::<Vec<_>>()
+                .join(", "),
+        }
+    }
+}
+
+/// Config keys of core and every compiled vendor.
+pub(crate) fn config_keys() -> Vec<&'static KeySpec> {
+    finops_core::config::CORE_KEYS
+        .iter()
+        .chain(VENDORS.iter().flat_map(|v| v.keys))
+        .collect()
+}
+
+/// Config sections of vendors not compiled in: accepted in finops.toml, not checked.
+pub(crate) fn foreign_sections() -> Vec<&'static str> {
+    VENDORS
+        .iter()
+        .filter(|v| !v.compiled)
+        .map(|v| v.name)
+        .collect()
+}
+
+/// `finops 0.1.0 (+aws -azure -gcp -oracle)`.
+pub(crate) fn version() -> String {
+    let features: Vec<String> = VENDORS
+        .iter()
+        .map(|v| format!("{}{}", if v.compiled { '+' } else { '-' }, v.name))
+        .collect();
+    format!("{} ({})", env!("CARGO_PKG_VERSION"), features.join(" "))
+}

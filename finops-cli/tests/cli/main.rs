@@ -1,0 +1,241 @@
+//! Tests of the `finops` binary's command line: help, version, vendors missing from the
+//! build, configuration layering and errors. Built twice by `scripts/test`: with every
+//! feature, and with `--no-default-features` (no vendor compiled in).
+
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+struct Run {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+impl std::fmt::Debug for Run {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "exit {}\n--- stdout\n{}\n--- stderr\n{}",
+            self.code, self.stdout, self.stderr
+        )
+    }
+}
+
+/// Runs `finops` in `dir` with only the given environment.
+fn finops(dir: &Path, env: &[(&str, &str)], args: &[&str]) -> Run {
+    let out = Command::new(env!("CARGO_BIN_EXE_finops"))
+        .args(args)
+        .current_dir(dir)
+        .env_clear()
+        .env("HOME", dir)
+        .envs(env.iter().copied())
+        .stdin(Stdio::null())
+        .output()
+        .expect("run finops");
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+fn snapshot(run: &Run) -> String {
+    format!(
+        "exit: {}\n--- stdout\n{}--- stderr\n{}",
+        run.code, run.stdout, run.stderr
+    )
+}
+
+const FEATURES: &str = if cfg!(feature = "aws") { "aws" } else { "none" };
+
+#[test]
+fn version_lists_compiled_vendors() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = finops(dir.path(), &[], &["--version"]);
+    assert_eq!(run.code, 0);
+    let want = if cfg!(feature = "aws") {
+        "(+aws -azure -gcp -oracle)"
+    } else {
+        "(-aws -azure -gcp -oracle)"
+    };
+    assert_eq!(
+        run.stdout.trim(),
+        format!("finops {} {want}", env!("CARGO_PKG_VERSION"))
+    );
+}
+
+#[test]
+fn help() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = finops(dir.path(), &[], &["--help"]);
+    insta::assert_snapshot!(format!("help_{FEATURES}"), snapshot(&run));
+}
+
+#[cfg(feature = "aws")]
+#[test]
+fn aws_help() {
+    let dir = tempfile::tempdir().unwrap();
+    for cmd in ["import-cur", "list-manifests", "show-state"] {
+        let run = finops(dir.path(), &[], &["aws", cmd, "--help"]);
+        assert_eq!(run.code, 0);
+        insta::assert_snapshot!(format!("aws_{cmd}_help"), snapshot(&run));
+    }
+}
+
+/// Regression for the foundation issue: a vendor that is not compiled in still parses and
+/// names the feature to install, with exit 2.
+#[cfg(not(feature = "aws"))]
+#[test]
+fn aws_not_compiled_names_the_feature() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = finops(
+        dir.path(),
+        &[],
+        &[
+            "aws",
+            "import-cur",
+            "--bucket",
+            "b",
+            "--report",
+            "r",
+            "--dry-run",
+        ],
+    );
+    assert_eq!(run.code, 2, "{run:?}");
+    assert!(
+        run.stderr
+            .contains("the `aws` vendor is not compiled into this binary"),
+        "{run:?}"
+    );
+    assert!(
+        run.stderr
+            .contains("cargo install finops-cli --features aws"),
+        "{run:?}"
+    );
+    insta::assert_snapshot!("aws_not_compiled", snapshot(&run));
+}
+
+#[test]
+fn planned_vendor_is_explained() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = finops(
+        dir.path(),
+        &[],
+        &["azure", "import-exports", "--container", "x"],
+    );
+    assert_eq!(run.code, 2, "{run:?}");
+    assert!(
+        run.stderr
+            .contains("the `azure` vendor is not available in finops"),
+        "{run:?}"
+    );
+}
+
+#[test]
+fn unknown_config_key_suggests_the_closest() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("finops.toml"),
+        "[warehouse]\npaht = \"x.duckdb\"\n",
+    )
+    .unwrap();
+    let run = finops(dir.path(), &[], &["config", "show"]);
+    assert_eq!(run.code, 2, "{run:?}");
+    assert!(
+        run.stderr.contains("unknown config key `warehouse.paht`"),
+        "{run:?}"
+    );
+    assert!(
+        run.stderr.contains("did you mean `warehouse.path`?"),
+        "{run:?}"
+    );
+    insta::assert_snapshot!("unknown_key", snapshot(&run));
+}
+
+#[test]
+fn bad_toml_points_at_the_error() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("finops.toml"), "[warehouse]\npath = \n").unwrap();
+    let run = finops(dir.path(), &[], &["config", "show"]);
+    assert_eq!(run.code, 2, "{run:?}");
+    assert!(run.stderr.contains("is not valid TOML"), "{run:?}");
+}
+
+#[test]
+fn config_show_reports_each_source() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("finops.toml"),
+        "[warehouse]\nmemory_limit = \"2GB\"\npath = \"from-file.duckdb\"\n",
+    )
+    .unwrap();
+    let run = finops(
+        dir.path(),
+        &[
+            ("FINOPS_WAREHOUSE_THREADS", "3"),
+            ("FINOPS_WAREHOUSE_PATH", "from-env.duckdb"),
+        ],
+        &[
+            "config",
+            "show",
+            "--warehouse",
+            "from-flag.duckdb",
+            "--format",
+            "json",
+        ],
+    );
+    assert_eq!(run.code, 0, "{run:?}");
+    let v: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    let key = |k: &str| {
+        v["keys"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["key"] == k)
+            .unwrap()
+            .clone()
+    };
+    assert_eq!(v["file"], "finops.toml");
+    assert_eq!(key("warehouse.path")["value"], "from-flag.duckdb");
+    assert_eq!(key("warehouse.path")["origin"], "flag --warehouse");
+    assert_eq!(key("warehouse.memory_limit")["value"], "2GB");
+    assert_eq!(key("warehouse.memory_limit")["origin"], "file finops.toml");
+    assert_eq!(key("warehouse.threads")["value"], "3");
+    assert_eq!(
+        key("warehouse.threads")["origin"],
+        "env FINOPS_WAREHOUSE_THREADS"
+    );
+    assert_eq!(key("output.format")["value"], "json");
+    assert_eq!(key("output.format")["origin"], "flag --format");
+}
+
+#[cfg(feature = "aws")]
+#[test]
+fn config_show_masks_secrets() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("finops.toml"),
+        "[aws]\nbucket = \"billing\"\naccess_key_id = \"AKIAEXAMPLE\"\nsecret_access_key = \"wJalrXUtnFEMI/K7MDENG\"\n",
+    )
+    .unwrap();
+    let run = finops(
+        dir.path(),
+        &[("FINOPS_AWS_SESSION_TOKEN", "FwoGZXIvYXdzEJr")],
+        &["config", "show"],
+    );
+    assert_eq!(run.code, 0, "{run:?}");
+    let all = format!("{}{}", run.stdout, run.stderr);
+    assert!(
+        !all.contains("wJalrXUtnFEMI") && !all.contains("FwoGZXIvYXdzEJr"),
+        "{run:?}"
+    );
+    assert!(run.stdout.contains("aws.secret_access_key"), "{run:?}");
+    insta::assert_snapshot!("config_show_aws", snapshot(&run));
+}
+
+#[test]
+fn unknown_subcommand_is_a_usage_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = finops(dir.path(), &[], &["imprt"]);
+    assert_eq!(run.code, 2, "{run:?}");
+}

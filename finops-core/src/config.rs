@@ -1,0 +1,648 @@
+//! Configuration: defaults < TOML file < `FINOPS_*` environment < command-line flags.
+//!
+//! Every key is declared once, as a [`KeySpec`] (core's in [`CORE_KEYS`], each vendor's in its
+//! own `config.rs`). From that one table come the environment variable names
+//! (`warehouse.path` ↔ `FINOPS_WAREHOUSE_PATH`), unknown-key detection with a suggestion,
+//! and `finops config show`. Sections are deserialized with serde through figment.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use figment::value::{Dict, Map, Value};
+use figment::{Figment, Metadata, Profile, Provider};
+use miette::NamedSource;
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+
+use crate::env;
+use crate::error::{Error, Result};
+use crate::redacted::MASK;
+
+/// The type of a config value, for parsing environment variables and masking secrets.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    /// Text.
+    Str,
+    /// A whole number.
+    Int,
+    /// `true`/`false`.
+    Bool,
+    /// Text that is never printed.
+    Secret,
+}
+
+/// One configuration key: its dotted name, type, default and documentation.
+#[derive(Debug)]
+pub struct KeySpec {
+    /// Dotted key, `section.name`.
+    pub key: &'static str,
+    /// Value type.
+    pub kind: Kind,
+    /// The default as displayed by `config show`, if there is one.
+    pub default: Option<&'static str>,
+    /// The command-line flag that sets it, if any.
+    pub flag: Option<&'static str>,
+    /// One line of documentation.
+    pub doc: &'static str,
+}
+
+impl KeySpec {
+    /// The environment variable for this key: `FINOPS_` + the key upper-cased, `.` → `_`.
+    pub fn env_name(&self) -> String {
+        format!(
+            "{}{}",
+            env::PREFIX,
+            self.key.replace('.', "_").to_ascii_uppercase()
+        )
+    }
+
+    /// The section (`warehouse` of `warehouse.path`).
+    pub fn section(&self) -> &'static str {
+        self.key.split_once('.').map_or(self.key, |(s, _)| s)
+    }
+
+    /// A [`Error::MissingSetting`] for this key.
+    pub fn missing(&self) -> Error {
+        Error::MissingSetting {
+            key: self.key.to_owned(),
+            flag: self.flag.unwrap_or("(no flag)").to_owned(),
+            env: self.env_name(),
+        }
+    }
+}
+
+/// Keys owned by core.
+pub const CORE_KEYS: &[KeySpec] = &[
+    KeySpec {
+        key: "warehouse.path",
+        kind: Kind::Str,
+        default: Some(DEFAULT_WAREHOUSE),
+        flag: Some("--warehouse"),
+        doc: "the DuckDB file finops writes",
+    },
+    KeySpec {
+        key: "warehouse.memory_limit",
+        kind: Kind::Str,
+        default: Some(DEFAULT_MEMORY_LIMIT),
+        flag: None,
+        doc: "DuckDB memory_limit; larger loads spill to disk beside the warehouse",
+    },
+    KeySpec {
+        key: "warehouse.threads",
+        kind: Kind::Int,
+        default: None,
+        flag: None,
+        doc: "DuckDB worker threads (default: one per core)",
+    },
+    KeySpec {
+        key: "output.format",
+        kind: Kind::Str,
+        default: Some("table"),
+        flag: Some("--format"),
+        doc: "table or json",
+    },
+];
+
+/// Default DuckDB file, relative to the working directory.
+pub const DEFAULT_WAREHOUSE: &str = "finops.duckdb";
+/// Default DuckDB `memory_limit`.
+pub const DEFAULT_MEMORY_LIMIT: &str = "1GB";
+
+/// `[warehouse]`.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct WarehouseConfig {
+    /// The DuckDB file.
+    pub path: PathBuf,
+    /// DuckDB `memory_limit`.
+    pub memory_limit: String,
+    /// DuckDB `threads`.
+    pub threads: Option<u32>,
+}
+
+impl Default for WarehouseConfig {
+    fn default() -> Self {
+        Self {
+            path: DEFAULT_WAREHOUSE.into(),
+            memory_limit: DEFAULT_MEMORY_LIMIT.into(),
+            threads: None,
+        }
+    }
+}
+
+/// `[output]`.
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct OutputConfig {
+    /// Output format.
+    pub format: crate::output::Format,
+}
+
+/// Where a value came from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Origin {
+    /// Built-in default.
+    Default,
+    /// A config file.
+    File(PathBuf),
+    /// An environment variable.
+    Env(String),
+    /// A command-line flag.
+    Flag(String),
+}
+
+impl std::fmt::Display for Origin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Default => f.write_str("default"),
+            Self::File(p) => write!(f, "file {}", p.display()),
+            Self::Env(v) => write!(f, "env {v}"),
+            Self::Flag(fl) => write!(f, "flag {fl}"),
+        }
+    }
+}
+
+/// One layer of values with a name for error messages.
+struct Layer {
+    name: String,
+    data: Dict,
+}
+
+impl Provider for Layer {
+    fn metadata(&self) -> Metadata {
+        Metadata::named(self.name.clone())
+    }
+
+    fn data(&self) -> figment::Result<Map<Profile, Dict>> {
+        Ok(Profile::Default.collect(self.data.clone()))
+    }
+}
+
+/// The resolved configuration: every layer merged, with the origin of every key.
+pub struct Settings {
+    figment: Figment,
+    specs: Vec<&'static KeySpec>,
+    origins: BTreeMap<&'static str, Origin>,
+    file: Option<PathBuf>,
+}
+
+/// One row of `finops config show`.
+#[derive(Debug, Serialize)]
+pub struct ShownKey {
+    /// Dotted key.
+    pub key: &'static str,
+    /// Its value, secrets masked; `None` when unset.
+    pub value: Option<String>,
+    /// Where the value came from.
+    pub origin: String,
+    /// Its environment variable.
+    pub env: String,
+}
+
+impl Settings {
+    /// Loads the file (explicit path, `$FINOPS_CONFIG`, `./finops.toml`, or
+    /// `$XDG_CONFIG_HOME/finops/finops.toml`) and the environment, for the given keys.
+    ///
+    /// `foreign_sections` are sections that are valid but not described here (vendors that
+    /// are not compiled in); their contents are not checked.
+    pub fn load(
+        explicit: Option<&Path>,
+        specs: Vec<&'static KeySpec>,
+        foreign_sections: &[&str],
+    ) -> Result<Self> {
+        Self::load_with_env(explicit, specs, foreign_sections, env::finops_vars())
+    }
+
+    /// [`Settings::load`] with the `FINOPS_*` variables given instead of read from the process.
+    pub fn load_with_env(
+        explicit: Option<&Path>,
+        specs: Vec<&'static KeySpec>,
+        foreign_sections: &[&str],
+        vars: Vec<(String, String)>,
+    ) -> Result<Self> {
+        let file = find_config_file(explicit)?;
+        let mut settings = Self {
+            figment: Figment::new(),
+            specs,
+            origins: BTreeMap::new(),
+            file: None,
+        };
+        if let Some(path) = file {
+            settings.merge_file(&path, foreign_sections)?;
+        }
+        settings.merge_env(vars)?;
+        Ok(settings)
+    }
+
+    fn spec(&self, key: &str) -> Option<&'static KeySpec> {
+        self.specs.iter().copied().find(|s| s.key == key)
+    }
+
+    fn merge_file(&mut self, path: &Path, foreign_sections: &[&str]) -> Result<()> {
+        let text = std::fs::read_to_string(path).map_err(|source| Error::ConfigRead {
+            path: path.into(),
+            source,
+        })?;
+        let table: toml::Table = toml::from_str(&text).map_err(|e| Error::ConfigSyntax {
+            path: path.display().to_string(),
+            src: NamedSource::new(path.display().to_string(), text.clone()),
+            span: e.span().map(Into::into),
+            message: e.message().to_owned(),
+        })?;
+        let origin = path.display().to_string();
+        let mut keys = Vec::new();
+        for (section, value) in &table {
+            match value {
+                toml::Value::Table(inner) if self.specs.iter().any(|s| s.section() == section) => {
+                    keys.extend(inner.keys().map(|k| format!("{section}.{k}")));
+                }
+                _ if foreign_sections.contains(&section.as_str()) => {}
+                toml::Value::Table(inner) if !inner.is_empty() => {
+                    keys.extend(inner.keys().map(|k| format!("{section}.{k}")));
+                }
+                _ => keys.push(section.clone()),
+            }
+        }
+        for key in keys {
+            match self.spec(&key) {
+                Some(spec) => {
+                    self.origins.insert(spec.key, Origin::File(path.into()));
+                }
+                None => return Err(self.unknown_key(&key, &origin)),
+            }
+        }
+        let mut dict = Dict::new();
+        for (section, value) in table {
+            if !foreign_sections.contains(&section.as_str()) {
+                dict.insert(section, toml_to_figment(value));
+            }
+        }
+        self.figment = std::mem::take(&mut self.figment).merge(Layer {
+            name: format!("`{origin}`"),
+            data: dict,
+        });
+        self.file = Some(path.into());
+        Ok(())
+    }
+
+    fn merge_env(&mut self, vars: Vec<(String, String)>) -> Result<()> {
+        for (name, raw) in vars {
+            let Some(spec) = self.specs.iter().copied().find(|s| s.env_name() == name) else {
+                if let Some(close) = self.closest_env(&name) {
+                    tracing::warn!("ignoring environment variable {name}; did you mean {close}?");
+                }
+                continue;
+            };
+            if raw.is_empty() {
+                continue;
+            }
+            let value = parse_kind(spec, &raw).map_err(|why| Error::ConfigInvalid {
+                message: format!("environment variable `{name}`: {why}"),
+            })?;
+            self.set(
+                spec,
+                value,
+                Origin::Env(name.clone()),
+                format!("environment variable `{name}`"),
+            );
+        }
+        Ok(())
+    }
+
+    fn set(&mut self, spec: &'static KeySpec, value: Value, origin: Origin, name: String) {
+        self.figment = std::mem::take(&mut self.figment).merge(Layer {
+            name,
+            data: figment::util::nest(spec.key, value)
+                .into_dict()
+                .unwrap_or_default(),
+        });
+        self.origins.insert(spec.key, origin);
+    }
+
+    /// Applies command-line flags: `(key, value)` pairs for the flags the user gave.
+    /// Panics in debug builds on a key that is not declared (a programming error).
+    pub fn apply_flags(&mut self, flags: impl IntoIterator<Item = (&'static str, FlagValue)>) {
+        for (key, value) in flags {
+            let Some(spec) = self.spec(key) else {
+                debug_assert!(false, "flag for undeclared key {key}");
+                continue;
+            };
+            let flag = spec.flag.unwrap_or(key).to_owned();
+            let value = match value {
+                FlagValue::Str(s) => Value::from(s),
+                FlagValue::Int(i) => Value::from(i),
+                FlagValue::Bool(b) => Value::from(b),
+            };
+            self.set(
+                spec,
+                value,
+                Origin::Flag(flag.clone()),
+                format!("flag `{flag}`"),
+            );
+        }
+    }
+
+    /// Deserializes one section (`warehouse`, `aws`…); missing keys take the type's defaults.
+    pub fn section<T: DeserializeOwned + Default>(&self, name: &str) -> Result<T> {
+        match self.figment.find_value(name) {
+            Err(_) => Ok(T::default()),
+            Ok(_) => self
+                .figment
+                .extract_inner(name)
+                .map_err(|e| Error::ConfigInvalid {
+                    message: e.to_string(),
+                }),
+        }
+    }
+
+    /// Where `key` came from.
+    pub fn origin(&self, key: &str) -> Origin {
+        self.origins.get(key).cloned().unwrap_or(Origin::Default)
+    }
+
+    /// The config file that was read, if any.
+    pub fn file(&self) -> Option<&Path> {
+        self.file.as_deref()
+    }
+
+    /// Every declared key with its value and origin, secrets masked.
+    pub fn show(&self) -> Vec<ShownKey> {
+        self.specs
+            .iter()
+            .map(|spec| {
+                let value = match self.figment.find_value(spec.key) {
+                    Ok(_) if spec.kind == Kind::Secret => Some(MASK.to_owned()),
+                    Ok(v) => Some(display_value(&v)),
+                    Err(_) => spec.default.map(str::to_owned),
+                };
+                ShownKey {
+                    key: spec.key,
+                    value,
+                    origin: self.origin(spec.key).to_string(),
+                    env: spec.env_name(),
+                }
+            })
+            .collect()
+    }
+
+    fn unknown_key(&self, key: &str, origin: &str) -> Error {
+        let suggestion = self
+            .specs
+            .iter()
+            .map(|s| (strsim::jaro_winkler(key, s.key), s.key))
+            .filter(|(score, _)| *score > 0.8)
+            .max_by(|a, b| a.0.total_cmp(&b.0))
+            .map(|(_, k)| k.to_owned());
+        Error::UnknownConfigKey {
+            key: key.to_owned(),
+            origin: format!("`{origin}`"),
+            suggestion,
+        }
+    }
+
+    fn closest_env(&self, name: &str) -> Option<String> {
+        self.specs
+            .iter()
+            .map(|s| s.env_name())
+            .map(|e| (strsim::jaro_winkler(name, &e), e))
+            .filter(|(score, _)| *score > 0.9)
+            .max_by(|a, b| a.0.total_cmp(&b.0))
+            .map(|(_, e)| e)
+    }
+}
+
+/// A value given on the command line.
+#[derive(Clone, Debug)]
+pub enum FlagValue {
+    /// Text.
+    Str(String),
+    /// A number.
+    Int(i64),
+    /// A switch.
+    Bool(bool),
+}
+
+fn find_config_file(explicit: Option<&Path>) -> Result<Option<PathBuf>> {
+    let explicit = explicit
+        .map(Path::to_path_buf)
+        .or_else(|| env::var(env::FINOPS_CONFIG).map(PathBuf::from));
+    if let Some(path) = explicit {
+        if !path.is_file() {
+            return Err(Error::ConfigRead {
+                source: std::io::Error::new(std::io::ErrorKind::NotFound, "no such file"),
+                path,
+            });
+        }
+        return Ok(Some(path));
+    }
+    let local = PathBuf::from("finops.toml");
+    if local.is_file() {
+        return Ok(Some(local));
+    }
+    let xdg = env::var(env::XDG_CONFIG_HOME)
+        .map(PathBuf::from)
+        .or_else(|| env::var(env::HOME).map(|h| Path::new(&h).join(".config")));
+    Ok(xdg
+        .map(|d| d.join("finops").join("finops.toml"))
+        .filter(|p| p.is_file()))
+}
+
+fn parse_kind(spec: &KeySpec, raw: &str) -> std::result::Result<Value, String> {
+    match spec.kind {
+        Kind::Str | Kind::Secret => Ok(Value::from(raw.to_owned())),
+        Kind::Int => raw
+            .trim()
+            .parse::<i64>()
+            .map(Value::from)
+            .map_err(|_| format!("`{raw}` is not a whole number")),
+        Kind::Bool => match raw.trim().to_ascii_lowercase().as_str() {
+            "1" | "true" | "yes" | "on" => Ok(Value::from(true)),
+            "0" | "false" | "no" | "off" => Ok(Value::from(false)),
+            _ => Err(format!("`{raw}` is not true or false")),
+        },
+    }
+}
+
+fn toml_to_figment(v: toml::Value) -> Value {
+    match v {
+        toml::Value::String(s) => Value::from(s),
+        toml::Value::Integer(i) => Value::from(i),
+        toml::Value::Float(f) => Value::from(f),
+        toml::Value::Boolean(b) => Value::from(b),
+        toml::Value::Datetime(d) => Value::from(d.to_string()),
+        toml::Value::Array(a) => {
+            Value::from(a.into_iter().map(toml_to_figment).collect::<Vec<_>>())
+        }
+        toml::Value::Table(t) => Value::from(
+            t.into_iter()
+                .map(|(k, v)| (k, toml_to_figment(v)))
+                .collect::<Dict>(),
+        ),
+    }
+}
+
+fn display_value(v: &Value) -> String {
+    match v {
+        Value::String(_, s) => s.clone(),
+        Value::Char(_, c) => c.to_string(),
+        Value::Bool(_, b) => b.to_string(),
+        Value::Num(_, n) => n.to_i128().map_or_else(
+            || n.to_f64().map_or_else(String::new, |f| f.to_string()),
+            |i| i.to_string(),
+        ),
+        Value::Empty(..) => String::new(),
+        Value::Dict(..) | Value::Array(..) => serde_json::to_string(v).unwrap_or_default(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    static TEST_KEYS: &[KeySpec] = &[
+        KeySpec {
+            key: "demo.bucket",
+            kind: Kind::Str,
+            default: None,
+            flag: Some("--bucket"),
+            doc: "",
+        },
+        KeySpec {
+            key: "demo.secret",
+            kind: Kind::Secret,
+            default: None,
+            flag: None,
+            doc: "",
+        },
+    ];
+
+    #[derive(Debug, Default, Deserialize)]
+    #[serde(default)]
+    struct Demo {
+        bucket: Option<String>,
+        secret: Option<crate::Redacted<String>>,
+    }
+
+    fn specs() -> Vec<&'static KeySpec> {
+        CORE_KEYS.iter().chain(TEST_KEYS).collect()
+    }
+
+    fn write(dir: &Path, text: &str) -> PathBuf {
+        let p = dir.join("finops.toml");
+        std::fs::write(&p, text).unwrap();
+        p
+    }
+
+    #[test]
+    fn precedence_default_file_env_flag() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = write(
+            dir.path(),
+            "[warehouse]\npath = \"file.duckdb\"\nthreads = 3\n[demo]\nbucket = \"from-file\"\nsecret = \"s3cr3t\"\n",
+        );
+
+        let s = Settings::load_with_env(Some(&path), specs(), &[], Vec::new()).unwrap();
+        let w: WarehouseConfig = s.section("warehouse").unwrap();
+        assert_eq!(w.path, PathBuf::from("file.duckdb"));
+        assert_eq!(w.threads, Some(3));
+        assert_eq!(w.memory_limit, DEFAULT_MEMORY_LIMIT);
+        assert_eq!(s.origin("warehouse.path"), Origin::File(path.clone()));
+        assert_eq!(s.origin("warehouse.memory_limit"), Origin::Default);
+
+        let vars = |threads: &str| {
+            vec![
+                ("FINOPS_DEMO_BUCKET".to_owned(), "from-env".to_owned()),
+                ("FINOPS_WAREHOUSE_THREADS".to_owned(), threads.to_owned()),
+            ]
+        };
+        let mut s = Settings::load_with_env(Some(&path), specs(), &[], vars("7")).unwrap();
+        let d: Demo = s.section("demo").unwrap();
+        assert_eq!(d.bucket.as_deref(), Some("from-env"));
+        assert_eq!(d.secret.as_ref().unwrap().expose(), "s3cr3t");
+        assert_eq!(
+            s.origin("demo.bucket"),
+            Origin::Env("FINOPS_DEMO_BUCKET".into())
+        );
+        assert_eq!(
+            s.section::<WarehouseConfig>("warehouse").unwrap().threads,
+            Some(7)
+        );
+
+        s.apply_flags([("demo.bucket", FlagValue::Str("from-flag".into()))]);
+        let d: Demo = s.section("demo").unwrap();
+        assert_eq!(d.bucket.as_deref(), Some("from-flag"));
+        assert_eq!(s.origin("demo.bucket"), Origin::Flag("--bucket".into()));
+
+        let shown = s.show();
+        let secret = shown.iter().find(|k| k.key == "demo.secret").unwrap();
+        assert_eq!(secret.value.as_deref(), Some(MASK));
+        assert!(!format!("{shown:?}").contains("s3cr3t"));
+
+        let err = Settings::load_with_env(Some(&path), specs(), &[], vars("many"))
+            .err()
+            .unwrap();
+        assert!(
+            err.to_string().contains("FINOPS_WAREHOUSE_THREADS"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn unknown_key_names_the_closest() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = write(dir.path(), "[demo]\nbukcet = \"x\"\n");
+        let err = Settings::load_with_env(Some(&path), specs(), &[], Vec::new())
+            .err()
+            .unwrap();
+        match err {
+            Error::UnknownConfigKey {
+                key, suggestion, ..
+            } => {
+                assert_eq!(key, "demo.bukcet");
+                assert_eq!(suggestion.as_deref(), Some("demo.bucket"));
+            }
+            other => panic!("{other:?}"),
+        }
+        let path = write(dir.path(), "[nope]\nx = 1\n");
+        assert!(matches!(
+            Settings::load_with_env(Some(&path), specs(), &[], Vec::new()),
+            Err(Error::UnknownConfigKey { .. })
+        ));
+        let path = write(dir.path(), "[azure]\nanything = 1\n");
+        Settings::load_with_env(Some(&path), specs(), &["azure"], Vec::new()).unwrap();
+    }
+
+    #[test]
+    fn syntax_and_type_errors() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = write(dir.path(), "[warehouse\npath = 1\n");
+        assert!(matches!(
+            Settings::load_with_env(Some(&path), specs(), &[], Vec::new()),
+            Err(Error::ConfigSyntax { .. })
+        ));
+        let path = write(dir.path(), "[warehouse]\nthreads = \"four\"\n");
+        let s = Settings::load_with_env(Some(&path), specs(), &[], Vec::new()).unwrap();
+        let err = s
+            .section::<WarehouseConfig>("warehouse")
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(
+            err.contains("threads") && err.contains("finops.toml"),
+            "{err}"
+        );
+        let missing = dir.path().join("nope.toml");
+        assert!(matches!(
+            Settings::load_with_env(Some(&missing), specs(), &[], Vec::new()),
+            Err(Error::ConfigRead { .. })
+        ));
+    }
+
+    #[test]
+    fn core_defaults_match_specs() {
+        let w = WarehouseConfig::default();
+        assert_eq!(w.path.to_str(), CORE_KEYS[0].default);
+        assert_eq!(Some(w.memory_limit.as_str()), CORE_KEYS[1].default);
+        assert_eq!(CORE_KEYS[0].env_name(), "FINOPS_WAREHOUSE_PATH");
+    }
+}

@@ -1,0 +1,258 @@
+//! The core error type. Each variant carries facts, not preformatted text, and a help line
+//! that names the next step.
+
+use std::path::PathBuf;
+
+use miette::{Diagnostic, NamedSource, SourceSpan};
+
+use crate::output::ExitStatus;
+
+/// Result with the core [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Errors raised by `finops-core`.
+#[derive(Debug, thiserror::Error, Diagnostic)]
+#[non_exhaustive]
+pub enum Error {
+    /// A config file could not be read.
+    ///
+    /// Resolution: fix the path given by `--config` or `FINOPS_CONFIG`, or its permissions.
+    #[error("cannot read the config file `{}`", path.display())]
+    #[diagnostic(
+        code(finops::config::read),
+        help("check the path given by --config or FINOPS_CONFIG")
+    )]
+    ConfigRead {
+        /// The file.
+        path: PathBuf,
+        /// What the OS said.
+        #[source]
+        source: std::io::Error,
+    },
+
+    /// A config file is not valid TOML.
+    ///
+    /// Resolution: fix the syntax at the marked place.
+    #[error("the config file `{path}` is not valid TOML")]
+    #[diagnostic(
+        code(finops::config::syntax),
+        help("fix the TOML syntax at the marked place")
+    )]
+    ConfigSyntax {
+        /// The file, for messages.
+        path: String,
+        /// Its text.
+        #[source_code]
+        src: NamedSource<String>,
+        /// Where the parser stopped.
+        #[label("{message}")]
+        span: Option<SourceSpan>,
+        /// The parser's message.
+        message: String,
+    },
+
+    /// A config file or flag names a key that does not exist.
+    ///
+    /// Resolution: correct the key (the help names the closest valid one) or remove it.
+    #[error("unknown config key `{key}` in {origin}")]
+    #[diagnostic(code(finops::config::unknown_key), help("{}", unknown_key_help(suggestion.as_deref())))]
+    UnknownConfigKey {
+        /// The key as written (`aws.bukcet`).
+        key: String,
+        /// Where it was found (`finops.toml`).
+        origin: String,
+        /// The closest valid key, if any is close.
+        suggestion: Option<String>,
+    },
+
+    /// A config value has the wrong type or form.
+    ///
+    /// Resolution: correct the value at the named place.
+    #[error("invalid configuration: {message}")]
+    #[diagnostic(
+        code(finops::config::invalid),
+        help("`finops config show` prints every key with its source")
+    )]
+    ConfigInvalid {
+        /// What is wrong, naming the key and its source.
+        message: String,
+    },
+
+    /// A setting that the command needs has no value in any layer.
+    ///
+    /// Resolution: pass the flag, set the environment variable, or add the key to finops.toml.
+    #[error("`{key}` is not set")]
+    #[diagnostic(
+        code(finops::config::missing),
+        help("pass `{flag}`, set `{env}`, or add `{key}` to finops.toml")
+    )]
+    MissingSetting {
+        /// Config key (`aws.report`).
+        key: String,
+        /// Command-line flag (`--report`).
+        flag: String,
+        /// Environment variable (`FINOPS_AWS_REPORT`).
+        env: String,
+    },
+
+    /// Another process holds the warehouse file.
+    ///
+    /// Resolution: wait for the other run to finish; only one writer can use a DuckDB file.
+    #[error("the warehouse `{}` is locked by another process ({holder})", path.display())]
+    #[diagnostic(
+        code(finops::warehouse::locked),
+        help(
+            "another finops run (or a DuckDB client, dbt) has it open for writing; wait for it to finish, or close that client"
+        )
+    )]
+    WarehouseLocked {
+        /// The DuckDB file.
+        path: PathBuf,
+        /// What DuckDB said about the holder (program and PID).
+        holder: String,
+    },
+
+    /// The warehouse file could not be opened.
+    ///
+    /// Resolution: check the path, its directory and permissions, and that it is a DuckDB file.
+    #[error("cannot open the warehouse `{}`", path.display())]
+    #[diagnostic(
+        code(finops::warehouse::open),
+        help(
+            "check that the path is a DuckDB file written by DuckDB 1.x and that its directory is writable"
+        )
+    )]
+    WarehouseOpen {
+        /// The DuckDB file.
+        path: PathBuf,
+        /// DuckDB's error.
+        #[source]
+        source: duckdb::Error,
+    },
+
+    /// A statement failed in DuckDB.
+    ///
+    /// Resolution: read DuckDB's message; it names the file, column or value at fault.
+    #[error("DuckDB failed while {action}")]
+    #[diagnostic(code(finops::warehouse::sql))]
+    Db {
+        /// What finops was doing (`loading aws.cur_x for 2023-11`).
+        action: String,
+        /// DuckDB's error.
+        #[source]
+        source: duckdb::Error,
+    },
+
+    /// A name from user input is not safe to use as an export name.
+    ///
+    /// Resolution: use the export's exact name as the cloud shows it.
+    #[error("`{name}` is not a valid export name: {reason}")]
+    #[diagnostic(
+        code(finops::naming::unsafe_name),
+        help(
+            "export names may use ASCII letters, digits and ! - _ . * ' ( ), up to 128 characters"
+        )
+    )]
+    UnsafeName {
+        /// The name, escaped for display.
+        name: String,
+        /// Why it was refused.
+        reason: String,
+    },
+
+    /// A vendor's subcommand was used but its crate is not compiled in.
+    ///
+    /// Resolution: reinstall with the feature named in the help.
+    #[error("the `{vendor}` vendor is not compiled into this binary")]
+    #[diagnostic(
+        code(finops::vendor::not_compiled),
+        help("cargo install finops-cli --features {feature}   (or --features all)")
+    )]
+    VendorNotCompiled {
+        /// Vendor name.
+        vendor: String,
+        /// The cargo feature that adds it.
+        feature: String,
+    },
+
+    /// A vendor is planned but not implemented in this version.
+    ///
+    /// Resolution: none yet; follow the project's issue for that vendor.
+    #[error("the `{vendor}` vendor is not available in finops {version} yet")]
+    #[diagnostic(
+        code(finops::vendor::not_available),
+        help("this release supports: {available}")
+    )]
+    VendorNotAvailable {
+        /// Vendor name.
+        vendor: String,
+        /// This finops version.
+        version: String,
+        /// The vendors that work in this build.
+        available: String,
+    },
+
+    /// A file-system operation failed.
+    ///
+    /// Resolution: check the path, free space and permissions.
+    #[error("{action} `{}` failed", path.display())]
+    #[diagnostic(
+        code(finops::io),
+        help("check the path, free disk space and permissions")
+    )]
+    Io {
+        /// What was attempted (`creating the staging directory`).
+        action: String,
+        /// The path.
+        path: PathBuf,
+        /// What the OS said.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+fn unknown_key_help(suggestion: Option<&str>) -> String {
+    match suggestion {
+        Some(s) => format!("did you mean `{s}`? `finops config show` lists every valid key"),
+        None => "`finops config show` lists every valid key".to_owned(),
+    }
+}
+
+impl Error {
+    /// A DuckDB failure while doing `action`.
+    pub fn db(action: impl Into<String>) -> impl FnOnce(duckdb::Error) -> Self {
+        let action = action.into();
+        move |source| Self::Db { action, source }
+    }
+
+    /// A file-system failure while doing `action` on `path`.
+    pub fn io(
+        action: impl Into<String>,
+        path: impl Into<PathBuf>,
+    ) -> impl FnOnce(std::io::Error) -> Self {
+        let (action, path) = (action.into(), path.into());
+        move |source| Self::Io {
+            action,
+            path,
+            source,
+        }
+    }
+
+    /// The exit status this error maps to: 2 for usage and configuration, 1 otherwise.
+    pub fn exit_status(&self) -> ExitStatus {
+        match self {
+            Self::ConfigRead { .. }
+            | Self::ConfigSyntax { .. }
+            | Self::UnknownConfigKey { .. }
+            | Self::ConfigInvalid { .. }
+            | Self::MissingSetting { .. }
+            | Self::UnsafeName { .. }
+            | Self::VendorNotCompiled { .. }
+            | Self::VendorNotAvailable { .. } => ExitStatus::Usage,
+            Self::WarehouseLocked { .. }
+            | Self::WarehouseOpen { .. }
+            | Self::Db { .. }
+            | Self::Io { .. } => ExitStatus::Failure,
+        }
+    }
+}

@@ -1,0 +1,419 @@
+//! The import loop every vendor shares: plan (compare deliveries with state) → stage →
+//! replace the period in one transaction together with its state row → next period.
+//!
+//! A failed period is rolled back, recorded in `meta.load_history` with its error, and the
+//! run goes on with the other periods; the exit status then says some failed.
+
+use std::collections::BTreeMap;
+use std::time::Instant;
+
+use serde::Serialize;
+
+use crate::error::{Error, Result};
+use crate::naming::{TableRef, quote_ident, quote_literal};
+use crate::output::{ExitStatus, Ui};
+use crate::period::Period;
+use crate::state::{self, ExportKey, LoadRecord};
+use crate::vendor::{Delivery, DeliverySource};
+use crate::warehouse::Warehouse;
+
+/// Which periods to consider and what to do with them.
+#[derive(Clone, Debug, Default)]
+pub struct ImportOptions {
+    /// Reload periods whose version is already loaded.
+    pub force: bool,
+    /// Print the plan and change nothing.
+    pub dry_run: bool,
+    /// First period to consider (inclusive).
+    pub start: Option<Period>,
+    /// Last period to consider (inclusive).
+    pub end: Option<Period>,
+}
+
+impl ImportOptions {
+    fn wants(&self, p: Period) -> bool {
+        self.start.is_none_or(|s| p >= s) && self.end.is_none_or(|e| p <= e)
+    }
+}
+
+/// What the plan says to do with a period.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Action {
+    /// Not loaded before.
+    New,
+    /// Loaded before with another version: the cloud re-issued it.
+    Reissued,
+    /// Same version, reloaded because of `--force`.
+    Forced,
+    /// Same version already loaded: skipped.
+    Unchanged,
+}
+
+/// How a period ended.
+#[derive(Clone, Debug, Serialize)]
+#[serde(tag = "status", rename_all = "kebab-case")]
+pub enum Outcome {
+    /// Loaded and committed.
+    Loaded {
+        /// Rows inserted.
+        rows: u64,
+        /// Sum of the billed cost for the period, exact.
+        cost: Option<String>,
+        /// Wall time of staging and loading.
+        duration_ms: u64,
+    },
+    /// Nothing to do.
+    Skipped,
+    /// Dry run: would be loaded.
+    Planned,
+    /// Failed and rolled back; the previous version (if any) is still in place.
+    Failed {
+        /// The error, rendered.
+        error: String,
+    },
+}
+
+/// One period of a run.
+#[derive(Clone, Debug, Serialize)]
+pub struct PeriodReport {
+    /// Billing period.
+    pub period: Period,
+    /// What the plan said.
+    pub action: Action,
+    /// The version delivered.
+    pub version_id: String,
+    /// The version that was loaded before, if any.
+    pub previous_version: Option<String>,
+    /// Data files.
+    pub files: usize,
+    /// Bytes of data files.
+    pub bytes: u64,
+    /// What happened.
+    pub outcome: Outcome,
+}
+
+/// The result of a run.
+#[derive(Clone, Debug, Serialize)]
+pub struct ImportReport {
+    /// Vendor, export and kind.
+    pub export: ExportKey,
+    /// Destination table.
+    pub table: String,
+    /// One entry per period considered.
+    pub periods: Vec<PeriodReport>,
+}
+
+impl ImportReport {
+    /// 0 when nothing failed, 1 when every attempted period failed, 3 when some did.
+    pub fn exit_status(&self) -> ExitStatus {
+        let failed = self
+            .periods
+            .iter()
+            .filter(|p| matches!(p.outcome, Outcome::Failed { .. }))
+            .count();
+        let loaded = self
+            .periods
+            .iter()
+            .filter(|p| matches!(p.outcome, Outcome::Loaded { .. }))
+            .count();
+        match (failed, loaded) {
+            (0, _) => ExitStatus::Success,
+            (_, 0) => ExitStatus::Failure,
+            _ => ExitStatus::Partial,
+        }
+    }
+}
+
+/// Plans each delivery against the load state.
+pub fn plan<D>(
+    deliveries: &[Delivery<D>],
+    current: &BTreeMap<Period, String>,
+    opts: &ImportOptions,
+) -> Vec<(usize, Action, Option<String>)> {
+    deliveries
+        .iter()
+        .enumerate()
+        .filter(|(_, d)| opts.wants(d.period))
+        .map(|(i, d)| {
+            let previous = current.get(&d.period).cloned();
+            let action = match &previous {
+                None => Action::New,
+                Some(v) if *v != d.version_id => Action::Reissued,
+                Some(_) if opts.force => Action::Forced,
+                Some(_) => Action::Unchanged,
+            };
+            (i, action, previous)
+        })
+        .collect()
+}
+
+/// Runs one import of `source` into `wh`.
+pub async fn run<S: DeliverySource>(
+    wh: &Warehouse,
+    source: &S,
+    opts: &ImportOptions,
+    ui: &Ui,
+) -> miette::Result<ImportReport> {
+    let key = source.key().clone();
+    let table = source.table();
+    let spinner = ui.spinner(format!("listing {}/{}", key.source, key.export));
+    let mut deliveries = source.list().await?;
+    spinner.finish_and_clear();
+    deliveries.sort_by_key(|d| d.period);
+    let current = state::current_versions(wh, &key)?;
+    let plan = plan(&deliveries, &current, opts);
+    tracing::info!(
+        "{}/{}: {} period(s) delivered, {} to load",
+        key.source,
+        key.export,
+        plan.len(),
+        plan.iter()
+            .filter(|(_, a, _)| *a != Action::Unchanged)
+            .count()
+    );
+
+    let staging = wh.staging_root().join("downloads");
+    if !opts.dry_run {
+        // We hold the warehouse's write lock, so anything here is left over from a crash.
+        if staging.exists() {
+            std::fs::remove_dir_all(&staging)
+                .map_err(Error::io("removing stale staging files", &staging))?;
+        }
+        wh.ensure_schema(&table.schema)?;
+    }
+
+    let mut periods = Vec::new();
+    for (i, action, previous) in plan {
+        let d = &deliveries[i];
+        let mut report = PeriodReport {
+            period: d.period,
+            action,
+            version_id: d.version_id.clone(),
+            previous_version: previous,
+            files: d.files.len(),
+            bytes: d.bytes(),
+            outcome: Outcome::Skipped,
+        };
+        if action == Action::Unchanged {
+            tracing::info!(
+                "{}/{} {}: version {} already loaded",
+                key.source,
+                key.export,
+                d.period,
+                d.version_id
+            );
+        } else if opts.dry_run {
+            report.outcome = Outcome::Planned;
+        } else {
+            report.outcome = match load_one(wh, source, d, &staging, ui).await {
+                Ok(outcome) => outcome,
+                Err(report_err) => {
+                    let error = render_error(&report_err);
+                    tracing::error!("{}/{} {}: {error}", key.source, key.export, d.period);
+                    state::record_failure(wh, &key, d.period, &d.version_id, &error)?;
+                    Outcome::Failed { error }
+                }
+            };
+        }
+        periods.push(report);
+    }
+    if !opts.dry_run && staging.exists() {
+        std::fs::remove_dir_all(&staging).map_err(Error::io("removing staging files", &staging))?;
+    }
+    Ok(ImportReport {
+        export: key,
+        table: table.to_string(),
+        periods,
+    })
+}
+
+async fn load_one<S: DeliverySource>(
+    wh: &Warehouse,
+    source: &S,
+    d: &Delivery<S::Detail>,
+    staging: &std::path::Path,
+    ui: &Ui,
+) -> miette::Result<Outcome> {
+    let key = source.key();
+    let started = Instant::now();
+    std::fs::create_dir_all(staging)
+        .map_err(Error::io("creating the staging directory", staging))?;
+    let dir = tempfile::Builder::new()
+        .prefix(&format!("{}-", d.period))
+        .tempdir_in(staging)
+        .map_err(Error::io("creating the staging directory", staging))?;
+    tracing::info!(
+        "{}/{} {}: fetching {} file(s), {} bytes, version {}",
+        key.source,
+        key.export,
+        d.period,
+        d.files.len(),
+        d.bytes(),
+        d.version_id
+    );
+    let staged = source.stage(d, dir.path(), ui).await?;
+    let spinner = ui.spinner(format!("loading {} {}", key.export, d.period));
+    let table = source.table();
+    let cost = source.cost_expression();
+    let (rows, cost) = replace_period(
+        wh,
+        key,
+        &table,
+        d.period,
+        &staged.select_sql,
+        cost.as_deref(),
+        |rows| LoadRecord {
+            period: d.period,
+            version_id: d.version_id.clone(),
+            target_table: table.to_string(),
+            files: d.files.len() as u64,
+            rows,
+            bytes: staged.bytes,
+            duration_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+        },
+    )?;
+    spinner.finish_and_clear();
+    drop(dir);
+    let duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+    tracing::info!(
+        "{}/{} {}: loaded {rows} rows into {table} in {duration_ms} ms",
+        key.source,
+        key.export,
+        d.period
+    );
+    Ok(Outcome::Loaded {
+        rows,
+        cost,
+        duration_ms,
+    })
+}
+
+/// Replaces one billing period of `table` with the rows of `select_sql`, and records the
+/// load, in one transaction. New columns are added to the table; none are dropped.
+/// Returns the rows inserted and the period's cost total.
+pub fn replace_period(
+    wh: &Warehouse,
+    key: &ExportKey,
+    table: &TableRef,
+    period: Period,
+    select_sql: &str,
+    cost_expression: Option<&str>,
+    record: impl FnOnce(u64) -> LoadRecord,
+) -> Result<(u64, Option<String>)> {
+    let conn = wh.conn();
+    let action = format!("loading {table} for {period}");
+    conn.execute_batch("BEGIN TRANSACTION")
+        .map_err(Error::db(&action))?;
+    let result = (|| {
+        let period_lit = quote_literal(&period.first_day());
+        conn.execute_batch(&format!(
+            "CREATE OR REPLACE TEMP VIEW finops_stage AS SELECT CAST({period_lit} AS DATE) AS billing_period, * FROM ({select_sql})"
+        ))
+        .map_err(Error::db(&action))?;
+        let staged = columns_of(
+            wh,
+            "SELECT column_name, column_type FROM (DESCRIBE finops_stage)",
+            &action,
+        )?;
+        if wh.table_exists(&table.schema, &table.name)? {
+            let existing = columns_of(
+                wh,
+                &format!(
+                    "SELECT column_name, data_type FROM information_schema.columns WHERE table_catalog = current_database() AND table_schema = {} AND table_name = {}",
+                    quote_literal(&table.schema),
+                    quote_literal(&table.name)
+                ),
+                &action,
+            )?;
+            for (name, ty) in &staged {
+                if !existing.iter().any(|(n, _)| n == name) {
+                    tracing::info!("adding column {name} {ty} to {table}");
+                    conn.execute_batch(&format!(
+                        "ALTER TABLE {} ADD COLUMN {} {ty}",
+                        wh.qualified(table),
+                        quote_ident(name)
+                    ))
+                    .map_err(Error::db(&action))?;
+                }
+            }
+        } else {
+            let cols: Vec<String> = staged
+                .iter()
+                .map(|(n, t)| format!("{} {t}", quote_ident(n)))
+                .collect();
+            conn.execute_batch(&format!(
+                "CREATE TABLE {} ({})",
+                wh.qualified(table),
+                cols.join(", ")
+            ))
+            .map_err(Error::db(&action))?;
+        }
+        conn.execute(
+            &format!(
+                "DELETE FROM {} WHERE billing_period = CAST({period_lit} AS DATE)",
+                wh.qualified(table)
+            ),
+            [],
+        )
+        .map_err(Error::db(&action))?;
+        let rows = conn
+            .execute(
+                &format!(
+                    "INSERT INTO {} BY NAME SELECT * FROM finops_stage",
+                    wh.qualified(table)
+                ),
+                [],
+            )
+            .map_err(Error::db(&action))?;
+        let cost_sql = cost_expression.map(|expr| {
+            format!(
+                "SELECT {expr} FROM {} WHERE billing_period = CAST({period_lit} AS DATE)",
+                wh.qualified(table)
+            )
+        });
+        let rec = record(rows as u64);
+        state::record_success(wh, key, &rec, cost_sql.as_deref())?;
+        let cost = match &cost_sql {
+            Some(sql) => conn
+                .query_row(&format!("SELECT CAST(({sql}) AS VARCHAR)"), [], |r| {
+                    r.get::<_, Option<String>>(0)
+                })
+                .map_err(Error::db(&action))?
+                .map(|c| state::trim_decimal(&c)),
+            None => None,
+        };
+        conn.execute_batch("DROP VIEW finops_stage")
+            .map_err(Error::db(&action))?;
+        Ok((rec.rows, cost))
+    })();
+    match result {
+        Ok(v) => {
+            conn.execute_batch("COMMIT").map_err(Error::db(&action))?;
+            Ok(v)
+        }
+        Err(e) => {
+            let _ = conn.execute_batch("ROLLBACK");
+            Err(e)
+        }
+    }
+}
+
+fn columns_of(wh: &Warehouse, sql: &str, action: &str) -> Result<Vec<(String, String)>> {
+    let mut stmt = wh.conn().prepare(sql).map_err(Error::db(action))?;
+    let rows = stmt
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .map_err(Error::db(action))?;
+    rows.collect::<duckdb::Result<Vec<_>>>()
+        .map_err(Error::db(action))
+}
+
+/// An error and its causes on one line, for the history table and logs.
+pub fn render_error(report: &miette::Report) -> String {
+    let mut text = report.to_string();
+    for cause in report.chain().skip(1) {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+    }
+    text
+}

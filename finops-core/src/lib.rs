@@ -1,0 +1,28 @@
+//! Vendor-neutral core of `finops`.
+//!
+//! Owns configuration layering, the DuckDB warehouse (opening, locking, schemas, naming,
+//! the atomic replacement of one billing period), load-state tracking, errors and output.
+//! It must never name a cloud vendor: vendors plug in through [`vendor::DeliverySource`] and
+//! describe their configuration with [`config::KeySpec`] tables.
+
+#![warn(missing_docs)]
+
+pub mod config;
+pub mod context;
+pub mod env;
+pub mod error;
+pub mod import;
+pub mod naming;
+pub mod output;
+pub mod period;
+pub mod redacted;
+pub mod state;
+pub mod vendor;
+pub mod warehouse;
+
+pub use context::Context;
+pub use error::{Error, Result};
+pub use output::ExitStatus;
+pub use period::Period;
+pub use redacted::Redacted;
+pub use warehouse::Warehouse;

@@ -1,0 +1,245 @@
+//! The DuckDB warehouse: opening and locking the file, schemas, and settings.
+
+use std::path::{Path, PathBuf};
+
+use duckdb::{Config, Connection};
+
+use crate::config::WarehouseConfig;
+use crate::error::{Error, Result};
+use crate::naming::{TableRef, quote_ident};
+
+/// Schema holding finops' own tables (load state and history). Not `finops`: DuckDB names
+/// the catalog after the file, so in `finops.duckdb` the name `finops.x` would be ambiguous.
+pub const META_SCHEMA: &str = "meta";
+
+/// An open warehouse: one read-write DuckDB connection, which holds DuckDB's file lock.
+///
+/// finops refers to its tables by catalog-qualified names (`"catalog"."schema"."table"`), so
+/// that no file name can make a schema name ambiguous.
+pub struct Warehouse {
+    conn: Connection,
+    path: PathBuf,
+    catalog: String,
+}
+
+impl Warehouse {
+    /// Opens (creating if needed) the DuckDB file read-write, applies the memory and thread
+    /// settings, and creates finops' own schema and state tables.
+    ///
+    /// Another process with the file open for writing makes this fail with
+    /// [`Error::WarehouseLocked`].
+    pub fn open(cfg: &WarehouseConfig) -> Result<Self> {
+        let path = cfg.path.clone();
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir)
+                .map_err(Error::io("creating the warehouse directory", dir))?;
+        }
+        let mut config = Config::default()
+            .enable_autoload_extension(false)
+            .and_then(|c| c.with("autoinstall_known_extensions", "false"))
+            .and_then(|c| c.max_memory(&cfg.memory_limit))
+            .and_then(|c| c.with("preserve_insertion_order", "false"))
+            .map_err(|source| Error::ConfigInvalid {
+                message: format!("warehouse settings rejected by DuckDB: {source}"),
+            })?;
+        if let Some(threads) = cfg.threads {
+            config = config
+                .threads(i64::from(threads))
+                .map_err(|source| Error::ConfigInvalid {
+                    message: format!("warehouse.threads rejected by DuckDB: {source}"),
+                })?;
+        }
+        let conn = Connection::open_with_flags(&path, config).map_err(|e| open_error(&path, e))?;
+        let wh = Self::with_catalog(conn, path)?;
+        wh.set_temp_directory()?;
+        crate::state::ensure_tables(&wh)?;
+        Ok(wh)
+    }
+
+    /// Opens an existing warehouse read-only (for listing state while a writer may run).
+    /// Returns `None` when the file does not exist.
+    pub fn open_read_only(path: &Path) -> Result<Option<Self>> {
+        if !path.exists() {
+            return Ok(None);
+        }
+        let config = Config::default()
+            .access_mode(duckdb::AccessMode::ReadOnly)
+            .and_then(|c| c.enable_autoload_extension(false))
+            .map_err(|source| Error::WarehouseOpen {
+                path: path.into(),
+                source,
+            })?;
+        let conn = Connection::open_with_flags(path, config).map_err(|e| open_error(path, e))?;
+        Self::with_catalog(conn, path.into()).map(Some)
+    }
+
+    fn with_catalog(conn: Connection, path: PathBuf) -> Result<Self> {
+        let catalog = conn
+            .query_row("SELECT current_database()", [], |r| r.get(0))
+            .map_err(Error::db("reading the warehouse's catalog name"))?;
+        Ok(Self {
+            conn,
+            path,
+            catalog,
+        })
+    }
+
+    /// `"catalog"."schema"."name"` for a table of this warehouse.
+    pub fn qualified(&self, table: &TableRef) -> String {
+        format!("{}.{}", quote_ident(&self.catalog), table.quoted())
+    }
+
+    /// The qualified name of one of finops' own tables (`load_state`, `load_history`).
+    pub fn meta_table(&self, name: &str) -> String {
+        self.qualified(&TableRef::new(META_SCHEMA, name))
+    }
+
+    /// Spill to a directory beside the warehouse, not to the working directory.
+    fn set_temp_directory(&self) -> Result<()> {
+        let tmp = self.staging_root().join("duckdb-spill");
+        self.conn
+            .execute_batch(&format!(
+                "SET temp_directory = {}",
+                crate::naming::quote_literal(&tmp.to_string_lossy())
+            ))
+            .map_err(Error::db("setting the spill directory"))
+    }
+
+    /// The DuckDB connection.
+    pub fn conn(&self) -> &Connection {
+        &self.conn
+    }
+
+    /// The warehouse file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Directory for staging downloads and spills: `<warehouse>.staging` beside the file,
+    /// so that it is on the same disk as the warehouse.
+    pub fn staging_root(&self) -> PathBuf {
+        let mut name = self
+            .path
+            .file_name()
+            .map(std::ffi::OsStr::to_os_string)
+            .unwrap_or_default();
+        name.push(".staging");
+        self.path.with_file_name(name)
+    }
+
+    /// Creates `schema` if it does not exist.
+    pub fn ensure_schema(&self, schema: &str) -> Result<()> {
+        self.conn
+            .execute_batch(&format!(
+                "CREATE SCHEMA IF NOT EXISTS {}.{}",
+                quote_ident(&self.catalog),
+                quote_ident(schema)
+            ))
+            .map_err(Error::db(format!("creating schema {schema}")))
+    }
+
+    /// Whether `schema.table` exists.
+    pub fn table_exists(&self, schema: &str, table: &str) -> Result<bool> {
+        self.conn
+            .query_row(
+                "SELECT count(*) FROM information_schema.tables WHERE table_catalog = ? AND table_schema = ? AND table_name = ?",
+                [self.catalog.as_str(), schema, table],
+                |r| r.get::<_, i64>(0),
+            )
+            .map(|n| n > 0)
+            .map_err(Error::db(format!("looking up {schema}.{table}")))
+    }
+}
+
+/// Runs a `(name, type)` query (such as `DESCRIBE SELECT … FROM read_parquet(…)`) on a
+/// private in-memory DuckDB: for vendors that need a file's schema before they write SQL.
+pub fn describe(sql: &str) -> Result<Vec<(String, String)>> {
+    let conn = Connection::open_in_memory().map_err(Error::db("opening an in-memory database"))?;
+    let mut stmt = conn
+        .prepare(sql)
+        .map_err(Error::db("reading a file's schema"))?;
+    let rows = stmt
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .map_err(Error::db("reading a file's schema"))?;
+    rows.collect::<duckdb::Result<Vec<_>>>()
+        .map_err(Error::db("reading a file's schema"))
+}
+
+/// Turns DuckDB's lock conflict into [`Error::WarehouseLocked`].
+fn open_error(path: &Path, source: duckdb::Error) -> Error {
+    let text = source.to_string();
+    if text.contains("Could not set lock") || text.contains("Conflicting lock") {
+        let holder = text.split_once("Conflicting lock is held in ").map_or_else(
+            || "another process".to_owned(),
+            |(_, rest)| {
+                rest.split(". See also")
+                    .next()
+                    .unwrap_or(rest)
+                    .trim()
+                    .to_owned()
+            },
+        );
+        return Error::WarehouseLocked {
+            path: path.into(),
+            holder,
+        };
+    }
+    Error::WarehouseOpen {
+        path: path.into(),
+        source,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn opens_creates_state_and_reopens() {
+        // A file named like a schema must not make names ambiguous.
+        for name in ["finops.duckdb", "meta.duckdb", "aws.duckdb"] {
+            let dir = tempfile::tempdir().unwrap();
+            let wh = Warehouse::open(&WarehouseConfig {
+                path: dir.path().join(name),
+                ..WarehouseConfig::default()
+            })
+            .unwrap();
+            wh.ensure_schema("aws").unwrap();
+            assert!(
+                crate::state::list_state(&wh, "aws", None)
+                    .unwrap()
+                    .is_empty()
+            );
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let cfg = WarehouseConfig {
+            path: dir.path().join("sub/w.duckdb"),
+            ..WarehouseConfig::default()
+        };
+        {
+            let wh = Warehouse::open(&cfg).unwrap();
+            assert!(wh.table_exists(META_SCHEMA, "load_state").unwrap());
+            assert!(wh.table_exists(META_SCHEMA, "load_history").unwrap());
+            assert_eq!(wh.meta_table("load_state"), "\"w\".\"meta\".\"load_state\"");
+            wh.ensure_schema("we\"ird").unwrap();
+        }
+        let wh = Warehouse::open(&cfg).unwrap();
+        assert!(!wh.table_exists("aws", "nope").unwrap());
+        assert_eq!(wh.staging_root(), dir.path().join("sub/w.duckdb.staging"));
+    }
+
+    #[test]
+    fn lock_error_is_friendly() {
+        let e = open_error(
+            Path::new("w.duckdb"),
+            duckdb::Error::DuckDBFailure(
+                duckdb::ffi::Error::new(1),
+                Some("IO Error: Could not set lock on file \"w.duckdb\": Conflicting lock is held in /usr/bin/finops (PID 42). See also https://duckdb.org".into()),
+            ),
+        );
+        match e {
+            Error::WarehouseLocked { holder, .. } => assert_eq!(holder, "/usr/bin/finops (PID 42)"),
+            other => panic!("{other:?}"),
+        }
+    }
+}

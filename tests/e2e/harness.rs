@@ -1,0 +1,395 @@
+//! The test harness: the built `finops` binary, a moto S3 server per test, the DuckDB CLI
+//! as an independent reader of the warehouse, and exact sums computed from source files.
+
+use std::io::Read;
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+/// The repository root.
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
+}
+
+/// The venv with moto and the DuckDB CLI (`scripts/test` creates it), or `None` with the
+/// reason. Under `CI=true` a missing component fails the test instead of skipping it.
+pub fn venv() -> Option<PathBuf> {
+    let dir = std::env::var_os("FINOPS_TEST_VENV")
+        .map_or_else(|| repo_root().join(".venv"), PathBuf::from);
+    let ok = dir.join("bin/moto_server").exists() && dir.join("bin/duckdb").exists();
+    if ok {
+        return Some(dir);
+    }
+    let why = format!(
+        "no test venv with moto_server and duckdb at {} (run scripts/test)",
+        dir.display()
+    );
+    assert!(
+        std::env::var("CI").as_deref() != Ok("true"),
+        "{why}; CI=true, so this is a failure"
+    );
+    eprintln!("SKIPPED: {why}");
+    None
+}
+
+/// Skips the test (returns) when the venv is missing, outside CI.
+#[macro_export]
+macro_rules! require_venv {
+    () => {
+        match $crate::harness::venv() {
+            Some(v) => v,
+            None => return,
+        }
+    };
+}
+
+/// The `finops` binary built by cargo for this test run.
+pub fn finops_bin() -> PathBuf {
+    // target/debug/deps/e2e-xxxx → target/debug/finops
+    let exe = std::env::current_exe().unwrap();
+    let bin = exe.parent().unwrap().parent().unwrap().join("finops");
+    assert!(
+        bin.exists(),
+        "{} not built; run `cargo build -p finops-cli --all-features` (scripts/test does)",
+        bin.display()
+    );
+    let version = Command::new(&bin).arg("--version").output().unwrap();
+    assert!(
+        String::from_utf8_lossy(&version.stdout).contains("+aws"),
+        "{} was built without the aws feature; run `cargo build -p finops-cli --all-features` (scripts/test does)",
+        bin.display()
+    );
+    bin
+}
+
+/// A moto server on a free loopback port, stopped on drop.
+pub struct Moto {
+    child: Child,
+    /// `http://127.0.0.1:PORT`.
+    pub endpoint: String,
+}
+
+impl Moto {
+    /// Starts moto and waits until it answers.
+    pub fn start(venv: &Path) -> Self {
+        Self::start_with_env(venv, &[])
+    }
+
+    /// Starts moto with extra environment (e.g. `INITIAL_NO_AUTH_ACTION_COUNT`).
+    pub fn start_with_env(venv: &Path, env: &[(&str, &str)]) -> Self {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let child = Command::new(venv.join("bin/moto_server"))
+            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .envs(env.iter().copied())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start moto_server");
+        let moto = Self {
+            child,
+            endpoint: format!("http://127.0.0.1:{port}"),
+        };
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                Instant::now() < deadline,
+                "moto did not start on port {port}"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        moto
+    }
+
+    /// An S3 client for seeding the server.
+    pub fn client(&self) -> aws_sdk_s3::Client {
+        let conf = aws_sdk_s3::config::Builder::new()
+            .behavior_version(aws_sdk_s3::config::BehaviorVersion::latest())
+            .region(aws_sdk_s3::config::Region::new("us-east-1"))
+            .endpoint_url(&self.endpoint)
+            .force_path_style(true)
+            .credentials_provider(aws_sdk_s3::config::Credentials::new(
+                "test", "test", None, None, "test",
+            ))
+            .build();
+        aws_sdk_s3::Client::from_conf(conf)
+    }
+
+    /// Creates `bucket` and uploads every file under `dir` to `prefix/<relative path>`.
+    pub fn upload_tree(&self, bucket: &str, dir: &Path, prefix: &str) {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let client = self.client();
+        rt.block_on(async {
+            let _ = client.create_bucket().bucket(bucket).send().await;
+            for (rel, path) in files_under(dir) {
+                let body = std::fs::read(&path).unwrap();
+                client
+                    .put_object()
+                    .bucket(bucket)
+                    .key(format!("{prefix}/{rel}"))
+                    .body(body.into())
+                    .send()
+                    .await
+                    .unwrap();
+            }
+        });
+    }
+}
+
+impl Drop for Moto {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Every file under `dir` as (relative path with `/`, absolute path), sorted.
+pub fn files_under(dir: &Path) -> Vec<(String, PathBuf)> {
+    fn walk(base: &Path, dir: &Path, out: &mut Vec<(String, PathBuf)>) {
+        for e in std::fs::read_dir(dir).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                walk(base, &p, out);
+            } else {
+                out.push((
+                    p.strip_prefix(base)
+                        .unwrap()
+                        .to_string_lossy()
+                        .replace('\\', "/"),
+                    p,
+                ));
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(dir, dir, &mut out);
+    out.sort();
+    out
+}
+
+/// Copies a directory tree.
+pub fn copy_tree(from: &Path, to: &Path) {
+    for (rel, path) in files_under(from) {
+        let dest = to.join(&rel);
+        std::fs::create_dir_all(dest.parent().unwrap()).unwrap();
+        std::fs::copy(path, dest).unwrap();
+    }
+}
+
+/// The result of running `finops`.
+pub struct Run {
+    /// Exit code.
+    pub code: i32,
+    /// Standard output.
+    pub stdout: String,
+    /// Standard error.
+    pub stderr: String,
+}
+
+impl Run {
+    /// Parses stdout as JSON.
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.stdout).unwrap_or_else(|e| {
+            panic!(
+                "stdout is not JSON ({e}):\n{}\n{}",
+                self.stdout, self.stderr
+            )
+        })
+    }
+}
+
+impl std::fmt::Debug for Run {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "exit {}\n--- stdout\n{}\n--- stderr\n{}",
+            self.code, self.stdout, self.stderr
+        )
+    }
+}
+
+/// A scratch directory with a warehouse path, running `finops` with a clean environment.
+pub struct Sandbox {
+    /// The scratch directory (also HOME and the working directory).
+    pub dir: tempfile::TempDir,
+    env: Vec<(String, String)>,
+}
+
+impl Sandbox {
+    /// A new sandbox with test AWS credentials and no metadata-service lookups.
+    pub fn new() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let home = dir.path().display().to_string();
+        let env = [
+            ("HOME", home.as_str()),
+            ("PATH", "/usr/bin:/bin"),
+            ("AWS_ACCESS_KEY_ID", "test"),
+            ("AWS_SECRET_ACCESS_KEY", "test"),
+            ("AWS_REGION", "us-east-1"),
+            ("AWS_EC2_METADATA_DISABLED", "true"),
+            ("AWS_CONFIG_FILE", "/nonexistent"),
+            ("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent"),
+        ]
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect();
+        Self { dir, env }
+    }
+
+    /// The warehouse file.
+    pub fn warehouse(&self) -> PathBuf {
+        self.dir.path().join("finops.duckdb")
+    }
+
+    /// Runs `finops args…` in the sandbox.
+    pub fn finops(&self, args: &[&str]) -> Run {
+        let out: Output = Command::new(finops_bin())
+            .args(args)
+            .current_dir(self.dir.path())
+            .env_clear()
+            .envs(self.env.iter().map(|(k, v)| (k, v)))
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        Run {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    }
+
+    /// Runs a query with the DuckDB CLI (another client) on the warehouse, read-only;
+    /// returns the rows as JSON objects.
+    pub fn query(&self, venv: &Path, sql: &str) -> Vec<serde_json::Value> {
+        let out = Command::new(venv.join("bin/duckdb"))
+            .args(["-readonly", "-json"])
+            .arg(self.warehouse())
+            .args(["-c", sql])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "duckdb failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let text = String::from_utf8_lossy(&out.stdout);
+        if text.trim().is_empty() {
+            return Vec::new();
+        }
+        serde_json::from_str::<Vec<serde_json::Value>>(&text).unwrap()
+    }
+}
+
+/// Rows and the exact sum of one column over gzip CSV files (independent of finops).
+pub fn csv_gz_stats(files: &[PathBuf], column: &str) -> (u64, String) {
+    let mut rows = 0;
+    let mut sum = 0i128;
+    for f in files {
+        let mut text = String::new();
+        flate2::read::MultiGzDecoder::new(std::fs::File::open(f).unwrap())
+            .read_to_string(&mut text)
+            .unwrap();
+        let mut r = csv::Reader::from_reader(text.as_bytes());
+        let idx = r
+            .headers()
+            .unwrap()
+            .iter()
+            .position(|h| h == column)
+            .unwrap();
+        for rec in r.records() {
+            let rec = rec.unwrap();
+            rows += 1;
+            sum += scaled(&rec[idx]);
+        }
+    }
+    (rows, unscaled(sum))
+}
+
+const SCALE: usize = 18;
+
+/// A decimal string (`-1.5`, `1.81E-8`) as an integer of 10^-18 units. Exact; panics when
+/// the value needs more than 18 decimals.
+pub fn scaled(s: &str) -> i128 {
+    if s.is_empty() {
+        return 0;
+    }
+    let (mantissa, exp) = s
+        .split_once(['e', 'E'])
+        .map_or((s, 0i32), |(m, e)| (m, e.parse().unwrap()));
+    let (neg, m) = mantissa
+        .strip_prefix('-')
+        .map_or((false, mantissa), |r| (true, r));
+    let (int, frac) = m.split_once('.').unwrap_or((m, ""));
+    let digits: i128 = format!("{int}{frac}").parse().unwrap();
+    // value = digits × 10^(exp − len(frac)); in units of 10^-18: × 10^(exp − len(frac) + 18)
+    let shift = exp - i32::try_from(frac.len()).unwrap() + i32::try_from(SCALE).unwrap();
+    assert!(shift >= 0, "{s} has more than {SCALE} decimals");
+    let v = digits * 10i128.pow(u32::try_from(shift).unwrap());
+    if neg { -v } else { v }
+}
+
+/// The inverse of [`scaled`], without trailing zeros.
+pub fn unscaled(v: i128) -> String {
+    let sign = if v < 0 { "-" } else { "" };
+    let a = v.unsigned_abs();
+    let ten = 10u128.pow(u32::try_from(SCALE).unwrap());
+    let frac = format!("{:0SCALE$}", a % ten);
+    let frac = frac.trim_end_matches('0');
+    if frac.is_empty() {
+        format!("{sign}{}", a / ten)
+    } else {
+        format!("{sign}{}.{frac}", a / ten)
+    }
+}
+
+/// The gzip parts of an assembly folder.
+pub fn parts(dir: &Path) -> Vec<PathBuf> {
+    let mut v: Vec<PathBuf> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.to_string_lossy().ends_with(".csv.gz"))
+        .collect();
+    v.sort();
+    v
+}
+
+/// Writes gzip-compressed text.
+pub fn write_gz(path: &Path, text: &str) {
+    use std::io::Write;
+    let mut enc = flate2::write::GzEncoder::new(
+        std::fs::File::create(path).unwrap(),
+        flate2::Compression::fast(),
+    );
+    enc.write_all(text.as_bytes()).unwrap();
+    enc.finish().unwrap();
+}
+
+/// Reads gzip-compressed text.
+pub fn read_gz(path: &Path) -> String {
+    let mut text = String::new();
+    flate2::read::MultiGzDecoder::new(std::fs::File::open(path).unwrap())
+        .read_to_string(&mut text)
+        .unwrap();
+    text
+}
+
+#[test]
+fn exact_decimal_helpers() {
+    assert_eq!(
+        unscaled(scaled("0.0000000400") + scaled("1.5") + scaled("-0.5")),
+        "1.00000004"
+    );
+    assert_eq!(unscaled(scaled("-2")), "-2");
+    assert_eq!(unscaled(scaled("1.81E-8")), "0.0000000181");
+    assert_eq!(unscaled(scaled("2.5e2")), "250");
+}

@@ -1,0 +1,16 @@
+//! End-to-end tests of the built `finops` binary against real components: a moto S3 server,
+//! the DuckDB CLI reading the warehouse back, and the sample export in `examples/`.
+//! Run through `scripts/test`, which installs the components into `.venv`.
+
+#![allow(
+    clippy::disallowed_methods,
+    clippy::print_stderr,
+    clippy::unwrap_used,
+    clippy::type_complexity,
+    clippy::format_collect,
+    clippy::redundant_closure_for_method_calls,
+    unreachable_pub
+)]
+
+mod aws_cur;
+mod harness;

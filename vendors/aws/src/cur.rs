@@ -1,0 +1,261 @@
+//! Legacy CUR (v1) as a [`DeliverySource`]: lists `<report>/<YYYYMMDD-YYYYMMDD>/` folders and
+//! their manifests, stages the data files, and hands core the SQL that reads them.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use finops_core::Period;
+use finops_core::naming::{TableRef, export_table_name, validate_export_name};
+use finops_core::output::Ui;
+use finops_core::state::ExportKey;
+use finops_core::vendor::{Delivery, DeliveryFile, DeliverySource, Staged};
+use futures_util::{StreamExt, TryStreamExt, stream};
+
+use crate::config::AwsConfig;
+use crate::error::{Error, Result};
+use crate::load;
+use crate::manifest::{FileFormat, Manifest, relative_key};
+use crate::store::{Store, verify_gzip};
+
+/// Schema of AWS raw tables.
+pub const SCHEMA: &str = "aws";
+/// Kind of export, as recorded in the load state.
+pub const KIND: &str = "cur1";
+
+/// One legacy CUR report.
+pub struct CurSource {
+    store: Store,
+    report: String,
+    key: ExportKey,
+    concurrency: usize,
+}
+
+/// The manifest of a delivery, or why it could not be read (the period then fails alone).
+pub struct ManifestDetail {
+    /// Where it is (for messages).
+    pub location: String,
+    /// `<period dir>/<report>-Manifest.json`, relative to the report root.
+    pub rel: String,
+    /// The parsed manifest, or the error it gave.
+    pub manifest: std::result::Result<Manifest, String>,
+}
+
+impl CurSource {
+    /// A CUR source from config; validates the report name.
+    pub async fn new(cfg: &AwsConfig) -> finops_core::Result<Self> {
+        let report = cfg
+            .report
+            .clone()
+            .ok_or_else(|| crate::config::spec("aws.report").missing())?;
+        validate_export_name(&report)?;
+        let store = Store::from_config(cfg).await?;
+        Ok(Self {
+            store,
+            key: ExportKey {
+                source: "aws".into(),
+                export: report.clone(),
+                kind: KIND.into(),
+            },
+            report,
+            concurrency: usize::from(cfg.concurrency.max(1)),
+        })
+    }
+
+    /// The report name.
+    pub fn report(&self) -> &str {
+        &self.report
+    }
+
+    /// `s3://…/report/` or the local directory.
+    pub fn location(&self) -> String {
+        self.store.describe(&self.report)
+    }
+
+    /// Turns a manifest key into one relative to the report root, checking it stays there.
+    /// Locally the original S3 prefix is unknown, so it is taken from the key itself.
+    fn rel_data_key<'k>(&self, key: &'k str, location: &str) -> Result<&'k str> {
+        let root = match &self.store {
+            Store::S3 { .. } => format!("{}{}/", self.store.prefix(), self.report),
+            Store::Local { .. } => {
+                let marker = format!("{}/", self.report);
+                let at = if key.starts_with(&marker) {
+                    0
+                } else {
+                    key.find(&format!("/{marker}")).map_or(0, |i| i + 1)
+                };
+                format!("{}{marker}", &key[..at])
+            }
+        };
+        relative_key(key, &root, location)
+    }
+
+    fn is_period_dir(name: &str) -> Option<Period> {
+        let (start, end) = name.split_once('-')?;
+        let p = Period::from_yyyymmdd(start)?;
+        (end.len() == 8 && end.bytes().all(|b| b.is_ascii_digit())).then_some(p)
+    }
+}
+
+impl DeliverySource for CurSource {
+    type Detail = ManifestDetail;
+
+    fn key(&self) -> &ExportKey {
+        &self.key
+    }
+
+    fn table(&self) -> TableRef {
+        TableRef::new(SCHEMA, export_table_name("cur_", &self.report))
+    }
+
+    fn cost_expression(&self) -> Option<String> {
+        Some("sum(line_item_unblended_cost)".to_owned())
+    }
+
+    async fn list(&self) -> miette::Result<Vec<Delivery<ManifestDetail>>> {
+        let root = format!("{}/", self.report);
+        let dirs = self.store.list_dirs(&root).await?;
+        let mut deliveries = Vec::new();
+        let mut sizes: Option<BTreeMap<String, u64>> = None;
+        for dir in dirs {
+            let Some(period) = Self::is_period_dir(&dir) else {
+                continue;
+            };
+            let rel = format!("{dir}/{}-Manifest.json", self.report);
+            let location = self.store.full_key(&self.report, &rel);
+            let Some(bytes) = self.store.read_small(&format!("{root}{rel}")).await? else {
+                tracing::warn!("{location}: no manifest yet; skipping {period}");
+                continue;
+            };
+            let manifest = Manifest::parse(&bytes, &location).and_then(|m| match m.period() {
+                Some(p) if p == period => Ok(m),
+                other => Err(Error::ManifestInvalid {
+                    location: location.clone(),
+                    reason: format!(
+                        "its billing period {} does not match the folder {dir}",
+                        other.map_or_else(|| "?".into(), |p| p.to_string())
+                    ),
+                }),
+            });
+            let (version_id, files) = match &manifest {
+                Ok(m) => {
+                    if sizes.is_none() {
+                        sizes = Some(self.store.sizes(&root).await?);
+                    }
+                    let sizes = sizes.as_ref().expect("just set");
+                    let files = m
+                        .report_keys
+                        .iter()
+                        .map(|k| DeliveryFile {
+                            size: self
+                                .rel_data_key(k, &location)
+                                .ok()
+                                .and_then(|r| sizes.get(&format!("{root}{r}")).copied()),
+                            key: k.clone(),
+                        })
+                        .collect();
+                    (m.assembly_id.clone(), files)
+                }
+                Err(_) => ("(unreadable manifest)".to_owned(), Vec::new()),
+            };
+            deliveries.push(Delivery {
+                period,
+                version_id,
+                files,
+                detail: ManifestDetail {
+                    location,
+                    rel,
+                    manifest: manifest.map_err(|e| e.to_string()),
+                },
+            });
+        }
+        if deliveries.is_empty() {
+            let found = self.store.list_dirs("").await.unwrap_or_default();
+            return Err(Error::NoManifests {
+                report: self.report.clone(),
+                location: self.location(),
+                found,
+            }
+            .into());
+        }
+        Ok(deliveries)
+    }
+
+    async fn stage(
+        &self,
+        d: &Delivery<ManifestDetail>,
+        dir: &Path,
+        ui: &Ui,
+    ) -> miette::Result<Staged> {
+        let detail = &d.detail;
+        let Ok(manifest) = &detail.manifest else {
+            // Re-read to get the typed error with its help.
+            let bytes = self
+                .store
+                .read_small(&format!("{}/{}", self.report, detail.rel))
+                .await?
+                .unwrap_or_default();
+            return Err(Manifest::parse(&bytes, &detail.location).err().map_or_else(
+                || {
+                    miette::miette!(
+                        "the manifest {} changed while reading it; run again",
+                        detail.location
+                    )
+                },
+                Into::into,
+            ));
+        };
+        let format = manifest.format(&detail.location)?;
+        let rels = manifest
+            .report_keys
+            .iter()
+            .map(|k| {
+                self.rel_data_key(k, &detail.location)
+                    .map(|r| format!("{}/{r}", self.report))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let bar = ui.bytes_bar(d.bytes(), format!("{} {}", self.report, d.period));
+        let bar = &bar;
+        let fetched: Vec<(std::path::PathBuf, u64)> =
+            stream::iter(rels.into_iter().map(|rel| async move {
+                let (path, size) = self.store.fetch(&rel, dir, bar).await?;
+                if format == FileFormat::CsvGzip {
+                    let p = path.clone();
+                    let key = self
+                        .store
+                        .full_key("", &rel)
+                        .trim_start_matches('/')
+                        .to_owned();
+                    tokio::task::spawn_blocking(move || verify_gzip(&p, &key))
+                        .await
+                        .map_err(|e| Error::Io {
+                            action: "verifying",
+                            path: path.display().to_string(),
+                            source: std::io::Error::other(e),
+                        })??;
+                }
+                Ok::<_, Error>((path, size))
+            }))
+            .buffered(self.concurrency)
+            .try_collect()
+            .await?;
+        bar.finish_and_clear();
+        let bytes = fetched.iter().map(|(_, s)| s).sum();
+        let files: Vec<_> = fetched.into_iter().map(|(p, _)| p).collect();
+        let select_sql = match format {
+            FileFormat::CsvGzip => {
+                let header = finops_core::warehouse::describe(&load::csv_describe(&files))?;
+                let columns = load::reconcile_columns(
+                    &manifest.columns,
+                    &header,
+                    &files[0].display().to_string(),
+                )?;
+                load::csv_select(&files, &columns)
+            }
+            FileFormat::Parquet => {
+                let schema = finops_core::warehouse::describe(&load::parquet_describe(&files))?;
+                load::parquet_select(&files, &schema)
+            }
+        };
+        Ok(Staged { select_sql, bytes })
+    }
+}

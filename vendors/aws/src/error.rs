@@ -1,0 +1,223 @@
+//! Errors of the AWS vendor. Each carries the facts (bucket, key, period) and a help line.
+
+use miette::Diagnostic;
+
+/// Result with the AWS [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// What went wrong reading an AWS export.
+#[derive(Debug, thiserror::Error, Diagnostic)]
+#[non_exhaustive]
+pub enum Error {
+    /// No `<report>-Manifest.json` under the export's location.
+    ///
+    /// Resolution: check bucket, prefix and report name; the help lists the reports found.
+    #[error("no CUR manifests for report `{report}` under {location}")]
+    #[diagnostic(code(finops::aws::no_manifests), help("{}", no_manifest_help(found)))]
+    NoManifests {
+        /// The report name asked for.
+        report: String,
+        /// `s3://bucket/prefix/report/` or the local directory.
+        location: String,
+        /// Report folders that do exist one level up.
+        found: Vec<String>,
+    },
+
+    /// The local export directory does not exist.
+    ///
+    /// Resolution: pass the directory that holds `<report>/<YYYYMMDD-YYYYMMDD>/` folders.
+    #[error("the local export directory `{path}` does not exist")]
+    #[diagnostic(
+        code(finops::aws::no_path),
+        help(
+            "--path is the local copy of s3://<bucket>/<prefix>/ (it holds <report>/<YYYYMMDD-YYYYMMDD>/)"
+        )
+    )]
+    NoLocalPath {
+        /// The directory.
+        path: String,
+    },
+
+    /// A manifest could not be parsed.
+    ///
+    /// Resolution: the file is damaged or not a CUR manifest; AWS rewrites it on the next delivery.
+    #[error("the manifest {location} is not a valid CUR manifest: {reason}")]
+    #[diagnostic(
+        code(finops::aws::manifest_invalid),
+        help(
+            "this period is skipped until AWS delivers a readable manifest; other periods still load"
+        )
+    )]
+    ManifestInvalid {
+        /// Where the manifest is.
+        location: String,
+        /// What is wrong.
+        reason: String,
+    },
+
+    /// A manifest names a data file outside the export's own location.
+    ///
+    /// Resolution: refuse it; a manifest must only name files of its own export.
+    #[error("the manifest {location} names `{key}`, which is outside the export location `{root}`")]
+    #[diagnostic(
+        code(finops::aws::key_outside_prefix),
+        help(
+            "finops only reads files under the export's own prefix; check that the manifest was not tampered with"
+        )
+    )]
+    KeyOutsidePrefix {
+        /// The manifest.
+        location: String,
+        /// The offending key.
+        key: String,
+        /// The export's root.
+        root: String,
+    },
+
+    /// The manifest's compression is not supported.
+    ///
+    /// Resolution: configure the export with GZIP or Parquet.
+    #[error("the manifest {location} uses compression `{compression}`, which finops does not read")]
+    #[diagnostic(
+        code(finops::aws::unsupported_compression),
+        help("configure the report with GZIP or Parquet compression")
+    )]
+    UnsupportedCompression {
+        /// The manifest.
+        location: String,
+        /// What it says.
+        compression: String,
+    },
+
+    /// A data file named by the manifest is not there.
+    ///
+    /// Resolution: wait for AWS to finish the delivery, or re-sync the local copy.
+    #[error("data file `{key}` named by the manifest is missing")]
+    #[diagnostic(
+        code(finops::aws::missing_file),
+        help(
+            "AWS may still be delivering this period, or the local copy is incomplete; the period is retried on the next run"
+        )
+    )]
+    MissingDataFile {
+        /// The key.
+        key: String,
+    },
+
+    /// A CSV file's header does not match the manifest's column list.
+    ///
+    /// Resolution: the file belongs to another delivery or is damaged; re-sync it.
+    #[error("`{key}` does not have the columns its manifest lists: missing {}", missing.join(", "))]
+    #[diagnostic(
+        code(finops::aws::header_mismatch),
+        help(
+            "the data file and the manifest are from different deliveries, or the file is damaged; re-sync the period"
+        )
+    )]
+    HeaderMismatch {
+        /// The file.
+        key: String,
+        /// Manifest columns absent from the header (first few).
+        missing: Vec<String>,
+    },
+
+    /// A download's size differs from what S3 announced.
+    ///
+    /// Resolution: retry; the connection was cut.
+    #[error("`{key}` downloaded {actual} bytes, expected {expected}")]
+    #[diagnostic(
+        code(finops::aws::size_mismatch),
+        help("the download was cut short; run again")
+    )]
+    SizeMismatch {
+        /// The key.
+        key: String,
+        /// Announced size.
+        expected: u64,
+        /// Bytes received.
+        actual: u64,
+    },
+
+    /// A `.gz` data file is truncated or corrupt.
+    ///
+    /// Resolution: re-download or re-sync the file; nothing of this period was loaded.
+    #[error("`{key}` is not a complete gzip file: {source}")]
+    #[diagnostic(
+        code(finops::aws::corrupt_gzip),
+        help(
+            "the file is truncated or damaged; re-sync it (or wait for AWS to re-deliver) and run again; the period's previous data is kept"
+        )
+    )]
+    CorruptGzip {
+        /// The key or path.
+        key: String,
+        /// What the decoder said.
+        #[source]
+        source: std::io::Error,
+    },
+
+    /// An S3 call failed.
+    ///
+    /// Resolution: follow the help for the specific S3 error.
+    #[error("S3 {operation} on `s3://{bucket}/{key}` failed: {message}")]
+    #[diagnostic(code(finops::aws::s3), help("{}", s3_help(code.as_deref())))]
+    S3 {
+        /// `ListObjectsV2`, `GetObject`.
+        operation: &'static str,
+        /// Bucket.
+        bucket: String,
+        /// Key or prefix.
+        key: String,
+        /// S3's error code (`AccessDenied`, `NoSuchBucket`…), if any.
+        code: Option<String>,
+        /// The message.
+        message: String,
+    },
+
+    /// A local file could not be read or written.
+    ///
+    /// Resolution: check the path, free space and permissions.
+    #[error("{action} `{path}` failed")]
+    #[diagnostic(
+        code(finops::aws::io),
+        help("check the path, free disk space and permissions")
+    )]
+    Io {
+        /// What was attempted.
+        action: &'static str,
+        /// The path.
+        path: String,
+        /// What the OS said.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+fn no_manifest_help(found: &[String]) -> String {
+    if found.is_empty() {
+        "nothing is there at all: check the bucket, the prefix (it is the part before the report name) and the report name".to_owned()
+    } else {
+        format!(
+            "reports found at that prefix: {}; check --report and --prefix",
+            found.join(", ")
+        )
+    }
+}
+
+fn s3_help(code: Option<&str>) -> String {
+    match code {
+        Some("AccessDenied" | "Forbidden" | "403") => {
+            "the credentials in use may not read this bucket: check --profile, AWS_PROFILE or the role, and the bucket policy (s3:ListBucket and s3:GetObject)".to_owned()
+        }
+        Some("NoSuchBucket") => "check the bucket name (--bucket or aws.bucket) and --region".to_owned(),
+        Some("InvalidAccessKeyId" | "SignatureDoesNotMatch" | "ExpiredToken") => {
+            "the credentials were rejected: refresh them (aws sso login, new keys) or pick another --profile".to_owned()
+        }
+        Some("PermanentRedirect" | "301") => "the bucket is in another region: pass --region".to_owned(),
+        Some("NoCredentials") => {
+            "no AWS credentials were found: set AWS_PROFILE or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, log in with `aws sso login`, or run where an instance role is available".to_owned()
+        }
+        Some("Dispatch") => "the endpoint could not be reached: check --endpoint-url, the network and proxy settings".to_owned(),
+        _ => "check the bucket, prefix, region and credentials; run with -v for details".to_owned(),
+    }
+}

@@ -1,0 +1,16 @@
+//! The AWS vendor of `finops`: legacy Cost and Usage Reports (CUR v1) from S3 or a local copy.
+//!
+//! Owns what is specific to AWS: manifests, S3 access through aws-sdk-s3 and the default
+//! credential chain, the CUR column types, and the `finops aws …` commands. It never opens a
+//! transaction: loading, state and period replacement belong to `finops-core`.
+
+pub mod cli;
+pub mod config;
+pub mod cur;
+pub mod error;
+pub mod load;
+pub mod manifest;
+mod store;
+
+pub use cli::{AwsCommand, run};
+pub use error::Error;

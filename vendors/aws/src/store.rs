@@ -1,0 +1,432 @@
+//! Where an export lives: an S3 bucket (aws-sdk-s3, the default credential chain) or a local
+//! directory holding a copy of `s3://<bucket>/<prefix>/`. Keys here are relative to the
+//! export's root (`<prefix>/<report>/` in S3, `<dir>/<report>/` locally).
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use aws_sdk_s3::Client;
+use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
+use tokio::io::AsyncWriteExt;
+
+use crate::config::AwsConfig;
+use crate::error::{Error, Result};
+
+/// Largest manifest read into memory.
+const MAX_MANIFEST_BYTES: usize = 64 << 20;
+
+/// An export's storage.
+pub(crate) enum Store {
+    /// S3 (or an S3-compatible endpoint).
+    S3 {
+        /// SDK client.
+        client: Client,
+        /// Bucket.
+        bucket: String,
+        /// `<prefix>/` or empty: where report folders live.
+        prefix: String,
+    },
+    /// A local copy: `dir` holds `<report>/…`.
+    Local {
+        /// The directory.
+        dir: PathBuf,
+    },
+}
+
+impl Store {
+    /// Builds the store from config: `path` means local, else `bucket` with the SDK's
+    /// credential chain (env, profiles, SSO, assume-role, IMDS), or static keys from config.
+    pub(crate) async fn from_config(cfg: &AwsConfig) -> finops_core::Result<Self> {
+        if let Some(dir) = &cfg.path {
+            return Ok(Self::Local { dir: dir.clone() });
+        }
+        let bucket = cfg
+            .bucket
+            .clone()
+            .ok_or_else(|| crate::config::spec("aws.bucket").missing())?;
+        let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
+        if let Some(p) = &cfg.profile {
+            loader = loader.profile_name(p);
+        }
+        if let Some(r) = &cfg.region {
+            loader = loader.region(aws_config::Region::new(r.clone()));
+        }
+        if let (Some(id), Some(secret)) = (&cfg.access_key_id, &cfg.secret_access_key) {
+            loader = loader.credentials_provider(aws_sdk_s3::config::Credentials::new(
+                id,
+                secret.expose(),
+                cfg.session_token.as_ref().map(|t| t.expose().clone()),
+                None,
+                "finops-config",
+            ));
+        }
+        let sdk = loader.load().await;
+        let mut b = aws_sdk_s3::config::Builder::from(&sdk)
+            .retry_config(aws_config::retry::RetryConfig::standard().with_max_attempts(5));
+        if sdk.region().is_none() {
+            tracing::debug!("no region configured; using us-east-1");
+            b = b.region(aws_config::Region::new("us-east-1"));
+        }
+        if let Some(ep) = &cfg.endpoint_url {
+            b = b.endpoint_url(ep).force_path_style(true);
+        }
+        let prefix = match cfg.clean_prefix() {
+            "" => String::new(),
+            p => format!("{p}/"),
+        };
+        Ok(Self::S3 {
+            client: Client::from_conf(b.build()),
+            bucket,
+            prefix,
+        })
+    }
+
+    /// `s3://bucket/prefix/report/` or the local directory, for messages.
+    pub(crate) fn describe(&self, report: &str) -> String {
+        match self {
+            Self::S3 { bucket, prefix, .. } => format!("s3://{bucket}/{prefix}{report}/"),
+            Self::Local { dir } => dir.join(report).display().to_string(),
+        }
+    }
+
+    /// The full key (or path) of a key relative to the report root.
+    pub(crate) fn full_key(&self, report: &str, rel: &str) -> String {
+        match self {
+            Self::S3 { prefix, .. } => format!("{prefix}{report}/{rel}"),
+            Self::Local { dir } => dir.join(report).join(rel).display().to_string(),
+        }
+    }
+
+    /// The S3 prefix configured (`cur/`), or empty for local stores.
+    pub(crate) fn prefix(&self) -> &str {
+        match self {
+            Self::S3 { prefix, .. } => prefix,
+            Self::Local { .. } => "",
+        }
+    }
+
+    /// The names of the folders directly under `rel` (`""` = the folder holding reports).
+    /// `rel` is relative to the prefix; it ends with `/` unless empty.
+    pub(crate) async fn list_dirs(&self, rel: &str) -> Result<Vec<String>> {
+        match self {
+            Self::S3 {
+                client,
+                bucket,
+                prefix,
+            } => {
+                let full = format!("{prefix}{rel}");
+                let mut pages = client
+                    .list_objects_v2()
+                    .bucket(bucket)
+                    .prefix(&full)
+                    .delimiter("/")
+                    .into_paginator()
+                    .send();
+                let mut out = Vec::new();
+                while let Some(page) = pages.next().await {
+                    let page = page.map_err(|e| s3_error("ListObjectsV2", bucket, &full, &e))?;
+                    for p in page.common_prefixes() {
+                        if let Some(name) = p.prefix().and_then(|p| p.strip_prefix(&full)) {
+                            out.push(name.trim_end_matches('/').to_owned());
+                        }
+                    }
+                }
+                Ok(out)
+            }
+            Self::Local { dir } => {
+                let path = dir.join(rel);
+                if !dir.is_dir() {
+                    return Err(Error::NoLocalPath {
+                        path: dir.display().to_string(),
+                    });
+                }
+                let Ok(entries) = std::fs::read_dir(&path) else {
+                    return Ok(Vec::new());
+                };
+                let mut out: Vec<String> = entries
+                    .filter_map(std::result::Result::ok)
+                    .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
+                    .filter_map(|e| e.file_name().into_string().ok())
+                    .collect();
+                out.sort();
+                Ok(out)
+            }
+        }
+    }
+
+    /// Sizes of every object under `rel` (relative to the prefix), recursively.
+    pub(crate) async fn sizes(&self, rel: &str) -> Result<BTreeMap<String, u64>> {
+        match self {
+            Self::S3 {
+                client,
+                bucket,
+                prefix,
+            } => {
+                let full = format!("{prefix}{rel}");
+                let mut pages = client
+                    .list_objects_v2()
+                    .bucket(bucket)
+                    .prefix(&full)
+                    .into_paginator()
+                    .send();
+                let mut out = BTreeMap::new();
+                while let Some(page) = pages.next().await {
+                    let page = page.map_err(|e| s3_error("ListObjectsV2", bucket, &full, &e))?;
+                    for o in page.contents() {
+                        if let (Some(k), Some(size)) = (o.key(), o.size()) {
+                            out.insert(
+                                k.strip_prefix(prefix.as_str()).unwrap_or(k).to_owned(),
+                                u64::try_from(size).unwrap_or(0),
+                            );
+                        }
+                    }
+                }
+                Ok(out)
+            }
+            Self::Local { dir } => {
+                let mut out = BTreeMap::new();
+                walk(&dir.join(rel), rel, &mut out);
+                Ok(out)
+            }
+        }
+    }
+
+    /// Reads a small object (a manifest). `Ok(None)` when it does not exist.
+    pub(crate) async fn read_small(&self, rel: &str) -> Result<Option<Vec<u8>>> {
+        match self {
+            Self::S3 {
+                client,
+                bucket,
+                prefix,
+            } => {
+                let key = format!("{prefix}{rel}");
+                let resp = match client.get_object().bucket(bucket).key(&key).send().await {
+                    Ok(r) => r,
+                    Err(e)
+                        if e.as_service_error().is_some_and(
+                            aws_sdk_s3::operation::get_object::GetObjectError::is_no_such_key,
+                        ) =>
+                    {
+                        return Ok(None);
+                    }
+                    Err(e) => return Err(s3_error("GetObject", bucket, &key, &e)),
+                };
+                if resp
+                    .content_length()
+                    .is_some_and(|l| usize::try_from(l).unwrap_or(usize::MAX) > MAX_MANIFEST_BYTES)
+                {
+                    return Err(Error::ManifestInvalid {
+                        location: format!("s3://{bucket}/{key}"),
+                        reason: "larger than 64 MiB".into(),
+                    });
+                }
+                let bytes = resp.body.collect().await.map_err(|e| Error::S3 {
+                    operation: "GetObject",
+                    bucket: bucket.clone(),
+                    key: key.clone(),
+                    code: None,
+                    message: e.to_string(),
+                })?;
+                Ok(Some(bytes.into_bytes().to_vec()))
+            }
+            Self::Local { dir } => {
+                let path = dir.join(rel);
+                match std::fs::read(&path) {
+                    Ok(b) => Ok(Some(b)),
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+                    Err(source) => Err(Error::Io {
+                        action: "reading",
+                        path: path.display().to_string(),
+                        source,
+                    }),
+                }
+            }
+        }
+    }
+
+    /// Makes the object `rel` available as a local file: downloads it into `dir` (S3,
+    /// streaming, memory flat) or returns the local path. Verifies the size when known.
+    pub(crate) async fn fetch(
+        &self,
+        rel: &str,
+        dir: &Path,
+        bar: &finops_core::output::ProgressBar,
+    ) -> Result<(PathBuf, u64)> {
+        match self {
+            Self::S3 {
+                client,
+                bucket,
+                prefix,
+            } => {
+                let key = format!("{prefix}{rel}");
+                let resp = client
+                    .get_object()
+                    .bucket(bucket)
+                    .key(&key)
+                    .send()
+                    .await
+                    .map_err(|e| {
+                        if e.as_service_error().is_some_and(
+                            aws_sdk_s3::operation::get_object::GetObjectError::is_no_such_key,
+                        ) {
+                            Error::MissingDataFile {
+                                key: format!("s3://{bucket}/{key}"),
+                            }
+                        } else {
+                            s3_error("GetObject", bucket, &key, &e)
+                        }
+                    })?;
+                let expected = resp.content_length().and_then(|l| u64::try_from(l).ok());
+                let dest = dir.join(rel.replace('/', "__"));
+                let io_err = |source| Error::Io {
+                    action: "writing",
+                    path: dest.display().to_string(),
+                    source,
+                };
+                let mut file = tokio::fs::File::create(&dest).await.map_err(io_err)?;
+                let mut body = resp.body;
+                let mut written = 0u64;
+                while let Some(chunk) = body.next().await {
+                    let chunk = chunk.map_err(|e| Error::S3 {
+                        operation: "GetObject",
+                        bucket: bucket.clone(),
+                        key: key.clone(),
+                        code: None,
+                        message: e.to_string(),
+                    })?;
+                    file.write_all(&chunk).await.map_err(|source| Error::Io {
+                        action: "writing",
+                        path: dest.display().to_string(),
+                        source,
+                    })?;
+                    written += chunk.len() as u64;
+                    bar.inc(chunk.len() as u64);
+                }
+                file.flush().await.map_err(|source| Error::Io {
+                    action: "writing",
+                    path: dest.display().to_string(),
+                    source,
+                })?;
+                if let Some(expected) = expected.filter(|e| *e != written) {
+                    return Err(Error::SizeMismatch {
+                        key: format!("s3://{bucket}/{key}"),
+                        expected,
+                        actual: written,
+                    });
+                }
+                Ok((dest, written))
+            }
+            Self::Local { dir: root } => {
+                let path = root.join(rel);
+                let meta = std::fs::metadata(&path).map_err(|_| Error::MissingDataFile {
+                    key: path.display().to_string(),
+                })?;
+                bar.inc(meta.len());
+                Ok((path, meta.len()))
+            }
+        }
+    }
+}
+
+/// Checks that a gzip file is complete: decodes it to the end, which verifies the CRC-32 and
+/// length in each member's trailer. DuckDB reads a truncated gzip without complaint, so this
+/// is what stands between a cut-off file and a silently short month.
+pub(crate) fn verify_gzip(path: &Path, key: &str) -> Result<()> {
+    let file = std::fs::File::open(path).map_err(|source| Error::Io {
+        action: "reading",
+        path: path.display().to_string(),
+        source,
+    })?;
+    let mut decoder =
+        flate2::read::MultiGzDecoder::new(std::io::BufReader::with_capacity(1 << 20, file));
+    std::io::copy(&mut decoder, &mut std::io::sink()).map_err(|source| Error::CorruptGzip {
+        key: key.to_owned(),
+        source,
+    })?;
+    Ok(())
+}
+
+fn walk(path: &Path, rel: &str, out: &mut BTreeMap<String, u64>) {
+    let Ok(entries) = std::fs::read_dir(path) else {
+        return;
+    };
+    for e in entries.filter_map(std::result::Result::ok) {
+        let Ok(name) = e.file_name().into_string() else {
+            continue;
+        };
+        let child_rel = format!("{rel}{name}");
+        match e.file_type() {
+            Ok(t) if t.is_dir() => walk(&e.path(), &format!("{child_rel}/"), out),
+            Ok(t) if t.is_file() => {
+                out.insert(child_rel, e.metadata().map_or(0, |m| m.len()));
+            }
+            _ => {}
+        }
+    }
+}
+
+fn s3_error<E: ProvideErrorMetadata + std::error::Error + 'static, R: std::fmt::Debug>(
+    operation: &'static str,
+    bucket: &str,
+    key: &str,
+    err: &SdkError<E, R>,
+) -> Error {
+    let (code, message) = match err {
+        SdkError::ServiceError(se) => {
+            let e = se.err();
+            let code = e
+                .code()
+                .map(str::to_owned)
+                .or_else(|| Some(status_code(se.raw())));
+            let message = e.message().map_or_else(|| e.to_string(), str::to_owned);
+            let message = match code.as_deref() {
+                Some(c) if !c.is_empty() => format!("{c}: {message}"),
+                _ => message,
+            };
+            (code, message)
+        }
+        SdkError::DispatchFailure(d) => (
+            Some("Dispatch".into()),
+            format!(
+                "cannot reach the endpoint: {}",
+                d.as_connector_error()
+                    .map_or_else(|| format!("{d:?}"), |c| source_chain(c))
+            ),
+        ),
+        SdkError::TimeoutError(_) => (Some("Dispatch".into()), "timed out".into()),
+        other => {
+            let text = source_chain(other);
+            let code = text
+                .contains("credentials")
+                .then(|| "NoCredentials".to_owned());
+            (code, text)
+        }
+    };
+    Error::S3 {
+        operation,
+        bucket: bucket.to_owned(),
+        key: key.to_owned(),
+        code,
+        message,
+    }
+}
+
+fn status_code<R: std::fmt::Debug>(raw: &R) -> String {
+    // The raw response's Debug form starts with its status; good enough for a code hint.
+    let text = format!("{raw:?}");
+    ["403", "404", "301", "500", "503"]
+        .iter()
+        .find(|c| text.contains(*c))
+        .map_or_else(String::new, |c| (*c).to_owned())
+}
+
+fn source_chain(err: &dyn std::error::Error) -> String {
+    let mut text = err.to_string();
+    let mut cur = err.source();
+    while let Some(e) = cur {
+        text.push_str(": ");
+        text.push_str(&e.to_string());
+        cur = e.source();
+    }
+    text
+}
