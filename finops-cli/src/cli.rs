@@ -29,6 +29,9 @@ pub(crate) struct GlobalArgs {
     /// The DuckDB warehouse file [config: warehouse.path; default: finops.duckdb]
     #[arg(long, global = true, value_name = "FILE")]
     pub(crate) warehouse: Option<PathBuf>,
+    /// Wait this many seconds for another process's lock on the warehouse [config: warehouse.wait_lock]
+    #[arg(long, global = true, value_name = "SECONDS")]
+    pub(crate) wait_lock: Option<u32>,
     /// Result format on stdout [config: output.format]
     #[arg(long, global = true, value_name = "FORMAT", value_parser = ["table", "json"])]
     pub(crate) format: Option<String>,

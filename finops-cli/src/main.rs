@@ -75,6 +75,9 @@ fn run(cli: Cli) -> miette::Result<ExitStatus> {
     if let Some(w) = &cli.global.warehouse {
         flags.push(("warehouse.path", FlagValue::Str(w.display().to_string())));
     }
+    if let Some(s) = cli.global.wait_lock {
+        flags.push(("warehouse.wait_lock", FlagValue::Int(i64::from(s))));
+    }
     if let Some(f) = &cli.global.format {
         flags.push(("output.format", FlagValue::Str(f.clone())));
     }

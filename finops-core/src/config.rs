@@ -95,6 +95,13 @@ pub const CORE_KEYS: &[KeySpec] = &[
         doc: "DuckDB worker threads (default: one per core)",
     },
     KeySpec {
+        key: "warehouse.wait_lock",
+        kind: Kind::Int,
+        default: Some("0"),
+        flag: Some("--wait-lock"),
+        doc: "seconds to wait for another process's lock on the warehouse before failing",
+    },
+    KeySpec {
         key: "output.format",
         kind: Kind::Str,
         default: Some("table"),
@@ -118,6 +125,8 @@ pub struct WarehouseConfig {
     pub memory_limit: String,
     /// DuckDB `threads`.
     pub threads: Option<u32>,
+    /// Seconds to wait for another writer's lock.
+    pub wait_lock: u64,
 }
 
 impl Default for WarehouseConfig {
@@ -126,6 +135,7 @@ impl Default for WarehouseConfig {
             path: DEFAULT_WAREHOUSE.into(),
             memory_limit: DEFAULT_MEMORY_LIMIT.into(),
             threads: None,
+            wait_lock: 0,
         }
     }
 }
@@ -288,6 +298,9 @@ impl Settings {
     fn merge_env(&mut self, vars: Vec<(String, String)>) -> Result<()> {
         for (name, raw) in vars {
             let Some(spec) = self.specs.iter().copied().find(|s| s.env_name() == name) else {
+                if env::NOT_KEYS.contains(&name.as_str()) || name.starts_with("FINOPS_TEST_") {
+                    continue;
+                }
                 if let Some(close) = self.closest_env(&name) {
                     tracing::warn!("ignoring environment variable {name}; did you mean {close}?");
                 }

@@ -5,6 +5,10 @@
 pub const FINOPS_CONFIG: &str = "FINOPS_CONFIG";
 /// Log filter for `tracing` (`info`, `debug`, `finops_aws=trace`…).
 pub const FINOPS_LOG: &str = "FINOPS_LOG";
+/// Comma-separated fault-injection points (test builds only; see [`crate::fault`]).
+pub const FINOPS_FAILPOINTS: &str = "FINOPS_FAILPOINTS";
+/// Variables with the [`PREFIX`] that are not config keys (never warned about).
+pub const NOT_KEYS: &[&str] = &[FINOPS_CONFIG, FINOPS_LOG, FINOPS_FAILPOINTS];
 /// Prefix of every per-key variable: `FINOPS_WAREHOUSE_PATH` sets `warehouse.path`.
 pub const PREFIX: &str = "FINOPS_";
 /// The XDG base directory for config files.

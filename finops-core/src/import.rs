@@ -94,7 +94,7 @@ pub struct PeriodReport {
 }
 
 /// The result of a run.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Debug, Serialize)]
 pub struct ImportReport {
     /// Vendor, export and kind.
     pub export: ExportKey,
@@ -102,6 +102,9 @@ pub struct ImportReport {
     pub table: String,
     /// One entry per period considered.
     pub periods: Vec<PeriodReport>,
+    /// The full diagnostic of each failed period (with its help), for stderr.
+    #[serde(skip)]
+    pub failures: Vec<(Period, miette::Report)>,
 }
 
 impl ImportReport {
@@ -184,6 +187,8 @@ pub async fn run<S: DeliverySource>(
     }
 
     let mut periods = Vec::new();
+    let mut failures = Vec::new();
+    let mut loaded_one = false;
     for (i, action, previous) in plan {
         let d = &deliveries[i];
         let mut report = PeriodReport {
@@ -206,12 +211,23 @@ pub async fn run<S: DeliverySource>(
         } else if opts.dry_run {
             report.outcome = Outcome::Planned;
         } else {
+            if loaded_one {
+                crate::fault::point("between-periods");
+            }
+            loaded_one = true;
             report.outcome = match load_one(wh, source, d, &staging, ui).await {
                 Ok(outcome) => outcome,
                 Err(report_err) => {
                     let error = render_error(&report_err);
-                    tracing::error!("{}/{} {}: {error}", key.source, key.export, d.period);
+                    tracing::error!(
+                        "{}/{} {}: failed: {}",
+                        key.source,
+                        key.export,
+                        d.period,
+                        error.lines().next().unwrap_or_default()
+                    );
                     state::record_failure(wh, &key, d.period, &d.version_id, &error)?;
+                    failures.push((d.period, report_err));
                     Outcome::Failed { error }
                 }
             };
@@ -225,6 +241,7 @@ pub async fn run<S: DeliverySource>(
         export: key,
         table: table.to_string(),
         periods,
+        failures,
     })
 }
 
@@ -253,6 +270,7 @@ async fn load_one<S: DeliverySource>(
         d.version_id
     );
     let staged = source.stage(d, dir.path(), ui).await?;
+    crate::fault::point("before-load");
     let spinner = ui.spinner(format!("loading {} {}", key.export, d.period));
     let table = source.table();
     let cost = source.cost_expression();
@@ -274,6 +292,7 @@ async fn load_one<S: DeliverySource>(
         },
     )?;
     spinner.finish_and_clear();
+    crate::fault::point("after-commit");
     drop(dir);
     let duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
     tracing::info!(
@@ -357,6 +376,7 @@ pub fn replace_period(
             [],
         )
         .map_err(Error::db(&action))?;
+        let timer = crate::fault::Timer::start("insert", 20);
         let rows = conn
             .execute(
                 &format!(
@@ -366,6 +386,7 @@ pub fn replace_period(
                 [],
             )
             .map_err(Error::db(&action))?;
+        timer.finish();
         let cost_sql = cost_expression.map(|expr| {
             format!(
                 "SELECT {expr} FROM {} WHERE billing_period = CAST({period_lit} AS DATE)",
@@ -389,6 +410,7 @@ pub fn replace_period(
     })();
     match result {
         Ok(v) => {
+            crate::fault::point("before-commit");
             conn.execute_batch("COMMIT").map_err(Error::db(&action))?;
             Ok(v)
         }

@@ -11,6 +11,7 @@ pub mod config;
 pub mod context;
 pub mod env;
 pub mod error;
+pub mod fault;
 pub mod import;
 pub mod naming;
 pub mod output;

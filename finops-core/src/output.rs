@@ -208,6 +208,12 @@ pub fn print_text(text: &str) {
     let _ = out.flush();
 }
 
+/// Prints a diagnostic (with its code and help) to stderr through the installed miette hook.
+pub fn print_diagnostic(report: &miette::Report) {
+    let mut err = std::io::stderr().lock();
+    let _ = writeln!(err, "{report:?}");
+}
+
 /// Installs the `tracing` subscriber: plain lines on stderr; `FINOPS_LOG` overrides the level.
 pub fn init_logging(quiet: bool, verbose: u8) {
     let default = match (quiet, verbose) {

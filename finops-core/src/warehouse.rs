@@ -27,8 +27,30 @@ impl Warehouse {
     /// settings, and creates finops' own schema and state tables.
     ///
     /// Another process with the file open for writing makes this fail with
-    /// [`Error::WarehouseLocked`].
+    /// [`Error::WarehouseLocked`], after waiting up to `wait_lock` seconds for it to finish.
     pub fn open(cfg: &WarehouseConfig) -> Result<Self> {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(cfg.wait_lock);
+        let mut told = false;
+        loop {
+            match Self::open_once(cfg) {
+                Err(Error::WarehouseLocked { holder, .. })
+                    if std::time::Instant::now() < deadline =>
+                {
+                    if !told {
+                        tracing::info!(
+                            "waiting up to {} s for the warehouse lock held by {holder}",
+                            cfg.wait_lock
+                        );
+                        told = true;
+                    }
+                    std::thread::sleep(std::time::Duration::from_millis(250));
+                }
+                other => return other,
+            }
+        }
+    }
+
+    fn open_once(cfg: &WarehouseConfig) -> Result<Self> {
         let path = cfg.path.clone();
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir)

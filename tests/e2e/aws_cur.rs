@@ -8,18 +8,18 @@ use serde_json::Value;
 use crate::harness::{Sandbox, copy_tree, csv_gz_stats, parts, read_gz, repo_root, write_gz};
 use crate::require_venv;
 
-const REPORT: &str = "finops-sample";
-const NOV: &str = "20231101-20231201";
-const DEC: &str = "20231201-20240101";
-const NOV_ASSEMBLY: &str = "6f1f3e5a-0d5c-4f55-9c1e-2f0c8a1b2c01";
-const DEC_ASSEMBLY: &str = "7a2b4c6d-1e3f-4a5b-8c7d-3e1f9b2c3d02";
+pub(crate) const REPORT: &str = "finops-sample";
+pub(crate) const NOV: &str = "20231101-20231201";
+pub(crate) const DEC: &str = "20231201-20240101";
+pub(crate) const NOV_ASSEMBLY: &str = "6f1f3e5a-0d5c-4f55-9c1e-2f0c8a1b2c01";
+pub(crate) const DEC_ASSEMBLY: &str = "7a2b4c6d-1e3f-4a5b-8c7d-3e1f9b2c3d02";
 
-fn sample() -> PathBuf {
+pub(crate) fn sample() -> PathBuf {
     repo_root().join("examples/aws-cur")
 }
 
 /// Rows and exact unblended-cost sum of one assembly folder, from the CSV itself.
-fn expected(tree: &Path, folder: &str, assembly: &str) -> (u64, String) {
+pub(crate) fn expected(tree: &Path, folder: &str, assembly: &str) -> (u64, String) {
     csv_gz_stats(
         &parts(&tree.join(REPORT).join(folder).join(assembly)),
         "lineItem/UnblendedCost",
@@ -27,7 +27,7 @@ fn expected(tree: &Path, folder: &str, assembly: &str) -> (u64, String) {
 }
 
 /// Per period: (period, rows, exact cost sum) read back by the DuckDB CLI.
-fn warehouse_stats(sb: &Sandbox, venv: &Path) -> Vec<(String, u64, String)> {
+pub(crate) fn warehouse_stats(sb: &Sandbox, venv: &Path) -> Vec<(String, u64, String)> {
     sb.query(
         venv,
         "SELECT strftime(billing_period, '%Y-%m') AS p, count(*) AS n, CAST(sum(line_item_unblended_cost) AS VARCHAR) AS s \
@@ -46,7 +46,7 @@ fn trim(s: &str) -> String {
     }
 }
 
-fn state_rows(sb: &Sandbox, venv: &Path) -> Vec<Value> {
+pub(crate) fn state_rows(sb: &Sandbox, venv: &Path) -> Vec<Value> {
     sb.query(
         venv,
         "SELECT strftime(billing_period, '%Y-%m') AS p, version_id, rows, files, CAST(loaded_at AS VARCHAR) AS loaded_at \
@@ -54,7 +54,7 @@ fn state_rows(sb: &Sandbox, venv: &Path) -> Vec<Value> {
     )
 }
 
-fn history_count(sb: &Sandbox, venv: &Path, status: &str) -> u64 {
+pub(crate) fn history_count(sb: &Sandbox, venv: &Path, status: &str) -> u64 {
     sb.query(
         venv,
         &format!("SELECT count(*) AS n FROM meta.load_history WHERE status = '{status}'"),
@@ -65,7 +65,13 @@ fn history_count(sb: &Sandbox, venv: &Path, status: &str) -> u64 {
 
 /// Re-issues a period in a local export tree: a new assembly with the old rows passed
 /// through `edit` (CSV text in, CSV text out), and the current manifest pointing to it.
-fn reissue(tree: &Path, folder: &str, old: &str, new: &str, edit: impl Fn(&str) -> String) {
+pub(crate) fn reissue(
+    tree: &Path,
+    folder: &str,
+    old: &str,
+    new: &str,
+    edit: impl Fn(&str) -> String,
+) {
     let base = tree.join(REPORT).join(folder);
     let mut text = String::new();
     for (i, p) in parts(&base.join(old)).iter().enumerate() {
@@ -91,7 +97,7 @@ fn reissue(tree: &Path, folder: &str, old: &str, new: &str, edit: impl Fn(&str) 
 }
 
 /// Sets `lineItem/UnblendedCost` of the first data row.
-fn set_first_cost(text: &str, value: &str) -> String {
+pub(crate) fn set_first_cost(text: &str, value: &str) -> String {
     let mut r = csv::Reader::from_reader(text.as_bytes());
     let header = r.headers().unwrap().clone();
     let idx = header
@@ -113,11 +119,11 @@ fn set_first_cost(text: &str, value: &str) -> String {
 }
 
 /// Keeps the header and the first `n` data rows.
-fn keep_rows(n: usize) -> impl Fn(&str) -> String {
+pub(crate) fn keep_rows(n: usize) -> impl Fn(&str) -> String {
     move |text| text.lines().take(n + 1).map(|l| format!("{l}\n")).collect()
 }
 
-fn s3_args<'a>(endpoint: &'a str, bucket: &'a str) -> Vec<&'a str> {
+pub(crate) fn s3_args<'a>(endpoint: &'a str, bucket: &'a str) -> Vec<&'a str> {
     vec![
         "aws",
         "import-cur",

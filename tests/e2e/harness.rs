@@ -130,7 +130,17 @@ impl Moto {
             .unwrap();
         let client = self.client();
         rt.block_on(async {
-            let _ = client.create_bucket().bucket(bucket).send().await;
+            if let Err(e) = client.create_bucket().bucket(bucket).send().await {
+                let code = e
+                    .as_service_error()
+                    .and_then(aws_sdk_s3::error::ProvideErrorMetadata::code)
+                    .unwrap_or_default()
+                    .to_owned();
+                assert!(
+                    code.starts_with("BucketAlready"),
+                    "create_bucket {bucket}: {e:?}"
+                );
+            }
             for (rel, path) in files_under(dir) {
                 let body = std::fs::read(&path).unwrap();
                 client
@@ -188,8 +198,10 @@ pub fn copy_tree(from: &Path, to: &Path) {
 
 /// The result of running `finops`.
 pub struct Run {
-    /// Exit code.
+    /// Exit code, or -1 when killed by a signal.
     pub code: i32,
+    /// The signal that ended the process, if any.
+    pub signal: Option<i32>,
     /// Standard output.
     pub stdout: String,
     /// Standard error.
@@ -253,16 +265,24 @@ impl Sandbox {
 
     /// Runs `finops args…` in the sandbox.
     pub fn finops(&self, args: &[&str]) -> Run {
+        self.finops_with(args, &[])
+    }
+
+    /// Runs `finops args…` with extra environment variables.
+    pub fn finops_with(&self, args: &[&str], env: &[(&str, &str)]) -> Run {
+        use std::os::unix::process::ExitStatusExt;
         let out: Output = Command::new(finops_bin())
             .args(args)
             .current_dir(self.dir.path())
             .env_clear()
             .envs(self.env.iter().map(|(k, v)| (k, v)))
+            .envs(env.iter().copied())
             .stdin(Stdio::null())
             .output()
             .unwrap();
         Run {
             code: out.status.code().unwrap_or(-1),
+            signal: out.status.signal(),
             stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
             stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
         }
@@ -287,6 +307,130 @@ impl Sandbox {
             return Vec::new();
         }
         serde_json::from_str::<Vec<serde_json::Value>>(&text).unwrap()
+    }
+}
+
+/// An HTTP proxy in front of a server that answers the first `fail_first` requests with
+/// `503 SlowDown` (S3's throttling reply) and forwards the rest. Loopback only.
+pub struct FaultProxy {
+    /// `http://127.0.0.1:PORT`.
+    pub endpoint: String,
+    /// Requests seen so far.
+    pub requests: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl FaultProxy {
+    /// Starts the proxy for `upstream` (`http://127.0.0.1:PORT`).
+    pub fn start(upstream: &str, fail_first: usize) -> Self {
+        use std::sync::atomic::Ordering;
+        let upstream = upstream.trim_start_matches("http://").to_owned();
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let endpoint = format!("http://{}", listener.local_addr().unwrap());
+        let requests = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let seen = requests.clone();
+        std::thread::spawn(move || {
+            for stream in listener.incoming().take(10_000) {
+                let Ok(mut client) = stream else { continue };
+                let seen = seen.clone();
+                let upstream = upstream.clone();
+                std::thread::spawn(move || {
+                    let Some(head) = read_request(&mut client) else {
+                        return;
+                    };
+                    if seen.fetch_add(1, Ordering::SeqCst) < fail_first {
+                        let body = "<Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message></Error>";
+                        let reply = format!(
+                            "HTTP/1.1 503 Slow Down\r\nContent-Type: application/xml\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                            body.len()
+                        );
+                        let _ = std::io::Write::write_all(&mut client, reply.as_bytes());
+                        return;
+                    }
+                    let Ok(mut server) = std::net::TcpStream::connect(&upstream) else {
+                        return;
+                    };
+                    if std::io::Write::write_all(&mut server, &head).is_err() {
+                        return;
+                    }
+                    let (mut c2, mut s2) =
+                        (client.try_clone().unwrap(), server.try_clone().unwrap());
+                    let up = std::thread::spawn(move || std::io::copy(&mut c2, &mut s2));
+                    let _ = std::io::copy(&mut server, &mut client);
+                    let _ = client.shutdown(std::net::Shutdown::Both);
+                    let _ = up.join();
+                });
+            }
+        });
+        Self { endpoint, requests }
+    }
+}
+
+/// Reads one HTTP request (head and `Content-Length` body).
+fn read_request(s: &mut std::net::TcpStream) -> Option<Vec<u8>> {
+    let mut buf = Vec::new();
+    let mut byte = [0u8; 1];
+    while !buf.ends_with(b"\r\n\r\n") {
+        if s.read(&mut byte).ok()? == 0 {
+            return None;
+        }
+        buf.push(byte[0]);
+    }
+    let head = String::from_utf8_lossy(&buf).to_ascii_lowercase();
+    let len: usize = head
+        .lines()
+        .find_map(|l| l.strip_prefix("content-length:"))
+        .map_or(0, |v| v.trim().parse().unwrap_or(0));
+    let mut body = vec![0; len];
+    s.read_exact(&mut body).ok()?;
+    buf.extend(body);
+    Some(buf)
+}
+
+/// A small tmpfs mounted for a test (needs root), unmounted on drop.
+pub struct Tmpfs {
+    /// The mount point.
+    pub path: PathBuf,
+}
+
+impl Tmpfs {
+    /// Mounts a tmpfs of `size` (`8m`) at `path`; `None` (a skip, printed) when that is not
+    /// possible here, which under `CI=true` is a failure.
+    pub fn mount(path: &Path, size: &str) -> Option<Self> {
+        std::fs::create_dir_all(path).unwrap();
+        let out = Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
+            .arg(path)
+            .output();
+        match out {
+            Ok(o) if o.status.success() => Some(Self {
+                path: path.to_path_buf(),
+            }),
+            other => {
+                let why = format!("cannot mount a tmpfs (needs root): {other:?}");
+                assert!(
+                    std::env::var("CI").as_deref() != Ok("true"),
+                    "{why}; CI=true, so this is a failure"
+                );
+                eprintln!("SKIPPED: {why}");
+                None
+            }
+        }
+    }
+
+    /// Changes the size limit.
+    pub fn resize(&self, size: &str) {
+        let ok = Command::new("mount")
+            .args(["-o", &format!("remount,size={size}")])
+            .arg(&self.path)
+            .status()
+            .unwrap();
+        assert!(ok.success());
+    }
+}
+
+impl Drop for Tmpfs {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg("-l").arg(&self.path).status();
     }
 }
 

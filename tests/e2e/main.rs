@@ -13,4 +13,5 @@
 )]
 
 mod aws_cur;
+mod faults;
 mod harness;

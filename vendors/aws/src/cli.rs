@@ -162,6 +162,10 @@ async fn import_cur(args: ImportCurArgs, ctx: &mut Context) -> miette::Result<Ex
     };
     let report = import::run(&wh, &source, &opts, &ctx.ui).await?;
     print_import(ctx.ui.format, &report, args.dry_run);
+    for (period, failure) in &report.failures {
+        tracing::debug!("diagnostic for {period}");
+        finops_core::output::print_diagnostic(failure);
+    }
     Ok(report.exit_status())
 }
 
@@ -178,7 +182,11 @@ fn print_import(format: Format, report: &ImportReport, dry_run: bool) {
             Outcome::Loaded { rows, cost, .. } => (json!(rows), json!(cost), "loaded".to_owned()),
             Outcome::Skipped => (Value::Null, Value::Null, "up to date".to_owned()),
             Outcome::Planned => (Value::Null, Value::Null, "would load".to_owned()),
-            Outcome::Failed { error } => (Value::Null, Value::Null, format!("FAILED: {error}")),
+            Outcome::Failed { error } => (
+                Value::Null,
+                Value::Null,
+                format!("FAILED: {}", error.lines().next().unwrap_or_default()),
+            ),
         };
         t.push(vec![
             json!(p.period.to_string()),

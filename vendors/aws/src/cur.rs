@@ -252,7 +252,18 @@ impl DeliverySource for CurSource {
                 load::csv_select(&files, &columns)
             }
             FileFormat::Parquet => {
-                let schema = finops_core::warehouse::describe(&load::parquet_describe(&files))?;
+                let schema = finops_core::warehouse::describe(&load::parquet_describe(&files))
+                    .map_err(|e| {
+                        let detail = std::error::Error::source(&e)
+                            .map_or_else(|| e.to_string(), ToString::to_string);
+                        let key = files
+                            .iter()
+                            .find(|f| detail.contains(&*f.to_string_lossy()))
+                            .unwrap_or(&files[0])
+                            .display()
+                            .to_string();
+                        Error::CorruptParquet { key, detail }
+                    })?;
                 load::parquet_select(&files, &schema)
             }
         };

@@ -141,7 +141,7 @@ pub enum Error {
     /// A `.gz` data file is truncated or corrupt.
     ///
     /// Resolution: re-download or re-sync the file; nothing of this period was loaded.
-    #[error("`{key}` is not a complete gzip file: {source}")]
+    #[error("`{key}` is not a complete gzip file")]
     #[diagnostic(
         code(finops::aws::corrupt_gzip),
         help(
@@ -154,6 +154,23 @@ pub enum Error {
         /// What the decoder said.
         #[source]
         source: std::io::Error,
+    },
+
+    /// A Parquet data file cannot be read.
+    ///
+    /// Resolution: re-sync the file or wait for AWS to re-deliver; nothing of this period was loaded.
+    #[error("`{key}` is not a readable Parquet file: {detail}")]
+    #[diagnostic(
+        code(finops::aws::corrupt_parquet),
+        help(
+            "the file is empty, truncated or damaged; re-sync it (or wait for AWS to re-deliver) and run again; the period's previous data is kept"
+        )
+    )]
+    CorruptParquet {
+        /// The file (first of the delivery when the reader does not say which).
+        key: String,
+        /// What DuckDB said.
+        detail: String,
     },
 
     /// An S3 call failed.

@@ -301,6 +301,7 @@ impl Store {
                     })?;
                     written += chunk.len() as u64;
                     bar.inc(chunk.len() as u64);
+                    finops_core::fault::point("download");
                 }
                 file.flush().await.map_err(|source| Error::Io {
                     action: "writing",

@@ -1,0 +1,78 @@
+//! Fault injection for the crash-safety tests.
+//!
+//! With the internal `_failpoints` feature (on in test builds, which use `--all-features`;
+//! never in `--features all`), `FINOPS_FAILPOINTS=name[,name…]` makes the process abort
+//! at the named points, as a power cut or `kill -9` would: no destructors, no rollback. Without
+//! the feature every call compiles to nothing.
+//!
+//! Points: `download` (after the first chunk of a download), `before-load` (files staged,
+//! nothing loaded), `insert` (while the bulk insert runs, at the latest right after it),
+//! `before-commit` (rows and state written, transaction open), `after-commit` (committed,
+//! staging not yet removed), `between-periods` (one period done, the next not started).
+
+/// Aborts the process if `name` is listed in `FINOPS_FAILPOINTS`.
+#[inline]
+pub fn point(name: &str) {
+    #[cfg(feature = "_failpoints")]
+    if armed(name) {
+        die(name);
+    }
+    #[cfg(not(feature = "_failpoints"))]
+    let _ = name;
+}
+
+/// A point that fires while a long statement runs: a timer aborts the process after
+/// `after_ms`; [`Timer::finish`] aborts at once if the timer has not fired yet, so the
+/// process never survives past the statement.
+pub struct Timer {
+    #[cfg(feature = "_failpoints")]
+    name: Option<String>,
+}
+
+impl Timer {
+    /// Arms a timer for `name` (does nothing unless the point is listed).
+    pub fn start(name: &str, after_ms: u64) -> Self {
+        #[cfg(feature = "_failpoints")]
+        {
+            if armed(name) {
+                let owned = name.to_owned();
+                std::thread::spawn(move || {
+                    std::thread::sleep(std::time::Duration::from_millis(after_ms));
+                    die(&owned);
+                });
+                return Self {
+                    name: Some(name.to_owned()),
+                };
+            }
+            Self { name: None }
+        }
+        #[cfg(not(feature = "_failpoints"))]
+        {
+            let _ = (name, after_ms);
+            Self {}
+        }
+    }
+
+    /// The statement finished: die now if the timer has not.
+    pub fn finish(self) {
+        #[cfg(feature = "_failpoints")]
+        if let Some(name) = &self.name {
+            die(name);
+        }
+    }
+}
+
+#[cfg(feature = "_failpoints")]
+fn armed(name: &str) -> bool {
+    crate::env::var(crate::env::FINOPS_FAILPOINTS)
+        .is_some_and(|list| list.split(',').any(|p| p.trim() == name))
+}
+
+#[cfg(feature = "_failpoints")]
+fn die(name: &str) -> ! {
+    #[allow(clippy::print_stderr)]
+    {
+        eprintln!("failpoint `{name}`: aborting");
+    }
+    std::process::abort()
+}
