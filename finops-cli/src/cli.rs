@@ -9,7 +9,7 @@ use clap::{Args, Parser, Subcommand};
 
 /// Turn cloud billing exports into a FOCUS dataset in a local DuckDB file.
 #[derive(Debug, Parser)]
-#[command(name = "finops", about, long_about = None, propagate_version = true, max_term_width = 100)]
+#[command(name = "finops", about, long_about = None, max_term_width = 100)]
 #[command(
     after_help = "Configuration: finops.toml < FINOPS_* environment < flags; see `finops config show`."
 )]
@@ -32,8 +32,9 @@ pub(crate) struct GlobalArgs {
     /// Wait this many seconds for another process's lock on the warehouse [config: warehouse.wait_lock]
     #[arg(long, global = true, value_name = "SECONDS")]
     pub(crate) wait_lock: Option<u32>,
-    /// Result format on stdout [config: output.format]
-    #[arg(long, global = true, value_name = "FORMAT", value_parser = ["table", "json"])]
+    /// Format of what the command produces: table or json for results [config: output.format];
+    /// parquet or csv for the files of `focus export`
+    #[arg(long, global = true, value_name = "FORMAT", value_parser = ["table", "json", "parquet", "csv"])]
     pub(crate) format: Option<String>,
     /// Print only errors on stderr (no progress, no step log)
     #[arg(short, long, global = true)]
@@ -66,9 +67,38 @@ pub(crate) enum Command {
     Gcp(MissingVendor),
     /// Oracle Cloud (not available yet)
     Oracle(MissingVendor),
+    /// FOCUS: check and export the unified cost dataset (focus.cost_and_usage)
+    #[command(subcommand)]
+    Focus(FocusCommand),
     /// Inspect the configuration
     #[command(subcommand)]
     Config(ConfigCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum FocusCommand {
+    /// Check focus.cost_and_usage against the FOCUS specification; exit 1 when a rule fails
+    Validate {
+        /// FOCUS version to check against: 1.2 or 1.3 [config: focus.version; default 1.3]
+        #[arg(long = "version", value_name = "VERSION")]
+        focus_version: Option<finops_core::focus::Version>,
+        /// Also list the rules that pass
+        #[arg(long)]
+        all: bool,
+    },
+    /// Write FOCUS rows to files, one per billing period: DIR/focus-<version>-<YYYY-MM>.<ext>
+    /// (--format parquet, the default, or --format csv)
+    Export {
+        /// Output directory (created if missing)
+        #[arg(long, value_name = "DIR")]
+        out: std::path::PathBuf,
+        /// Only this billing period, YYYY-MM
+        #[arg(long, value_name = "YYYY-MM")]
+        period: Option<finops_core::Period>,
+        /// FOCUS version of the columns: 1.2 or 1.3 [config: focus.version; default 1.3]
+        #[arg(long = "version", value_name = "VERSION")]
+        focus_version: Option<finops_core::focus::Version>,
+    },
 }
 
 #[derive(Debug, Subcommand)]

@@ -2,6 +2,7 @@
 //! command to core or to a vendor crate. Vendors are compiled in by cargo features.
 
 mod cli;
+mod commands;
 mod registry;
 
 use std::io::IsTerminal;
@@ -13,7 +14,7 @@ use finops_core::config::{FlagValue, OutputConfig, Settings};
 use finops_core::output::{self, ExitStatus, Table, Ui};
 use serde_json::json;
 
-use crate::cli::{Cli, Command, ConfigCommand};
+use crate::cli::{Cli, Command, ConfigCommand, FocusCommand};
 
 fn main() -> ExitCode {
     let version: &'static str = Box::leak(registry::version().into_boxed_str());
@@ -78,9 +79,29 @@ fn run(cli: Cli) -> miette::Result<ExitStatus> {
     if let Some(s) = cli.global.wait_lock {
         flags.push(("warehouse.wait_lock", FlagValue::Int(i64::from(s))));
     }
-    if let Some(f) = &cli.global.format {
-        flags.push(("output.format", FlagValue::Str(f.clone())));
-    }
+    let is_export = matches!(cli.command, Command::Focus(FocusCommand::Export { .. }));
+    let file_format = match cli.global.format.as_deref() {
+        Some(f @ ("parquet" | "csv")) if is_export => Some(f.to_owned()),
+        Some(f @ ("parquet" | "csv")) => {
+            return Err(finops_core::Error::InvalidArguments {
+                message: format!("--format {f} is only for `finops focus export`"),
+                help: "use --format table or --format json here".into(),
+            }
+            .into());
+        }
+        Some(f @ ("table" | "json")) if is_export => {
+            return Err(finops_core::Error::InvalidArguments {
+                message: format!("`finops focus export` writes parquet or csv files, not {f}"),
+                help: "finops focus export --format parquet (the default) or --format csv".into(),
+            }
+            .into());
+        }
+        Some(f) => {
+            flags.push(("output.format", FlagValue::Str(f.to_owned())));
+            None
+        }
+        None => None,
+    };
     settings.apply_flags(flags);
     let out: OutputConfig = settings.section("output")?;
     #[cfg_attr(not(feature = "aws"), allow(unused_mut))]
@@ -92,6 +113,7 @@ fn run(cli: Cli) -> miette::Result<ExitStatus> {
         #[cfg(feature = "aws")]
         Command::Aws(cmd) => runtime()?.block_on(finops_aws::run(cmd, &mut ctx)),
         Command::Config(ConfigCommand::Show) => Ok(config_show(&ctx)),
+        Command::Focus(cmd) => commands::focus::run(cmd, &mut ctx, file_format.as_deref()),
         #[allow(unreachable_patterns)]
         _ => unreachable!("vendor stubs are handled above"),
     }

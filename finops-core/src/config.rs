@@ -102,6 +102,13 @@ pub const CORE_KEYS: &[KeySpec] = &[
         doc: "seconds to wait for another process's lock on the warehouse before failing",
     },
     KeySpec {
+        key: "focus.version",
+        kind: Kind::Str,
+        default: Some("1.3"),
+        flag: Some("--version"),
+        doc: "FOCUS version for export and validation: 1.2 or 1.3",
+    },
+    KeySpec {
         key: "output.format",
         kind: Kind::Str,
         default: Some("table"),

@@ -192,6 +192,18 @@ pub enum Error {
         available: String,
     },
 
+    /// Arguments that parse but do not go together.
+    ///
+    /// Resolution: follow the help.
+    #[error("{message}")]
+    #[diagnostic(code(finops::usage), help("{help}"))]
+    InvalidArguments {
+        /// What is wrong.
+        message: String,
+        /// What to do instead.
+        help: String,
+    },
+
     /// A file-system operation failed.
     ///
     /// Resolution: check the path, free space and permissions.
@@ -248,7 +260,8 @@ impl Error {
             | Self::MissingSetting { .. }
             | Self::UnsafeName { .. }
             | Self::VendorNotCompiled { .. }
-            | Self::VendorNotAvailable { .. } => ExitStatus::Usage,
+            | Self::VendorNotAvailable { .. }
+            | Self::InvalidArguments { .. } => ExitStatus::Usage,
             Self::WarehouseLocked { .. }
             | Self::WarehouseOpen { .. }
             | Self::Db { .. }

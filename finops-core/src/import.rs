@@ -14,7 +14,7 @@ use crate::naming::{TableRef, quote_ident, quote_literal};
 use crate::output::{ExitStatus, Ui};
 use crate::period::Period;
 use crate::state::{self, ExportKey, LoadRecord};
-use crate::vendor::{Delivery, DeliverySource};
+use crate::vendor::{Delivery, DeliverySource, Staged};
 use crate::warehouse::Warehouse;
 
 /// Which periods to consider and what to do with them.
@@ -274,23 +274,22 @@ async fn load_one<S: DeliverySource>(
     let spinner = ui.spinner(format!("loading {} {}", key.export, d.period));
     let table = source.table();
     let cost = source.cost_expression();
-    let (rows, cost) = replace_period(
-        wh,
+    let load = PeriodLoad {
         key,
-        &table,
-        d.period,
-        &staged.select_sql,
-        cost.as_deref(),
-        |rows| LoadRecord {
-            period: d.period,
-            version_id: d.version_id.clone(),
-            target_table: table.to_string(),
-            files: d.files.len() as u64,
-            rows,
-            bytes: staged.bytes,
-            duration_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
-        },
-    )?;
+        table: &table,
+        period: d.period,
+        staged: &staged,
+        cost_expression: cost.as_deref(),
+    };
+    let (rows, cost) = replace_period(wh, &load, |rows| LoadRecord {
+        period: d.period,
+        version_id: d.version_id.clone(),
+        target_table: table.to_string(),
+        files: d.files.len() as u64,
+        rows,
+        bytes: staged.bytes,
+        duration_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+    })?;
     spinner.finish_and_clear();
     crate::fault::point("after-commit");
     drop(dir);
@@ -308,18 +307,36 @@ async fn load_one<S: DeliverySource>(
     })
 }
 
-/// Replaces one billing period of `table` with the rows of `select_sql`, and records the
-/// load, in one transaction. New columns are added to the table; none are dropped.
+/// One billing period to replace.
+pub struct PeriodLoad<'a> {
+    /// Vendor, export and kind.
+    pub key: &'a ExportKey,
+    /// The raw table.
+    pub table: &'a TableRef,
+    /// The period.
+    pub period: Period,
+    /// The staged files' SQL (raw rows, and FOCUS rows over them).
+    pub staged: &'a Staged,
+    /// SQL summing the billed cost over the raw table, for the state row.
+    pub cost_expression: Option<&'a str>,
+}
+
+/// Replaces one billing period of the raw table with the staged rows, rebuilds its FOCUS rows,
+/// and records the load, in one transaction. New columns are added; none are dropped.
 /// Returns the rows inserted and the period's cost total.
 pub fn replace_period(
     wh: &Warehouse,
-    key: &ExportKey,
-    table: &TableRef,
-    period: Period,
-    select_sql: &str,
-    cost_expression: Option<&str>,
+    load: &PeriodLoad<'_>,
     record: impl FnOnce(u64) -> LoadRecord,
 ) -> Result<(u64, Option<String>)> {
+    let PeriodLoad {
+        key,
+        table,
+        period,
+        staged,
+        cost_expression,
+    } = *load;
+    let (select_sql, focus_sql) = (&staged.select_sql, staged.focus_sql.as_deref());
     let conn = wh.conn();
     let action = format!("loading {table} for {period}");
     conn.execute_batch("BEGIN TRANSACTION")
@@ -330,33 +347,14 @@ pub fn replace_period(
             "CREATE OR REPLACE TEMP VIEW finops_stage AS SELECT CAST({period_lit} AS DATE) AS billing_period, * FROM ({select_sql})"
         ))
         .map_err(Error::db(&action))?;
-        let staged = columns_of(
-            wh,
-            "SELECT column_name, column_type FROM (DESCRIBE finops_stage)",
-            &action,
-        )?;
         if wh.table_exists(&table.schema, &table.name)? {
-            let existing = columns_of(
+            add_missing_columns(wh, table, "finops_stage", &action)?;
+        } else {
+            let staged = columns_of(
                 wh,
-                &format!(
-                    "SELECT column_name, data_type FROM information_schema.columns WHERE table_catalog = current_database() AND table_schema = {} AND table_name = {}",
-                    quote_literal(&table.schema),
-                    quote_literal(&table.name)
-                ),
+                "SELECT column_name, column_type FROM (DESCRIBE finops_stage)",
                 &action,
             )?;
-            for (name, ty) in &staged {
-                if !existing.iter().any(|(n, _)| n == name) {
-                    tracing::info!("adding column {name} {ty} to {table}");
-                    conn.execute_batch(&format!(
-                        "ALTER TABLE {} ADD COLUMN {} {ty}",
-                        wh.qualified(table),
-                        quote_ident(name)
-                    ))
-                    .map_err(Error::db(&action))?;
-                }
-            }
-        } else {
             let cols: Vec<String> = staged
                 .iter()
                 .map(|(n, t)| format!("{} {t}", quote_ident(n)))
@@ -387,6 +385,9 @@ pub fn replace_period(
             )
             .map_err(Error::db(&action))?;
         timer.finish();
+        if let Some(focus_sql) = focus_sql {
+            replace_focus_rows(wh, key, table, period, focus_sql, &action)?;
+        }
         let cost_sql = cost_expression.map(|expr| {
             format!(
                 "SELECT {expr} FROM {} WHERE billing_period = CAST({period_lit} AS DATE)",
@@ -419,6 +420,93 @@ pub fn replace_period(
             Err(e)
         }
     }
+}
+
+/// Adds to `table` every column of `view` it lacks (never drops one).
+fn add_missing_columns(wh: &Warehouse, table: &TableRef, view: &str, action: &str) -> Result<()> {
+    let wanted = columns_of(
+        wh,
+        &format!("SELECT column_name, column_type FROM (DESCRIBE {view})"),
+        action,
+    )?;
+    let existing = columns_of(
+        wh,
+        &format!(
+            "SELECT column_name, data_type FROM information_schema.columns WHERE table_catalog = current_database() AND table_schema = {} AND table_name = {}",
+            quote_literal(&table.schema),
+            quote_literal(&table.name)
+        ),
+        action,
+    )?;
+    for (name, ty) in &wanted {
+        if !existing.iter().any(|(n, _)| n == name) {
+            tracing::info!("adding column {name} {ty} to {table}");
+            wh.conn()
+                .execute_batch(&format!(
+                    "ALTER TABLE {} ADD COLUMN {} {ty}",
+                    wh.qualified(table),
+                    quote_ident(name)
+                ))
+                .map_err(Error::db(action))?;
+        }
+    }
+    Ok(())
+}
+
+/// Rebuilds the FOCUS rows of one source × period from `focus_sql` over the period's raw
+/// rows. Runs inside the caller's transaction.
+fn replace_focus_rows(
+    wh: &Warehouse,
+    key: &ExportKey,
+    raw: &TableRef,
+    period: Period,
+    focus_sql: &str,
+    action: &str,
+) -> Result<()> {
+    let conn = wh.conn();
+    let focus = crate::focus::table();
+    let source = quote_literal(&format!("{}/{}", key.source, key.export));
+    let period_lit = quote_literal(&period.first_day());
+    wh.ensure_schema(&focus.schema)?;
+    if !wh.table_exists(&focus.schema, &focus.name)? {
+        let mut cols: Vec<String> = crate::focus::columns::COLUMNS
+            .iter()
+            .map(|c| format!("{} {}", quote_ident(c.name), c.data_type.sql()))
+            .collect();
+        cols.push("x_source VARCHAR NOT NULL".into());
+        cols.push("x_billing_period DATE NOT NULL".into());
+        conn.execute_batch(&format!(
+            "CREATE TABLE {} ({})",
+            wh.qualified(&focus),
+            cols.join(", ")
+        ))
+        .map_err(Error::db(action))?;
+    }
+    conn.execute_batch(&format!(
+        "CREATE OR REPLACE TEMP VIEW finops_period AS SELECT * FROM {} WHERE billing_period = CAST({period_lit} AS DATE); \
+         CREATE OR REPLACE TEMP VIEW finops_focus AS SELECT *, {source} AS x_source, CAST({period_lit} AS DATE) AS x_billing_period FROM ({focus_sql})",
+        wh.qualified(raw)
+    ))
+    .map_err(Error::db(action))?;
+    add_missing_columns(wh, &focus, "finops_focus", action)?;
+    conn.execute(
+        &format!("DELETE FROM {} WHERE x_source = {source} AND x_billing_period = CAST({period_lit} AS DATE)", wh.qualified(&focus)),
+        [],
+    )
+    .map_err(Error::db(action))?;
+    let rows = conn
+        .execute(
+            &format!(
+                "INSERT INTO {} BY NAME SELECT * FROM finops_focus",
+                wh.qualified(&focus)
+            ),
+            [],
+        )
+        .map_err(Error::db(action))?;
+    tracing::debug!("{rows} FOCUS rows for {source} {period}");
+    conn.execute_batch("DROP VIEW finops_focus; DROP VIEW finops_period")
+        .map_err(Error::db(action))?;
+    Ok(())
 }
 
 fn columns_of(wh: &Warehouse, sql: &str, action: &str) -> Result<Vec<(String, String)>> {

@@ -12,6 +12,7 @@ pub mod context;
 pub mod env;
 pub mod error;
 pub mod fault;
+pub mod focus;
 pub mod import;
 pub mod naming;
 pub mod output;

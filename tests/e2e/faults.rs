@@ -345,6 +345,14 @@ fn parquet_loads_exactly_and_corrupt_parquet_is_refused() {
     let ty = sb.query(&venv, "SELECT data_type FROM information_schema.columns WHERE column_name = 'line_item_unblended_cost'");
     assert_eq!(ty[0]["data_type"], "DECIMAL(38,18)");
     let good = warehouse_stats(&sb, &venv);
+    // FOCUS built from Parquet (string rates, DOUBLE costs) is as clean as from CSV.
+    let run = sb.finops(&["focus", "validate"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    let billed = sb.query(&venv, "SELECT CAST(sum(BilledCost) AS VARCHAR) AS s FROM focus.cost_and_usage WHERE x_billing_period = DATE '2023-11-01'");
+    assert_eq!(
+        billed[0]["s"].as_str().unwrap().trim_end_matches('0'),
+        expected(&sample(), NOV, NOV_ASSEMBLY).1
+    );
 
     // November re-issued as a zero-byte file, then as garbage: refused, data kept.
     let (manifest, file) = &made[0];

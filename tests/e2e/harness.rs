@@ -36,11 +36,114 @@ pub fn venv() -> Option<PathBuf> {
     None
 }
 
+/// The venv with focus-validator 2.2.1 (Python 3.12; `scripts/test` creates it), or `None`.
+/// Under `CI=true` a missing validator fails the test.
+pub fn fv_venv() -> Option<PathBuf> {
+    let dir = std::env::var_os("FINOPS_TEST_FV_VENV")
+        .map_or_else(|| repo_root().join(".venv-fv"), PathBuf::from);
+    if dir.join("bin/focus-validator").exists() {
+        return Some(dir);
+    }
+    let why = format!(
+        "no focus-validator venv at {} (run scripts/test)",
+        dir.display()
+    );
+    assert!(
+        std::env::var("CI").as_deref() != Ok("true"),
+        "{why}; CI=true, so this is a failure"
+    );
+    eprintln!("SKIPPED: {why}");
+    None
+}
+
+/// What focus-validator said about a file.
+#[derive(Debug)]
+pub struct Validation {
+    /// Rules evaluated, passed, failed, skipped.
+    pub counts: [u32; 4],
+    /// Ids of the failed rules.
+    pub failed: std::collections::BTreeSet<String>,
+}
+
+/// Runs focus-validator 2.2.1 on a FOCUS 1.2 file with every applicability criterion on and
+/// no downloads, and parses its report (it exits 0 even when rules fail).
+pub fn focus_validator(fv: &Path, file: &Path) -> Validation {
+    // It opens focus_validator/rules/currency_codes.csv relative to the working directory.
+    let cwd = tempfile::tempdir().unwrap();
+    let pkg = Command::new(fv.join("bin/python"))
+        .args([
+            "-c",
+            "import focus_validator, os; print(os.path.dirname(focus_validator.__file__))",
+        ])
+        .output()
+        .unwrap();
+    let pkg = PathBuf::from(String::from_utf8_lossy(&pkg.stdout).trim());
+    std::fs::create_dir_all(cwd.path().join("focus_validator/rules")).unwrap();
+    std::os::unix::fs::symlink(
+        pkg.join("rules/currency_codes.csv"),
+        cwd.path().join("focus_validator/rules/currency_codes.csv"),
+    )
+    .unwrap();
+    let out = Command::new(fv.join("bin/focus-validator"))
+        .arg("--data-file")
+        .arg(file)
+        .args([
+            "--validate-version",
+            "1.2",
+            "--applicability-criteria",
+            "ALL",
+            "--block-download",
+        ])
+        .current_dir(cwd.path())
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "focus-validator failed: {text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let totals = text
+        .lines()
+        .find(|l| l.starts_with("Total: "))
+        .unwrap_or_else(|| panic!("no totals in:\n{text}"));
+    let nums: Vec<u32> = totals
+        .split('|')
+        .map(|part| {
+            part.rsplit(' ')
+                .find(|w| !w.is_empty())
+                .unwrap()
+                .parse()
+                .unwrap()
+        })
+        .collect();
+    let failed = text
+        .lines()
+        .filter_map(|l| l.strip_prefix("❌ "))
+        .map(|l| l.split(':').next().unwrap().to_owned())
+        .collect();
+    Validation {
+        counts: [nums[0], nums[1], nums[2], nums[3]],
+        failed,
+    }
+}
+
 /// Skips the test (returns) when the venv is missing, outside CI.
 #[macro_export]
 macro_rules! require_venv {
     () => {
         match $crate::harness::venv() {
+            Some(v) => v,
+            None => return,
+        }
+    };
+}
+
+/// Skips the test (returns) when the focus-validator venv is missing, outside CI.
+#[macro_export]
+macro_rules! require_fv {
+    () => {
+        match $crate::harness::fv_venv() {
             Some(v) => v,
             None => return,
         }

@@ -14,4 +14,5 @@
 
 mod aws_cur;
 mod faults;
+mod focus;
 mod harness;

@@ -82,6 +82,36 @@ fn aws_help() {
     }
 }
 
+#[test]
+fn focus_help() {
+    let dir = tempfile::tempdir().unwrap();
+    for cmd in ["validate", "export"] {
+        let run = finops(dir.path(), &[], &["focus", cmd, "--help"]);
+        assert_eq!(run.code, 0);
+        insta::assert_snapshot!(format!("focus_{cmd}_help"), snapshot(&run));
+    }
+}
+
+#[test]
+fn focus_without_a_warehouse_says_what_to_do() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = finops(dir.path(), &[], &["focus", "validate"]);
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(
+        run.stderr
+            .contains("there are no FOCUS rows in `finops.duckdb` yet"),
+        "{run:?}"
+    );
+    assert!(run.stderr.contains("import something first"), "{run:?}");
+    let run = finops(dir.path(), &[], &["config", "show", "--format", "csv"]);
+    assert_eq!(run.code, 2, "{run:?}");
+    assert!(
+        run.stderr
+            .contains("--format csv is only for `finops focus export`"),
+        "{run:?}"
+    );
+}
+
 /// Regression for the foundation issue: a vendor that is not compiled in still parses and
 /// names the feature to install, with exit 2.
 #[cfg(not(feature = "aws"))]

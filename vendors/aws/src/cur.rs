@@ -1,7 +1,7 @@
 //! Legacy CUR (v1) as a [`DeliverySource`]: lists `<report>/<YYYYMMDD-YYYYMMDD>/` folders and
 //! their manifests, stages the data files, and hands core the SQL that reads them.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 use finops_core::Period;
@@ -241,7 +241,7 @@ impl DeliverySource for CurSource {
         bar.finish_and_clear();
         let bytes = fetched.iter().map(|(_, s)| s).sum();
         let files: Vec<_> = fetched.into_iter().map(|(p, _)| p).collect();
-        let select_sql = match format {
+        let (select_sql, present, tags) = match format {
             FileFormat::CsvGzip => {
                 let header = finops_core::warehouse::describe(&load::csv_describe(&files))?;
                 let columns = load::reconcile_columns(
@@ -249,7 +249,22 @@ impl DeliverySource for CurSource {
                     &header,
                     &files[0].display().to_string(),
                 )?;
-                load::csv_select(&files, &columns)
+                let headers: Vec<String> = columns
+                    .iter()
+                    .map(crate::manifest::Column::header)
+                    .collect();
+                let names = finops_core::naming::snake_case_all(headers.iter().map(String::as_str));
+                let tags: Vec<(String, String)> = columns
+                    .iter()
+                    .zip(&names)
+                    .filter(|(c, _)| c.category == "resourceTags")
+                    .map(|(c, n)| (c.name.clone(), n.clone()))
+                    .collect();
+                (
+                    load::csv_select(&files, &columns),
+                    names.into_iter().collect::<BTreeSet<_>>(),
+                    tags,
+                )
             }
             FileFormat::Parquet => {
                 let schema = finops_core::warehouse::describe(&load::parquet_describe(&files))
@@ -264,9 +279,27 @@ impl DeliverySource for CurSource {
                             .to_string();
                         Error::CorruptParquet { key, detail }
                     })?;
-                load::parquet_select(&files, &schema)
+                let names =
+                    finops_core::naming::snake_case_all(schema.iter().map(|(n, _)| n.as_str()));
+                let tags: Vec<(String, String)> = names
+                    .iter()
+                    .filter_map(|n| {
+                        n.strip_prefix("resource_tags_")
+                            .map(|k| (k.to_owned(), n.clone()))
+                    })
+                    .collect();
+                (
+                    load::parquet_select(&files, &schema),
+                    names.into_iter().collect(),
+                    tags,
+                )
             }
         };
-        Ok(Staged { select_sql, bytes })
+        let focus_sql = Some(crate::focus::focus_select(&present, &tags));
+        Ok(Staged {
+            select_sql,
+            focus_sql,
+            bytes,
+        })
     }
 }

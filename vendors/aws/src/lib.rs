@@ -8,6 +8,7 @@ pub mod cli;
 pub mod config;
 pub mod cur;
 pub mod error;
+pub mod focus;
 pub mod load;
 pub mod manifest;
 mod store;

@@ -1,0 +1,117 @@
+//! `finops focus validate` and `finops focus export`.
+
+use finops_core::focus::{self, FocusConfig, Version, check, export};
+use finops_core::output::{self, ExitStatus, Format, Table};
+use finops_core::{Context, Warehouse};
+use serde_json::json;
+
+use crate::cli::FocusCommand;
+
+/// Runs a `finops focus` command; `file_format` is `--format parquet|csv` for export.
+pub(crate) fn run(
+    cmd: FocusCommand,
+    ctx: &mut Context,
+    file_format: Option<&str>,
+) -> miette::Result<ExitStatus> {
+    let configured: FocusConfig = ctx.settings.section("focus")?;
+    let wh_cfg = ctx.warehouse_config()?;
+    let Some(wh) = Warehouse::open_read_only(&wh_cfg.path)? else {
+        return Err(no_focus_rows(&wh_cfg.path));
+    };
+    let table = focus::table();
+    if !wh.table_exists(&table.schema, &table.name)? {
+        return Err(no_focus_rows(&wh_cfg.path));
+    }
+    match cmd {
+        FocusCommand::Validate { focus_version, all } => validate(
+            &wh,
+            focus_version.unwrap_or(configured.version),
+            all,
+            ctx.ui.format,
+        ),
+        FocusCommand::Export {
+            out,
+            period,
+            focus_version,
+        } => {
+            let format = match file_format.unwrap_or("parquet") {
+                "csv" => export::Format::Csv,
+                _ => export::Format::Parquet,
+            };
+            let version = focus_version.unwrap_or(configured.version);
+            let files = export::export(&wh, version, format, &out, period)?;
+            if files.is_empty() {
+                return Err(miette::miette!(
+                    code = "finops::focus::nothing_to_export",
+                    help = "check --period against `finops aws show-state`",
+                    "no FOCUS rows for {}",
+                    period.map_or_else(|| "any period".to_owned(), |p| p.to_string())
+                ));
+            }
+            let mut t = Table::new(vec!["period", "rows", "file"]);
+            for f in &files {
+                t.push(vec![
+                    json!(f.period.to_string()),
+                    json!(f.rows),
+                    json!(f.path.display().to_string()),
+                ]);
+            }
+            output::print_table(ctx.ui.format, &t);
+            Ok(ExitStatus::Success)
+        }
+    }
+}
+
+fn no_focus_rows(path: &std::path::Path) -> miette::Report {
+    miette::miette!(
+        code = "finops::focus::empty",
+        help = "import something first, e.g. `finops aws import-cur`",
+        "there are no FOCUS rows in `{}` yet",
+        path.display()
+    )
+}
+
+fn validate(
+    wh: &Warehouse,
+    version: Version,
+    all: bool,
+    format: Format,
+) -> miette::Result<ExitStatus> {
+    let results = check::check(wh, version)?;
+    let failed: Vec<_> = results.iter().filter(|r| r.violations > 0).collect();
+    if format == Format::Json {
+        output::print_json(
+            &json!({ "version": version.to_string(), "rules": results.len(), "failed": failed.len(), "results": results }),
+        );
+    } else {
+        let mut t = Table::new(vec!["rule", "result", "violations", "requirement"]);
+        for r in results.iter().filter(|r| all || r.violations > 0) {
+            let result = if r.violations > 0 { "FAIL" } else { "pass" };
+            t.push(vec![
+                json!(r.id),
+                json!(result),
+                json!(r.violations),
+                json!(r.must),
+            ]);
+        }
+        if !t.rows.is_empty() {
+            output::print_table(Format::Table, &t);
+        }
+        for r in &failed {
+            for e in &r.examples {
+                output::print_text(&format!("  {}: {e}", r.id));
+            }
+        }
+        output::print_text(&format!(
+            "FOCUS {version} check of focus.cost_and_usage: {} rules, {} passed, {} failed",
+            results.len(),
+            results.len() - failed.len(),
+            failed.len()
+        ));
+    }
+    Ok(if failed.is_empty() {
+        ExitStatus::Success
+    } else {
+        ExitStatus::Failure
+    })
+}

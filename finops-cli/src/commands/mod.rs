@@ -1,0 +1,3 @@
+//! Vendor-neutral commands.
+
+pub(crate) mod focus;

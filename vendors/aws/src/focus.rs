@@ -1,0 +1,287 @@
+//! AWS CUR → FOCUS: one `SELECT` over the period's raw rows (`finops_period`), written for the
+//! columns this delivery actually has (CUR's schema is dynamic: an absent column is NULL).
+//! The mapping, column by column, with reasons, is in `docs/focus.md`.
+
+// FOCUS column names (BilledCost…) are words of the specification here, not code.
+#![allow(clippy::doc_markdown)]
+
+use std::collections::BTreeSet;
+use std::fmt::Write as _;
+
+use finops_core::naming::{quote_ident, quote_literal};
+
+/// AWS product code → FOCUS ServiceCategory (FinOps Foundation mapping, MIT; see data/README.md).
+const SERVICE_CATEGORIES: &str = include_str!("../data/service_categories.csv");
+
+/// Line item types that are usage.
+const USAGE: &str = "'Usage', 'DiscountedUsage', 'SavingsPlanCoveredUsage', 'SavingsPlanNegation'";
+/// Line item types that buy something.
+const PURCHASE: &str = "'Fee', 'RIFee', 'SavingsPlanRecurringFee', 'SavingsPlanUpfrontFee'";
+/// Line item types that reduce the bill.
+const CREDIT: &str = "'Credit', 'EdpDiscount', 'BundledDiscount', 'Discount', 'PrivateRateDiscount', 'SppDiscount', 'DistributorDiscount'";
+
+/// The FOCUS `SELECT` for a delivery whose raw columns are `present`; `tags` are
+/// (original tag key, raw column) pairs, e.g. (`user:Team`, `resource_tags_user_team`).
+pub fn focus_select(present: &BTreeSet<String>, tags: &[(String, String)]) -> String {
+    let has = |c: &str| present.contains(c);
+    // Every input is cast to the type used here: Parquet exports carry rates as strings and
+    // account ids as numbers; an absent column is a typed NULL.
+    let cast = |c: &str, ty: &str| {
+        let src = if has(c) {
+            quote_ident(c)
+        } else {
+            "NULL".to_owned()
+        };
+        format!("CAST({src} AS {ty})")
+    };
+    let s = |c: &str| cast(c, "VARCHAR");
+    let n = |c: &str| cast(c, "DECIMAL(38, 18)");
+    let t = |c: &str| cast(c, "TIMESTAMP");
+    let ty = s("line_item_line_item_type");
+    let product_code = s("line_item_product_code");
+    let category = format!(
+        "CASE WHEN {ty} IN ({USAGE}) THEN 'Usage' WHEN {ty} = 'Tax' THEN 'Tax' WHEN {ty} IN ({PURCHASE}) THEN 'Purchase' \
+         WHEN {ty} IN ({CREDIT}) THEN 'Credit' WHEN {ty} = 'Refund' THEN 'Usage' ELSE 'Adjustment' END"
+    );
+    let commitment_id = format!(
+        "CASE WHEN {ty} IN ('DiscountedUsage', 'RIFee') OR ({ty} = 'Fee' AND {ri} IS NOT NULL) THEN {ri} \
+         WHEN {ty} IN ('SavingsPlanCoveredUsage', 'SavingsPlanNegation', 'SavingsPlanRecurringFee', 'SavingsPlanUpfrontFee') THEN {sp} END",
+        ri = s("reservation_reservation_a_r_n"),
+        sp = s("savings_plan_savings_plan_a_r_n"),
+    );
+    let effective = format!(
+        "CASE {ty} WHEN 'SavingsPlanCoveredUsage' THEN COALESCE({sp_eff}, 0) WHEN 'DiscountedUsage' THEN COALESCE({ri_eff}, 0) \
+         WHEN 'SavingsPlanNegation' THEN 0 WHEN 'SavingsPlanUpfrontFee' THEN 0 WHEN 'SavingsPlanRecurringFee' THEN 0 WHEN 'RIFee' THEN 0 \
+         ELSE CASE WHEN {ty} = 'Fee' AND __commitment IS NOT NULL THEN 0 ELSE {billed} END END",
+        sp_eff = n("savings_plan_savings_plan_effective_cost"),
+        ri_eff = n("reservation_effective_cost"),
+        billed = n("line_item_unblended_cost"),
+    );
+    let services: Vec<String> = SERVICE_CATEGORIES
+        .lines()
+        .skip(1)
+        .filter_map(|l| l.split_once(','))
+        .map(|(code, cat)| {
+            format!(
+                "({}, {})",
+                quote_literal(code.trim()),
+                quote_literal(cat.trim())
+            )
+        })
+        .collect();
+    let tags_expr = if tags.is_empty() {
+        "CAST(NULL AS VARCHAR)".to_owned()
+    } else {
+        let entries: Vec<String> = tags
+            .iter()
+            .map(|(k, c)| format!("{{'k': {}, 'v': {}}}", quote_literal(k), quote_ident(c)))
+            .collect();
+        format!(
+            "NULLIF(CAST(to_json(map_from_entries(list_filter([{}], x -> x.v IS NOT NULL))) AS VARCHAR), '{{}}')",
+            entries.join(", ")
+        )
+    };
+
+    let mut sql = String::new();
+    let _ = write!(
+        sql,
+        "WITH b AS (SELECT *, {category} AS __cat, CASE WHEN {ty} = 'Refund' THEN 'Correction' END AS __class, \
+         {commitment_id} AS __commitment FROM finops_period), \
+         p AS (SELECT *, (__cat IN ('Usage', 'Purchase') AND __class IS NULL) AS __priced FROM b), \
+         q AS (SELECT *, \
+           CASE WHEN __priced THEN {lup} END AS __lup, \
+           CASE WHEN __priced THEN {qty} END AS __qty, \
+           CAST({billed} AS DECIMAL(38, 20)) AS __billed, \
+           CAST({effective} AS DECIMAL(38, 20)) AS __effective, \
+           CASE WHEN __commitment IS NULL THEN NULL WHEN {ty} IN ('DiscountedUsage', 'RIFee', 'Fee') THEN 'Usage' ELSE 'Spend' END AS __commitment_category, \
+           COALESCE({currency}, 'USD') AS __currency, \
+           COALESCE({product_name}, {product_code}) AS __service, \
+           COALESCE({region_code}, {region}) AS __region, \
+           {unit_norm} AS __unit \
+           FROM p), \
+         svc(code, category) AS (VALUES {services}) \
+         SELECT \
+           COALESCE({issuer}, 'Amazon Web Services, Inc.') AS ProviderName, \
+           COALESCE({legal}, {issuer}, 'Amazon Web Services, Inc.') AS PublisherName, \
+           COALESCE({legal}, {issuer}, 'Amazon Web Services, Inc.') AS ServiceProviderName, \
+           CASE WHEN __cat = 'Tax' THEN 'Not Applicable' ELSE 'Amazon Web Services' END AS HostProviderName, \
+           COALESCE({issuer}, 'Amazon Web Services, Inc.') AS InvoiceIssuerName, \
+           {invoice} AS InvoiceId, \
+           {payer} AS BillingAccountId, \
+           COALESCE({payer_name}, {payer}) AS BillingAccountName, \
+           CASE WHEN {payer} IS NOT NULL THEN 'Payer Account' END AS BillingAccountType, \
+           {usage_account} AS SubAccountId, \
+           CASE WHEN {usage_account} IS NOT NULL THEN COALESCE({usage_account_name}, {usage_account}) END AS SubAccountName, \
+           CASE WHEN {usage_account} IS NOT NULL THEN 'Linked Account' END AS SubAccountType, \
+           {bp_start} AS BillingPeriodStart, \
+           {bp_end} AS BillingPeriodEnd, \
+           {usage_start} AS ChargePeriodStart, \
+           {usage_end} AS ChargePeriodEnd, \
+           __cat AS ChargeCategory, \
+           __class AS ChargeClass, \
+           {description} AS ChargeDescription, \
+           CASE WHEN __cat = 'Usage' THEN 'Usage-Based' WHEN {ty} IN ('RIFee', 'SavingsPlanRecurringFee') OR __cat = 'Tax' THEN 'Recurring' ELSE 'One-Time' END AS ChargeFrequency, \
+           __billed AS BilledCost, \
+           __effective AS EffectiveCost, \
+           CASE WHEN __lup IS NOT NULL AND __qty IS NOT NULL THEN __lup * __qty ELSE __billed END AS ListCost, \
+           CASE WHEN __lup IS NOT NULL AND __qty IS NOT NULL THEN __lup * __qty ELSE __billed END AS ContractedCost, \
+           __lup AS ListUnitPrice, \
+           __lup AS ContractedUnitPrice, \
+           CASE WHEN NOT __priced THEN NULL WHEN {ty} IN ('DiscountedUsage', 'SavingsPlanCoveredUsage', 'SavingsPlanNegation') THEN 'Committed' \
+                WHEN {usage_type} LIKE '%SpotUsage%' THEN 'Dynamic' ELSE 'Standard' END AS PricingCategory, \
+           __qty AS PricingQuantity, \
+           CASE WHEN __qty IS NOT NULL THEN COALESCE(__unit, 'Units') END AS PricingUnit, \
+           COALESCE({pricing_currency}, __currency) AS PricingCurrency, \
+           __lup AS PricingCurrencyContractedUnitPrice, \
+           __effective AS PricingCurrencyEffectiveCost, \
+           __lup AS PricingCurrencyListUnitPrice, \
+           __currency AS BillingCurrency, \
+           CASE WHEN __cat = 'Usage' AND __class IS NULL THEN __qty END AS ConsumedQuantity, \
+           CASE WHEN __cat = 'Usage' AND __class IS NULL AND __qty IS NOT NULL THEN COALESCE(__unit, 'Units') END AS ConsumedUnit, \
+           __service AS ServiceName, \
+           COALESCE(svc.category, 'Other') AS ServiceCategory, \
+           'Other (' || COALESCE(svc.category, 'Other') || ')' AS ServiceSubcategory, \
+           CASE WHEN __priced THEN COALESCE({sku}, {usage_type}, {product_code}) END AS SkuId, \
+           CASE WHEN __priced THEN COALESCE({usage_type}, {product_code}) END AS SkuMeter, \
+           CASE WHEN __priced THEN COALESCE({rate_code}, {rate_id}, {sku}, {usage_type}, {product_code}) END AS SkuPriceId, \
+           CASE WHEN __priced THEN CASE WHEN {term} IS NULL THEN '{{}}' ELSE CAST(json_object('x_PricingTerm', {term}) AS VARCHAR) END END AS SkuPriceDetails, \
+           {resource} AS ResourceId, \
+           CAST(NULL AS VARCHAR) AS ResourceName, \
+           CASE WHEN {resource} IS NOT NULL THEN COALESCE({family}, 'Resource') END AS ResourceType, \
+           __region AS RegionId, \
+           CASE WHEN __region IS NOT NULL THEN COALESCE({location}, __region) END AS RegionName, \
+           {az} AS AvailabilityZone, \
+           __commitment AS CommitmentDiscountId, \
+           regexp_extract(__commitment, '[^/:]+$') AS CommitmentDiscountName, \
+           __commitment_category AS CommitmentDiscountCategory, \
+           CASE __commitment_category WHEN 'Usage' THEN 'Reserved Instance' WHEN 'Spend' THEN 'Savings Plan' END AS CommitmentDiscountType, \
+           CASE WHEN __commitment IS NOT NULL AND __cat = 'Usage' THEN 'Used' END AS CommitmentDiscountStatus, \
+           CASE WHEN __commitment IS NULL OR __cat NOT IN ('Usage', 'Purchase') THEN NULL \
+                WHEN __commitment_category = 'Usage' THEN __qty ELSE CAST(__effective AS DECIMAL(38, 10)) END AS CommitmentDiscountQuantity, \
+           CASE WHEN __commitment IS NULL OR __cat NOT IN ('Usage', 'Purchase') THEN NULL \
+                WHEN __commitment_category = 'Usage' THEN COALESCE(__unit, 'Units') ELSE __currency END AS CommitmentDiscountUnit, \
+           CAST(NULL AS VARCHAR) AS ContractApplied, \
+           CAST(NULL AS VARCHAR) AS CapacityReservationId, \
+           CAST(NULL AS VARCHAR) AS CapacityReservationStatus, \
+           CAST(NULL AS VARCHAR) AS AllocatedMethodId, \
+           CAST(NULL AS VARCHAR) AS AllocatedMethodDetails, \
+           CAST(NULL AS VARCHAR) AS AllocatedResourceId, \
+           CAST(NULL AS VARCHAR) AS AllocatedResourceName, \
+           CAST(NULL AS VARCHAR) AS AllocatedTags, \
+           {tags_expr} AS Tags, \
+           {ty} AS x_LineItemType, \
+           {usage_type} AS x_UsageType, \
+           {operation} AS x_Operation, \
+           {product_code} AS x_ServiceCode \
+         FROM q LEFT JOIN svc ON svc.code = {product_code}",
+        lup = exact10(
+            &format!(
+                "COALESCE({}, {}, 0)",
+                n("pricing_public_on_demand_rate"),
+                n("line_item_unblended_rate")
+            ),
+            "ListUnitPrice"
+        ),
+        qty = exact10(
+            &format!("COALESCE({}, 0)", n("line_item_usage_amount")),
+            "PricingQuantity"
+        ),
+        billed = n("line_item_unblended_cost"),
+        currency = s("line_item_currency_code"),
+        product_name = s("product_product_name"),
+        region_code = s("product_region_code"),
+        region = s("product_region"),
+        services = services.join(", "),
+        issuer = s("bill_invoicing_entity"),
+        legal = s("line_item_legal_entity"),
+        invoice = s("bill_invoice_id"),
+        payer = s("bill_payer_account_id"),
+        payer_name = s("bill_payer_account_name"),
+        usage_account = s("line_item_usage_account_id"),
+        usage_account_name = s("line_item_usage_account_name"),
+        bp_start = t("bill_billing_period_start_date"),
+        bp_end = t("bill_billing_period_end_date"),
+        usage_start = t("line_item_usage_start_date"),
+        usage_end = t("line_item_usage_end_date"),
+        description = s("line_item_line_item_description"),
+        usage_type = s("line_item_usage_type"),
+        unit_norm = focus_unit(&s("pricing_unit")),
+        pricing_currency = s("pricing_currency"),
+        sku = s("product_sku"),
+        rate_code = s("pricing_rate_code"),
+        rate_id = s("pricing_rate_id"),
+        term = s("pricing_term"),
+        resource = s("line_item_resource_id"),
+        family = s("product_product_family"),
+        location = s("product_location"),
+        az = s("line_item_availability_zone"),
+        operation = s("line_item_operation"),
+    );
+    sql
+}
+
+/// AWS pricing units in FOCUS unit format: abbreviated time units spelled out and plural
+/// (`Hrs` → `Hours`, `GB-Mo` → `GB-Months`, `Obj-Month` → `Obj-Months`, `GB-Second` →
+/// `GB-Seconds`); other units unchanged.
+fn focus_unit(unit: &str) -> String {
+    let mut e = unit.to_owned();
+    for (pattern, replacement) in [
+        ("^Hrs$", "Hours"),
+        ("-Hrs$", "-Hours"),
+        ("-Hour$", "-Hours"),
+        ("-Mo$", "-Months"),
+        ("-Month$", "-Months"),
+        ("-Second$", "-Seconds"),
+        ("-Sec$", "-Seconds"),
+        ("-Day$", "-Days"),
+    ] {
+        e = format!(
+            "regexp_replace({e}, {}, {})",
+            quote_literal(pattern),
+            quote_literal(replacement)
+        );
+    }
+    e
+}
+
+/// Casts to `DECIMAL(38,10)`, raising an error instead of rounding a value with more digits.
+fn exact10(expr: &str, column: &str) -> String {
+    let msg = quote_literal(&format!(
+        " has more than 10 decimal places and cannot be written to FOCUS {column} exactly"
+    ));
+    format!(
+        "CASE WHEN ({expr}) IS DISTINCT FROM CAST(({expr}) AS DECIMAL(38, 10)) \
+         THEN error(concat('value ', CAST(({expr}) AS VARCHAR), {msg})) ELSE CAST(({expr}) AS DECIMAL(38, 10)) END"
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn absent_columns_become_typed_nulls() {
+        let present: BTreeSet<String> = ["line_item_line_item_type".to_owned()].into();
+        let sql = focus_select(&present, &[]);
+        assert!(sql.contains("CAST(NULL AS DECIMAL(38, 18))"));
+        assert!(sql.contains("CAST(\"line_item_line_item_type\" AS VARCHAR)"));
+        assert!(!sql.contains("\"line_item_unblended_cost\""));
+        assert!(
+            sql.contains("('AmazonEC2', 'Compute')"),
+            "service categories are inlined"
+        );
+    }
+
+    #[test]
+    fn tag_keys_are_quoted() {
+        let present: BTreeSet<String> = BTreeSet::new();
+        let sql = focus_select(
+            &present,
+            &[("user:it's".to_owned(), "resource_tags_user_it_s".to_owned())],
+        );
+        assert!(
+            sql.contains("{'k': 'user:it''s', 'v': \"resource_tags_user_it_s\"}"),
+            "{sql}"
+        );
+    }
+}
