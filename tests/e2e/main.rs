@@ -15,4 +15,5 @@
 mod aws_cur;
 mod faults;
 mod focus;
+mod generated;
 mod harness;

@@ -87,18 +87,22 @@ pub fn focus_select(present: &BTreeSet<String>, tags: &[(String, String)]) -> St
         sql,
         "WITH b AS (SELECT *, {category} AS __cat, CASE WHEN {ty} = 'Refund' THEN 'Correction' END AS __class, \
          {commitment_id} AS __commitment FROM finops_period), \
-         p AS (SELECT *, (__cat IN ('Usage', 'Purchase') AND __class IS NULL) AS __priced FROM b), \
+         p AS (SELECT *, (__cat IN ('Usage', 'Purchase') AND __class IS NULL) AS __priced, FALSE AS __unused, \
+           CASE {ty} WHEN 'RIFee' THEN COALESCE({ri_unused_upfront}, 0) + COALESCE({ri_unused_recurring}, 0) \
+                WHEN 'SavingsPlanRecurringFee' THEN COALESCE({sp_total}, 0) - COALESCE({sp_used}, 0) ELSE 0 END AS __unused_amount FROM b), \
+         pu AS (SELECT * FROM p UNION ALL BY NAME \
+           SELECT * REPLACE ('Usage' AS __cat, TRUE AS __unused) FROM p WHERE __unused_amount > 0), \
          q AS (SELECT *, \
-           CASE WHEN __priced THEN {lup} END AS __lup, \
-           CASE WHEN __priced THEN {qty} END AS __qty, \
-           CAST({billed} AS DECIMAL(38, 20)) AS __billed, \
-           CAST({effective} AS DECIMAL(38, 20)) AS __effective, \
+           CASE WHEN __unused THEN 0 WHEN __priced THEN {lup} END AS __lup, \
+           CASE WHEN __unused THEN {unused_qty} WHEN {ty} = 'SavingsPlanNegation' THEN -({qty}) WHEN __priced THEN {qty} END AS __qty, \
+           CASE WHEN __unused THEN 0 ELSE CAST({billed} AS DECIMAL(38, 20)) END AS __billed, \
+           CASE WHEN __unused THEN CAST(__unused_amount AS DECIMAL(38, 20)) ELSE CAST({effective} AS DECIMAL(38, 20)) END AS __effective, \
            CASE WHEN __commitment IS NULL THEN NULL WHEN {ty} IN ('DiscountedUsage', 'RIFee', 'Fee') THEN 'Usage' ELSE 'Spend' END AS __commitment_category, \
            COALESCE({currency}, 'USD') AS __currency, \
            COALESCE({product_name}, {product_code}) AS __service, \
            COALESCE({region_code}, {region}) AS __region, \
            {unit_norm} AS __unit \
-           FROM p), \
+           FROM pu), \
          svc(code, category) AS (VALUES {services}) \
          SELECT \
            COALESCE({issuer}, 'Amazon Web Services, Inc.') AS ProviderName, \
@@ -127,7 +131,7 @@ pub fn focus_select(present: &BTreeSet<String>, tags: &[(String, String)]) -> St
            CASE WHEN __lup IS NOT NULL AND __qty IS NOT NULL THEN __lup * __qty ELSE __billed END AS ContractedCost, \
            __lup AS ListUnitPrice, \
            __lup AS ContractedUnitPrice, \
-           CASE WHEN NOT __priced THEN NULL WHEN {ty} IN ('DiscountedUsage', 'SavingsPlanCoveredUsage', 'SavingsPlanNegation') THEN 'Committed' \
+           CASE WHEN NOT __priced THEN NULL WHEN __unused OR {ty} IN ('DiscountedUsage', 'SavingsPlanCoveredUsage', 'SavingsPlanNegation') THEN 'Committed' \
                 WHEN {usage_type} LIKE '%SpotUsage%' THEN 'Dynamic' ELSE 'Standard' END AS PricingCategory, \
            __qty AS PricingQuantity, \
            CASE WHEN __qty IS NOT NULL THEN COALESCE(__unit, 'Units') END AS PricingUnit, \
@@ -136,8 +140,8 @@ pub fn focus_select(present: &BTreeSet<String>, tags: &[(String, String)]) -> St
            __effective AS PricingCurrencyEffectiveCost, \
            __lup AS PricingCurrencyListUnitPrice, \
            __currency AS BillingCurrency, \
-           CASE WHEN __cat = 'Usage' AND __class IS NULL THEN __qty END AS ConsumedQuantity, \
-           CASE WHEN __cat = 'Usage' AND __class IS NULL AND __qty IS NOT NULL THEN COALESCE(__unit, 'Units') END AS ConsumedUnit, \
+           CASE WHEN __cat = 'Usage' AND __class IS NULL AND NOT __unused THEN __qty END AS ConsumedQuantity, \
+           CASE WHEN __cat = 'Usage' AND __class IS NULL AND NOT __unused AND __qty IS NOT NULL THEN COALESCE(__unit, 'Units') END AS ConsumedUnit, \
            __service AS ServiceName, \
            COALESCE(svc.category, 'Other') AS ServiceCategory, \
            'Other (' || COALESCE(svc.category, 'Other') || ')' AS ServiceSubcategory, \
@@ -145,9 +149,10 @@ pub fn focus_select(present: &BTreeSet<String>, tags: &[(String, String)]) -> St
            CASE WHEN __priced THEN COALESCE({usage_type}, {product_code}) END AS SkuMeter, \
            CASE WHEN __priced THEN COALESCE({rate_code}, {rate_id}, {sku}, {usage_type}, {product_code}) END AS SkuPriceId, \
            CASE WHEN __priced THEN CASE WHEN {term} IS NULL THEN '{{}}' ELSE CAST(json_object('x_PricingTerm', {term}) AS VARCHAR) END END AS SkuPriceDetails, \
-           {resource} AS ResourceId, \
+           COALESCE({resource}, CASE WHEN __unused OR __cat = 'Purchase' THEN __commitment END) AS ResourceId, \
            CAST(NULL AS VARCHAR) AS ResourceName, \
-           CASE WHEN {resource} IS NOT NULL THEN COALESCE({family}, 'Resource') END AS ResourceType, \
+           CASE WHEN {resource} IS NOT NULL THEN COALESCE({family}, 'Resource') \
+                WHEN __unused OR (__cat = 'Purchase' AND __commitment IS NOT NULL) THEN CASE __commitment_category WHEN 'Usage' THEN 'Reserved Instance' ELSE 'Savings Plan' END END AS ResourceType, \
            __region AS RegionId, \
            CASE WHEN __region IS NOT NULL THEN COALESCE({location}, __region) END AS RegionName, \
            {az} AS AvailabilityZone, \
@@ -155,7 +160,7 @@ pub fn focus_select(present: &BTreeSet<String>, tags: &[(String, String)]) -> St
            regexp_extract(__commitment, '[^/:]+$') AS CommitmentDiscountName, \
            __commitment_category AS CommitmentDiscountCategory, \
            CASE __commitment_category WHEN 'Usage' THEN 'Reserved Instance' WHEN 'Spend' THEN 'Savings Plan' END AS CommitmentDiscountType, \
-           CASE WHEN __commitment IS NOT NULL AND __cat = 'Usage' THEN 'Used' END AS CommitmentDiscountStatus, \
+           CASE WHEN __unused THEN 'Unused' WHEN __commitment IS NOT NULL AND __cat = 'Usage' THEN 'Used' END AS CommitmentDiscountStatus, \
            CASE WHEN __commitment IS NULL OR __cat NOT IN ('Usage', 'Purchase') THEN NULL \
                 WHEN __commitment_category = 'Usage' THEN __qty ELSE CAST(__effective AS DECIMAL(38, 10)) END AS CommitmentDiscountQuantity, \
            CASE WHEN __commitment IS NULL OR __cat NOT IN ('Usage', 'Purchase') THEN NULL \
@@ -169,7 +174,7 @@ pub fn focus_select(present: &BTreeSet<String>, tags: &[(String, String)]) -> St
            CAST(NULL AS VARCHAR) AS AllocatedResourceName, \
            CAST(NULL AS VARCHAR) AS AllocatedTags, \
            {tags_expr} AS Tags, \
-           {ty} AS x_LineItemType, \
+           CASE WHEN __unused THEN {ty} || '/Unused' ELSE {ty} END AS x_LineItemType, \
            {usage_type} AS x_UsageType, \
            {operation} AS x_Operation, \
            {product_code} AS x_ServiceCode \
@@ -187,6 +192,17 @@ pub fn focus_select(present: &BTreeSet<String>, tags: &[(String, String)]) -> St
             "PricingQuantity"
         ),
         billed = n("line_item_unblended_cost"),
+        ri_unused_upfront = n("reservation_unused_amortized_upfront_fee_for_billing_period"),
+        ri_unused_recurring = n("reservation_unused_recurring_fee"),
+        sp_total = n("savings_plan_total_commitment_to_date"),
+        sp_used = n("savings_plan_used_commitment"),
+        unused_qty = exact10(
+            &format!(
+                "CASE WHEN {ty} = 'RIFee' THEN COALESCE({}, 0) ELSE __unused_amount END",
+                n("reservation_unused_quantity")
+            ),
+            "PricingQuantity"
+        ),
         currency = s("line_item_currency_code"),
         product_name = s("product_product_name"),
         region_code = s("product_region_code"),
