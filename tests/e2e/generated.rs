@@ -11,7 +11,7 @@ use crate::focus::VALIDATOR_BUGS;
 use crate::harness::{Sandbox, focus_validator, scaled, unscaled, write_gz};
 use crate::{require_fv, require_venv};
 
-const REPORT: &str = "generated";
+pub(crate) const REPORT: &str = "generated";
 const RI: &str = "arn:aws:ec2:us-east-1:111122223333:reserved-instances/ri-0abc";
 const SP: &str = "arn:aws:savingsplans::111122223333:savingsplan/sp-0def";
 
@@ -135,7 +135,7 @@ fn usage(rate: &str, qty: &str, cost: &str, extra: &[(&str, &str)]) -> Vec<(&'st
 }
 
 /// The month: one or more rows of every line item type, and AWS's amortised cost of each.
-fn rows() -> Vec<(BTreeMap<&'static str, String>, &'static str)> {
+pub(crate) fn rows() -> Vec<(BTreeMap<&'static str, String>, &'static str)> {
     let f = |v: Vec<(&'static str, String)>| v;
     let as_refs =
         |v: &[(&'static str, String)]| v.iter().map(|(k, x)| (*k, x.clone())).collect::<Vec<_>>();
@@ -378,7 +378,7 @@ fn amortised(row: &BTreeMap<&'static str, String>, rule: &str) -> i128 {
 }
 
 /// Writes the export tree (one period, one part, manifest) under `root`.
-fn write_tree(root: &Path, rows: &[(BTreeMap<&'static str, String>, &'static str)]) {
+pub(crate) fn write_tree(root: &Path, rows: &[(BTreeMap<&'static str, String>, &'static str)]) {
     let dir = root.join(REPORT).join("20240101-20240201");
     std::fs::create_dir_all(dir.join("gen-1")).unwrap();
     let mut w = csv::Writer::from_writer(Vec::new());

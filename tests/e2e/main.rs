@@ -8,11 +8,12 @@
     clippy::unwrap_used,
     clippy::type_complexity,
     clippy::format_collect,
-    clippy::redundant_closure_for_method_calls,
+    clippy::redundant_closure_for_method_calls, clippy::unreadable_literal,
     unreachable_pub
 )]
 
 mod aws_cur;
+mod dbt;
 mod faults;
 mod focus;
 mod generated;

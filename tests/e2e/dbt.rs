@@ -1,0 +1,135 @@
+//! dbt/ (issue #8): the real dbt-duckdb builds the project over a warehouse that finops wrote
+//! (the sample export and a generated month with commitments), every test passes, and the
+//! marts hold the values worked out by hand.
+
+use std::path::PathBuf;
+use std::process::Command;
+
+use crate::aws_cur::{REPORT as SAMPLE_REPORT, sample};
+use crate::generated;
+use crate::harness::{Sandbox, copy_tree, repo_root};
+use crate::require_venv;
+
+/// The dbt venv (`scripts/test` makes it), or `None`; under `CI=true` missing is a failure.
+fn dbt_venv() -> Option<PathBuf> {
+    let dir = std::env::var_os("FINOPS_TEST_DBT_VENV")
+        .map_or_else(|| repo_root().join(".venv-dbt"), PathBuf::from);
+    if dir.join("bin/dbt").exists() {
+        return Some(dir);
+    }
+    let why = format!("no dbt venv at {} (run scripts/test)", dir.display());
+    assert!(
+        std::env::var("CI").as_deref() != Ok("true"),
+        "{why}; CI=true, so this is a failure"
+    );
+    eprintln!("SKIPPED: {why}");
+    None
+}
+
+#[test]
+fn dbt_build_passes_and_the_marts_add_up() {
+    let venv = require_venv!();
+    let Some(dbt) = dbt_venv() else { return };
+    let sb = Sandbox::new();
+    let sample_path = sample().display().to_string();
+    let run = sb.finops(&[
+        "aws",
+        "import-cur",
+        "--path",
+        &sample_path,
+        "--report",
+        SAMPLE_REPORT,
+    ]);
+    assert_eq!(run.code, 0, "{run:?}");
+    let tree = sb.dir.path().join("generated");
+    generated::write_tree(&tree, &generated::rows());
+    let tree_path = tree.display().to_string();
+    let run = sb.finops(&[
+        "aws",
+        "import-cur",
+        "--path",
+        &tree_path,
+        "--report",
+        generated::REPORT,
+    ]);
+    assert_eq!(run.code, 0, "{run:?}");
+
+    // dbt writes target/ and logs/ into the project: build a copy.
+    let project = sb.dir.path().join("dbt");
+    copy_tree(&repo_root().join("dbt"), &project);
+    let _ = std::fs::remove_dir_all(project.join("target"));
+    let out = Command::new(dbt.join("bin/dbt"))
+        .args(["build", "--project-dir"])
+        .arg(&project)
+        .arg("--profiles-dir")
+        .arg(&project)
+        .env("FINOPS_WAREHOUSE_PATH", sb.warehouse())
+        .env("DO_NOT_TRACK", "1")
+        .env("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
+        .env("HOME", sb.dir.path())
+        .current_dir(sb.dir.path())
+        .output()
+        .unwrap();
+    let log = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "dbt build failed:\n{log}");
+    assert!(
+        log.contains("ERROR=0") && log.contains("Completed successfully"),
+        "{log}"
+    );
+    let passed: u32 = log
+        .split("PASS=")
+        .nth(1)
+        .and_then(|s| s.split_whitespace().next())
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(passed >= 43, "{log}");
+
+    let q = |sql: &str| sb.query(&venv, sql);
+    // Totals per period match the source's exact sums (sample: unblended = amortised).
+    // Generated month: billed includes the commitment fees (481.5395); effective is AWS's
+    // amortised total (42.9295), both worked out by hand from the generator's rows.
+    let service = q(
+        "SELECT strftime(billing_period, '%Y-%m') AS p, CAST(sum(billed_cost) AS VARCHAR) AS b, CAST(sum(effective_cost) AS VARCHAR) AS e \
+         FROM marts.monthly_cost_by_service GROUP BY 1 ORDER BY 1",
+    );
+    let col = |k: &str| {
+        service
+            .iter()
+            .map(|r| r[k].as_str().unwrap().trim_end_matches('0').to_owned())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(col("b"), ["0.6412205743", "1.0410881231", "481.5395"]);
+    assert_eq!(col("e"), ["0.6412205743", "1.0410881231", "42.9295"]);
+    // Commitments in the generated month: RI used 1.44 of 1.44 + 3.75; SP used 0.84 of 10.00.
+    let util = q(
+        "SELECT commitment_discount_type AS t, round(utilisation, 6) AS u FROM marts.commitment_utilisation ORDER BY 1",
+    );
+    assert_eq!(
+        util,
+        [
+            serde_json::json!({"t": "Reserved Instance", "u": 0.277457}),
+            serde_json::json!({"t": "Savings Plan", "u": 0.084})
+        ]
+    );
+    // Coverage: committed 1.44 + 0.84 of that plus on-demand 2.5095.
+    let cov = q(
+        "SELECT round(coverage, 6) AS c FROM marts.commitment_coverage WHERE billing_period = DATE '2024-01-01'",
+    );
+    assert_eq!(cov[0]["c"], 0.476041);
+    // Showback on user:Team: usage, RI- and SP-covered rows tagged "core".
+    let team = q(
+        "SELECT tag_value AS v, CAST(effective_cost AS VARCHAR) AS e FROM marts.showback_by_tag WHERE billing_period = DATE '2024-01-01' ORDER BY 1",
+    );
+    let team: Vec<(String, String)> = team
+        .iter()
+        .map(|r| {
+            (
+                r["v"].as_str().unwrap().to_owned(),
+                r["e"].as_str().unwrap().trim_end_matches('0').to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(team[0], ("(untagged)".to_owned(), "38.284".to_owned()));
+    assert_eq!(team[1], ("core".to_owned(), "4.6455".to_owned()));
+}
