@@ -8,7 +8,8 @@
     clippy::unwrap_used,
     clippy::type_complexity,
     clippy::format_collect,
-    clippy::redundant_closure_for_method_calls, clippy::unreadable_literal,
+    clippy::redundant_closure_for_method_calls,
+    clippy::unreadable_literal,
     unreachable_pub
 )]
 
