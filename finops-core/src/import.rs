@@ -350,8 +350,7 @@ pub fn replace_period(
         if wh.table_exists(&table.schema, &table.name)? {
             add_missing_columns(wh, table, "finops_stage", &action)?;
         } else {
-            let staged = columns_of(
-                wh,
+            let staged = wh.pairs(
                 "SELECT column_name, column_type FROM (DESCRIBE finops_stage)",
                 &action,
             )?;
@@ -424,20 +423,11 @@ pub fn replace_period(
 
 /// Adds to `table` every column of `view` it lacks (never drops one).
 fn add_missing_columns(wh: &Warehouse, table: &TableRef, view: &str, action: &str) -> Result<()> {
-    let wanted = columns_of(
-        wh,
+    let wanted = wh.pairs(
         &format!("SELECT column_name, column_type FROM (DESCRIBE {view})"),
         action,
     )?;
-    let existing = columns_of(
-        wh,
-        &format!(
-            "SELECT column_name, data_type FROM information_schema.columns WHERE table_catalog = current_database() AND table_schema = {} AND table_name = {}",
-            quote_literal(&table.schema),
-            quote_literal(&table.name)
-        ),
-        action,
-    )?;
+    let existing = wh.columns(&table.schema, &table.name)?;
     for (name, ty) in &wanted {
         if !existing.iter().any(|(n, _)| n == name) {
             tracing::info!("adding column {name} {ty} to {table}");
@@ -507,15 +497,6 @@ fn replace_focus_rows(
     conn.execute_batch("DROP VIEW finops_focus; DROP VIEW finops_period")
         .map_err(Error::db(action))?;
     Ok(())
-}
-
-fn columns_of(wh: &Warehouse, sql: &str, action: &str) -> Result<Vec<(String, String)>> {
-    let mut stmt = wh.conn().prepare(sql).map_err(Error::db(action))?;
-    let rows = stmt
-        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
-        .map_err(Error::db(action))?;
-    rows.collect::<duckdb::Result<Vec<_>>>()
-        .map_err(Error::db(action))
 }
 
 /// An error and its causes on one line, for the history table and logs.

@@ -160,6 +160,39 @@ impl Warehouse {
             .map_err(Error::db(format!("creating schema {schema}")))
     }
 
+    /// The first column of every row of `sql`, as text.
+    pub fn strings(&self, sql: &str, action: &str) -> Result<Vec<String>> {
+        let mut stmt = self.conn.prepare(sql).map_err(Error::db(action))?;
+        let rows = stmt
+            .query_map([], |r| r.get(0))
+            .map_err(Error::db(action))?;
+        rows.collect::<duckdb::Result<_>>()
+            .map_err(Error::db(action))
+    }
+
+    /// The first two columns of every row of `sql`, as text (names and types, typically).
+    pub fn pairs(&self, sql: &str, action: &str) -> Result<Vec<(String, String)>> {
+        let mut stmt = self.conn.prepare(sql).map_err(Error::db(action))?;
+        let rows = stmt
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .map_err(Error::db(action))?;
+        rows.collect::<duckdb::Result<_>>()
+            .map_err(Error::db(action))
+    }
+
+    /// Column names and types of `schema.table`, in order.
+    pub fn columns(&self, schema: &str, table: &str) -> Result<Vec<(String, String)>> {
+        self.pairs(
+            &format!(
+                "SELECT column_name, data_type FROM information_schema.columns WHERE table_catalog = {} AND table_schema = {} AND table_name = {} ORDER BY ordinal_position",
+                crate::naming::quote_literal(&self.catalog),
+                crate::naming::quote_literal(schema),
+                crate::naming::quote_literal(table)
+            ),
+            &format!("reading the columns of {schema}.{table}"),
+        )
+    }
+
     /// Whether `schema.table` exists.
     pub fn table_exists(&self, schema: &str, table: &str) -> Result<bool> {
         self.conn

@@ -585,19 +585,7 @@ fn a_second_writer_gets_a_friendly_lock_error() {
     ]);
     assert_eq!(run.code, 0, "{run:?}");
     // Another process holds the file read-write (as a running finops or dbt would).
-    let mut holder = std::process::Command::new(venv.join("bin/python"))
-        .args(["-c", "import duckdb, sys, time; c = duckdb.connect(sys.argv[1]); print('ready', flush=True); time.sleep(60)"])
-        .arg(sb.warehouse())
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    std::io::BufRead::read_line(
-        &mut std::io::BufReader::new(holder.stdout.as_mut().unwrap()),
-        &mut line,
-    )
-    .unwrap();
-    assert_eq!(line.trim(), "ready");
+    let mut holder = crate::harness::hold_lock(&venv, &sb.warehouse(), 60);
     let run = sb.finops(&[
         "aws",
         "import-cur",

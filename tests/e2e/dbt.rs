@@ -2,7 +2,6 @@
 //! (the sample export and a generated month with commitments), every test passes, and the
 //! marts hold the values worked out by hand.
 
-use std::path::PathBuf;
 use std::process::Command;
 
 use crate::aws_cur::{REPORT as SAMPLE_REPORT, sample};
@@ -10,49 +9,18 @@ use crate::generated;
 use crate::harness::{Sandbox, copy_tree, repo_root};
 use crate::require_venv;
 
-/// The dbt venv (`scripts/test` makes it), or `None`; under `CI=true` missing is a failure.
-fn dbt_venv() -> Option<PathBuf> {
-    let dir = std::env::var_os("FINOPS_TEST_DBT_VENV")
-        .map_or_else(|| repo_root().join(".venv-dbt"), PathBuf::from);
-    if dir.join("bin/dbt").exists() {
-        return Some(dir);
-    }
-    let why = format!("no dbt venv at {} (run scripts/test)", dir.display());
-    assert!(
-        std::env::var("CI").as_deref() != Ok("true"),
-        "{why}; CI=true, so this is a failure"
-    );
-    eprintln!("SKIPPED: {why}");
-    None
-}
-
 #[test]
 fn dbt_build_passes_and_the_marts_add_up() {
     let venv = require_venv!();
-    let Some(dbt) = dbt_venv() else { return };
+    let Some(dbt) = crate::harness::component("FINOPS_TEST_DBT_VENV", ".venv-dbt", &["bin/dbt"])
+    else {
+        return;
+    };
     let sb = Sandbox::new();
-    let sample_path = sample().display().to_string();
-    let run = sb.finops(&[
-        "aws",
-        "import-cur",
-        "--path",
-        &sample_path,
-        "--report",
-        SAMPLE_REPORT,
-    ]);
-    assert_eq!(run.code, 0, "{run:?}");
+    sb.import_path(&sample(), SAMPLE_REPORT);
     let tree = sb.dir.path().join("generated");
     generated::write_tree(&tree, &generated::rows());
-    let tree_path = tree.display().to_string();
-    let run = sb.finops(&[
-        "aws",
-        "import-cur",
-        "--path",
-        &tree_path,
-        "--report",
-        generated::REPORT,
-    ]);
-    assert_eq!(run.code, 0, "{run:?}");
+    sb.import_path(&tree, generated::REPORT);
 
     // dbt writes target/ and logs/ into the project: build a copy.
     let project = sb.dir.path().join("dbt");

@@ -245,18 +245,7 @@ fn wait_lock_waits_for_the_other_writer() {
         REPORT,
     ];
     assert_eq!(sb.finops(&args).code, 0);
-    let mut holder = std::process::Command::new(venv.join("bin/python"))
-        .args(["-c", "import duckdb, sys, time; c = duckdb.connect(sys.argv[1]); print('ready', flush=True); time.sleep(2)"])
-        .arg(sb.warehouse())
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    std::io::BufRead::read_line(
-        &mut std::io::BufReader::new(holder.stdout.as_mut().unwrap()),
-        &mut line,
-    )
-    .unwrap();
+    let mut holder = crate::harness::hold_lock(&venv, &sb.warehouse(), 2);
     let mut waiting = vec!["--wait-lock", "30"];
     waiting.extend(args);
     let run = sb.finops(&waiting);
@@ -418,16 +407,7 @@ fn hostile_tag_keys_become_plain_columns() {
     );
     std::fs::write(&manifest, m.to_string()).unwrap();
 
-    let path = tree.display().to_string();
-    let run = sb.finops(&[
-        "aws",
-        "import-cur",
-        "--path",
-        path.as_str(),
-        "--report",
-        REPORT,
-    ]);
-    assert_eq!(run.code, 0, "{run:?}");
+    sb.import_path(&tree, REPORT);
     let col = sb.query(&venv, "SELECT count(*) AS n, min(resource_tags_user_x_d_r_o_p_t_a_b_l_e_meta_load_state) AS v FROM aws.cur_finops_sample WHERE billing_period = DATE '2023-11-01'");
     assert_eq!(col[0]["n"], 699);
     assert_eq!(col[0]["v"], "'); DROP TABLE aws.cur_finops_sample; --");

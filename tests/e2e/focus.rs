@@ -34,16 +34,7 @@ fn known_bugs() -> BTreeSet<String> {
 }
 
 fn import_sample(sb: &Sandbox) {
-    let path = sample().display().to_string();
-    let run = sb.finops(&[
-        "aws",
-        "import-cur",
-        "--path",
-        path.as_str(),
-        "--report",
-        REPORT,
-    ]);
-    assert_eq!(run.code, 0, "{run:?}");
+    sb.import_path(&sample(), REPORT);
 }
 
 /// `finops focus validate` as JSON: (exit code, failed rule ids).

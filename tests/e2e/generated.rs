@@ -424,16 +424,7 @@ fn every_line_item_type_maps_reconciles_and_validates() {
     let sb = Sandbox::new();
     let rows = rows();
     write_tree(&sb.dir.path().join("tree"), &rows);
-    let path = sb.dir.path().join("tree").display().to_string();
-    let run = sb.finops(&[
-        "aws",
-        "import-cur",
-        "--path",
-        path.as_str(),
-        "--report",
-        REPORT,
-    ]);
-    assert_eq!(run.code, 0, "{run:?}");
+    sb.import_path(&sb.dir.path().join("tree"), REPORT);
 
     // What each line item type became.
     let mapping = sb.query(

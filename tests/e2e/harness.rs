@@ -15,17 +15,17 @@ pub fn repo_root() -> PathBuf {
         .to_path_buf()
 }
 
-/// The venv with moto and the DuckDB CLI (`scripts/test` creates it), or `None` with the
-/// reason. Under `CI=true` a missing component fails the test instead of skipping it.
-pub fn venv() -> Option<PathBuf> {
-    let dir = std::env::var_os("FINOPS_TEST_VENV")
-        .map_or_else(|| repo_root().join(".venv"), PathBuf::from);
-    let ok = dir.join("bin/moto_server").exists() && dir.join("bin/duckdb").exists();
-    if ok {
+/// A component venv installed by `scripts/test`: `$var`, else `<repo>/<default>`, when it
+/// has every file in `needs`. `None` (a printed skip) when missing; under `CI=true` a missing
+/// component fails the test instead.
+pub fn component(var: &str, default: &str, needs: &[&str]) -> Option<PathBuf> {
+    let dir = std::env::var_os(var).map_or_else(|| repo_root().join(default), PathBuf::from);
+    if needs.iter().all(|n| dir.join(n).exists()) {
         return Some(dir);
     }
     let why = format!(
-        "no test venv with moto_server and duckdb at {} (run scripts/test)",
+        "no {} in {} (run scripts/test)",
+        needs.join(" and "),
         dir.display()
     );
     assert!(
@@ -36,24 +36,41 @@ pub fn venv() -> Option<PathBuf> {
     None
 }
 
-/// The venv with focus-validator 2.2.1 (Python 3.12; `scripts/test` creates it), or `None`.
-/// Under `CI=true` a missing validator fails the test.
+/// The venv with moto and the DuckDB CLI.
+pub fn venv() -> Option<PathBuf> {
+    component(
+        "FINOPS_TEST_VENV",
+        ".venv",
+        &["bin/moto_server", "bin/duckdb"],
+    )
+}
+
+/// The venv with focus-validator 2.2.1 (Python 3.12).
 pub fn fv_venv() -> Option<PathBuf> {
-    let dir = std::env::var_os("FINOPS_TEST_FV_VENV")
-        .map_or_else(|| repo_root().join(".venv-fv"), PathBuf::from);
-    if dir.join("bin/focus-validator").exists() {
-        return Some(dir);
-    }
-    let why = format!(
-        "no focus-validator venv at {} (run scripts/test)",
-        dir.display()
-    );
-    assert!(
-        std::env::var("CI").as_deref() != Ok("true"),
-        "{why}; CI=true, so this is a failure"
-    );
-    eprintln!("SKIPPED: {why}");
-    None
+    component("FINOPS_TEST_FV_VENV", ".venv-fv", &["bin/focus-validator"])
+}
+
+/// Another process holding `warehouse` open for writing (as a running finops or dbt would)
+/// for `seconds`; returns once it holds the lock.
+pub fn hold_lock(venv: &Path, warehouse: &Path, seconds: u32) -> Child {
+    let mut holder = Command::new(venv.join("bin/python"))
+        .args([
+            "-c",
+            "import duckdb, sys, time; c = duckdb.connect(sys.argv[1]); print('ready', flush=True); time.sleep(float(sys.argv[2]))",
+        ])
+        .arg(warehouse)
+        .arg(seconds.to_string())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(holder.stdout.as_mut().unwrap()),
+        &mut line,
+    )
+    .unwrap();
+    assert_eq!(line.trim(), "ready");
+    holder
 }
 
 /// What focus-validator said about a file.
@@ -364,6 +381,21 @@ impl Sandbox {
     /// The warehouse file.
     pub fn warehouse(&self) -> PathBuf {
         self.dir.path().join("finops.duckdb")
+    }
+
+    /// Imports the local CUR export under `dir` (report `report`) and asserts it succeeded.
+    pub fn import_path(&self, dir: &Path, report: &str) -> Run {
+        let path = dir.display().to_string();
+        let run = self.finops(&[
+            "aws",
+            "import-cur",
+            "--path",
+            path.as_str(),
+            "--report",
+            report,
+        ]);
+        assert_eq!(run.code, 0, "{run:?}");
+        run
     }
 
     /// Runs `finops args…` in the sandbox.

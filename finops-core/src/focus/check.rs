@@ -270,21 +270,7 @@ pub fn check(wh: &Warehouse, version: Version) -> Result<Vec<RuleResult>> {
     let table = super::table();
     let qualified = wh.qualified(&table);
     let action = "checking FOCUS conformance";
-    let present: Vec<(String, String)> = {
-        let mut stmt = wh
-            .conn()
-            .prepare(&format!(
-                "SELECT column_name, data_type FROM information_schema.columns WHERE table_catalog = current_database() AND table_schema = {} AND table_name = {}",
-                quote_literal(&table.schema),
-                quote_literal(&table.name)
-            ))
-            .map_err(Error::db(action))?;
-        let rows = stmt
-            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
-            .map_err(Error::db(action))?;
-        rows.collect::<duckdb::Result<_>>()
-            .map_err(Error::db(action))?
-    };
+    let present = wh.columns(&table.schema, &table.name)?;
     let type_of = |name: &str| {
         present
             .iter()

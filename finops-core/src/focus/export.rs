@@ -97,34 +97,16 @@ pub fn export(
     std::fs::create_dir_all(dir).map_err(Error::io("creating the export directory", dir))?;
     let qualified = wh.qualified(&table);
     let action = "exporting FOCUS rows";
-    let x_columns: Vec<String> = {
-        let mut stmt = wh
-            .conn()
-            .prepare(&format!(
-                "SELECT column_name FROM information_schema.columns WHERE table_catalog = current_database() AND table_schema = {} AND table_name = {} AND column_name LIKE 'x\\_%' ESCAPE '\\' ORDER BY ordinal_position",
-                quote_literal(&table.schema),
-                quote_literal(&table.name)
-            ))
-            .map_err(Error::db(action))?;
-        let rows = stmt
-            .query_map([], |r| r.get(0))
-            .map_err(Error::db(action))?;
-        rows.collect::<duckdb::Result<_>>()
-            .map_err(Error::db(action))?
-    };
-    let periods: Vec<String> = {
-        let mut stmt = wh
-            .conn()
-            .prepare(&format!(
-                "SELECT DISTINCT CAST(x_billing_period AS VARCHAR) FROM {qualified} ORDER BY 1"
-            ))
-            .map_err(Error::db(action))?;
-        let rows = stmt
-            .query_map([], |r| r.get(0))
-            .map_err(Error::db(action))?;
-        rows.collect::<duckdb::Result<_>>()
-            .map_err(Error::db(action))?
-    };
+    let x_columns: Vec<String> = wh
+        .columns(&table.schema, &table.name)?
+        .into_iter()
+        .map(|(n, _)| n)
+        .filter(|n| n.starts_with("x_"))
+        .collect();
+    let periods = wh.strings(
+        &format!("SELECT DISTINCT CAST(x_billing_period AS VARCHAR) FROM {qualified} ORDER BY 1"),
+        action,
+    )?;
     let list = select_list(version, format, &x_columns);
     let (ext, options) = match format {
         Format::Parquet => ("parquet", "FORMAT parquet"),
