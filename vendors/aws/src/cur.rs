@@ -241,7 +241,7 @@ impl DeliverySource for CurSource {
         bar.finish_and_clear();
         let bytes = fetched.iter().map(|(_, s)| s).sum();
         let files: Vec<_> = fetched.into_iter().map(|(p, _)| p).collect();
-        let (select_sql, present, tags) = match format {
+        let (raw, tags): (load::RawSelect, Vec<(String, String)>) = match format {
             FileFormat::CsvGzip => {
                 let header = finops_core::warehouse::describe(&load::csv_describe(&files))?;
                 let columns = load::reconcile_columns(
@@ -249,22 +249,14 @@ impl DeliverySource for CurSource {
                     &header,
                     &files[0].display().to_string(),
                 )?;
-                let headers: Vec<String> = columns
+                let raw = load::csv_select(&files, &columns);
+                let tags = columns
                     .iter()
-                    .map(crate::manifest::Column::header)
-                    .collect();
-                let names = finops_core::naming::snake_case_all(headers.iter().map(String::as_str));
-                let tags: Vec<(String, String)> = columns
-                    .iter()
-                    .zip(&names)
+                    .zip(&raw.names)
                     .filter(|(c, _)| c.category == "resourceTags")
                     .map(|(c, n)| (c.name.clone(), n.clone()))
                     .collect();
-                (
-                    load::csv_select(&files, &columns),
-                    names.into_iter().collect::<BTreeSet<_>>(),
-                    tags,
-                )
+                (raw, tags)
             }
             FileFormat::Parquet => {
                 let schema = finops_core::warehouse::describe(&load::parquet_describe(&files))
@@ -279,25 +271,22 @@ impl DeliverySource for CurSource {
                             .to_string();
                         Error::CorruptParquet { key, detail }
                     })?;
-                let names =
-                    finops_core::naming::snake_case_all(schema.iter().map(|(n, _)| n.as_str()));
-                let tags: Vec<(String, String)> = names
+                let raw = load::parquet_select(&files, &schema);
+                let tags = raw
+                    .names
                     .iter()
                     .filter_map(|n| {
                         n.strip_prefix("resource_tags_")
                             .map(|k| (k.to_owned(), n.clone()))
                     })
                     .collect();
-                (
-                    load::parquet_select(&files, &schema),
-                    names.into_iter().collect(),
-                    tags,
-                )
+                (raw, tags)
             }
         };
+        let present: BTreeSet<String> = raw.names.into_iter().collect();
         let focus_sql = Some(crate::focus::focus_select(&present, &tags));
         Ok(Staged {
-            select_sql,
+            select_sql: raw.sql,
             focus_sql,
             bytes,
         })

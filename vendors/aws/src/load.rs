@@ -79,8 +79,17 @@ fn type_from_name(category: &str, name: &str) -> ColumnType {
     }
 }
 
+/// The SQL that reads a delivery, and the raw column names it produces (in order).
+#[derive(Debug)]
+pub struct RawSelect {
+    /// The `SELECT`.
+    pub sql: String,
+    /// Its output columns, snake-cased, as they land in the raw table.
+    pub names: Vec<String>,
+}
+
 /// `SELECT` over gzip CSV files with `category/Name` headers, typed from the manifest.
-pub fn csv_select(files: &[PathBuf], columns: &[Column]) -> String {
+pub fn csv_select(files: &[PathBuf], columns: &[Column]) -> RawSelect {
     let headers: Vec<String> = columns.iter().map(Column::header).collect();
     let names = snake_case_all(headers.iter().map(String::as_str));
     let exprs: Vec<String> = columns
@@ -97,7 +106,7 @@ pub fn csv_select(files: &[PathBuf], columns: &[Column]) -> String {
             format!("{expr} AS {}", quote_ident(name))
         })
         .collect();
-    format!(
+    let sql = format!(
         "SELECT {} FROM read_csv([{}], header = true, all_varchar = true, delim = ',', quote = '\"', escape = '\"', compression = 'gzip', auto_detect = false, columns = {{{}}})",
         exprs.join(", "),
         file_list(files),
@@ -106,7 +115,8 @@ pub fn csv_select(files: &[PathBuf], columns: &[Column]) -> String {
             .map(|h| format!("{}: 'VARCHAR'", quote_literal(h)))
             .collect::<Vec<_>>()
             .join(", "),
-    )
+    );
+    RawSelect { sql, names }
 }
 
 /// The header query for CSV files (the first file's header names every column).
@@ -171,7 +181,7 @@ fn exact_decimal(src: &str, header: &str) -> String {
 
 /// `SELECT` over Parquet files described by `schema` (name, DuckDB type): names
 /// snake-cased, floating-point columns made exact decimals.
-pub fn parquet_select(files: &[PathBuf], schema: &[(String, String)]) -> String {
+pub fn parquet_select(files: &[PathBuf], schema: &[(String, String)]) -> RawSelect {
     let names = snake_case_all(schema.iter().map(|(n, _)| n.as_str()));
     let exprs: Vec<String> = schema
         .iter()
@@ -186,11 +196,12 @@ pub fn parquet_select(files: &[PathBuf], schema: &[(String, String)]) -> String 
             format!("{expr} AS {}", quote_ident(name))
         })
         .collect();
-    format!(
+    let sql = format!(
         "SELECT {} FROM read_parquet([{}])",
         exprs.join(", "),
         file_list(files)
-    )
+    );
+    RawSelect { sql, names }
 }
 
 /// The schema query for Parquet files.
@@ -275,10 +286,12 @@ mod tests {
 
     #[test]
     fn csv_select_quotes_everything() {
-        let sql = csv_select(
+        let raw = csv_select(
             &[PathBuf::from("/tmp/it's.csv.gz")],
             &[col("resourceTags", "user:Na\"me", None)],
         );
+        assert_eq!(raw.names, ["resource_tags_user_na_me"]);
+        let sql = raw.sql;
         assert!(sql.contains("'/tmp/it''s.csv.gz'"), "{sql}");
         assert!(
             sql.contains(
