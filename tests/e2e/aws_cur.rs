@@ -265,7 +265,7 @@ fn s3_import_rerun_and_reissue() {
     // list-manifests and show-state see the same thing.
     let run = sb.finops(&[
         "aws",
-        "list-manifests",
+        "list-exports",
         "--bucket",
         "billing",
         "--prefix",
@@ -279,7 +279,8 @@ fn s3_import_rerun_and_reissue() {
     ]);
     assert_eq!(run.code, 0, "{run:?}");
     let listed = run.json();
-    assert_eq!(listed[1]["assembly_id"], "dec-v2");
+    assert_eq!(listed[1]["version"], "dec-v2");
+    assert_eq!(listed[1]["kind"], "cur1");
     assert_eq!(listed[1]["loaded"], "yes");
     assert_eq!(listed[0]["files"], 2);
     let run = sb.finops(&["aws", "show-state", "--format", "json"]);
@@ -525,11 +526,13 @@ fn wrong_locations_and_names_are_clear_errors() {
         assert!(run.stderr.contains("is not a valid export name"), "{run:?}");
     }
 
-    // No report configured anywhere.
+    // No report named: every export there is imported; a directory without any is an error
+    // that says what it looked for.
     let run = sb.finops(&["aws", "import-cur", "--path", "."]);
-    assert_eq!(run.code, 2, "{run:?}");
+    assert_eq!(run.code, 1, "{run:?}");
     assert!(
-        run.stderr.contains("`aws.report` is not set") && run.stderr.contains("FINOPS_AWS_REPORT"),
+        run.stderr.contains("no AWS billing exports under ./")
+            && run.stderr.contains("check the bucket and the prefix"),
         "{run:?}"
     );
 

@@ -15,6 +15,7 @@
 
 mod aws_cur;
 mod dbt;
+mod exports;
 mod faults;
 mod focus;
 mod generated;

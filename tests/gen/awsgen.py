@@ -403,6 +403,7 @@ def uuid(args, m):
 
 
 def copy(con, select, where, path, fmt):
+    """Writes one data file."""
     cur = con.cursor()
     opts = "FORMAT parquet, COMPRESSION snappy" if fmt == "parquet" else "FORMAT csv, HEADER true, COMPRESSION gzip"
     cur.execute(f"COPY (SELECT {select} FROM items_src WHERE {where}) TO '{path}' ({opts})")
@@ -445,6 +446,8 @@ def main():
     column_exprs_cache = column_exprs(args)
     cols = select_cur1() if args.kind == "cur1" else select_cur2(fmt) if args.kind == "cur2" else select_focus(fmt)
     select = ", ".join(f"{expr} AS \"{name}\"" for name, expr, _ in cols)
+    # AWS's FOCUS export folds Savings Plan negation into the covered usage (BilledCost 0).
+    keep = "ty <> 'SavingsPlanNegation'" if args.kind == "focus" else "TRUE"
     cost_col = "BilledCost" if args.kind == "focus" else "lineItem/UnblendedCost" if args.kind == "cur1" else "line_item_unblended_cost"
 
     root = os.path.join(args.out, args.prefix) if args.prefix else args.out
@@ -465,12 +468,12 @@ def main():
             rels = [f"data/BILLING_PERIOD={period}/{args.export}-{k + 1:05d}.{ext}" for k in range(args.parts)]
         os.makedirs(folder, exist_ok=True)
         for k, rel in enumerate(rels):
-            jobs.append((f"m = {m} AND part = {k}", os.path.join(base, rel)))
+            jobs.append((f"m = {m} AND part = {k} AND {keep}", os.path.join(base, rel)))
         row = con.execute(
             f"SELECT count(*), CAST(sum(c) AS VARCHAR), count(*) FILTER (WHERE unused) FROM ("
             f"SELECT CAST(CAST(\"{cost_col}\" AS VARCHAR) AS DECIMAL(38, 18)) AS c, "
             f"{'FALSE' if args.kind == 'focus' else 'ty IN (' + repr('RIFee') + ', ' + repr('SavingsPlanRecurringFee') + ')'} AS unused "
-            f"FROM (SELECT {select}, ty FROM items_src WHERE m = {m}))"
+            f"FROM (SELECT {select}, ty FROM items_src WHERE m = {m} AND {keep}))"
         ).fetchone()
         totals[period] = {"rows": row[0], "cost": trim(row[1]), "focus_rows": row[0] + row[2], "version": version, "files": len(rels)}
         if args.kind == "cur1":

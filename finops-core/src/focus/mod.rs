@@ -8,6 +8,7 @@
 pub mod check;
 pub mod columns;
 pub mod export;
+pub mod upgrade;
 
 use std::fmt;
 use std::str::FromStr;

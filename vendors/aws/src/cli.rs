@@ -16,20 +16,29 @@ use serde_json::{Value, json};
 
 use crate::config::AwsConfig;
 use crate::cur::CurSource;
+use crate::error::Error;
+use crate::exports::{self, DataExportSource, ExportKind, Found};
+use crate::store::Store;
 
 /// AWS commands.
 #[derive(Debug, Subcommand)]
 pub enum AwsCommand {
-    /// Import legacy Cost and Usage Reports (CUR v1, csv.gz or Parquet) into the warehouse.
+    /// Import AWS billing exports (CUR v1, CUR 2.0, FOCUS) into the warehouse.
     ///
-    /// Loads every billing period AWS has delivered; a period whose manifest assemblyId is
-    /// already loaded is skipped, a re-issued one replaces the old rows in one transaction.
+    /// Without --report, every export under the bucket/prefix is imported, each into its own
+    /// raw table (aws.cur_*, aws.cur2_*, aws.focus_*) and its own x_source in FOCUS; the kind
+    /// is told from the files. Every billing period delivered is loaded: a period whose
+    /// version (assemblyId, executionId) is already loaded is skipped, a re-issued one
+    /// replaces the old rows in one transaction.
     #[command(
-        after_help = "Examples:\n  finops aws import-cur --bucket my-billing --prefix cur --report hourly\n  finops aws import-cur --path ./cur-copy --report hourly --start 2024-01"
+        alias = "import",
+        after_help = "Examples:\n  finops aws import-cur --bucket my-billing --prefix exports\n  finops aws import-cur --bucket my-billing --prefix cur --report hourly --start 2024-01\n  finops aws import-cur --path ./billing-copy --dry-run"
     )]
     ImportCur(ImportCurArgs),
-    /// List the CUR deliveries (one manifest per billing period) and whether each is loaded.
-    ListManifests(ListArgs),
+    /// List every export under the bucket/prefix: its kind, each billing period delivered,
+    /// and whether that version is loaded.
+    #[command(alias = "list-manifests")]
+    ListExports(ListArgs),
     /// Show what is loaded: the current version of each period, and recent load attempts.
     ShowState(ShowStateArgs),
 }
@@ -44,8 +53,8 @@ pub struct LocationArgs {
     /// Path prefix of the report inside the bucket [config: aws.prefix]
     #[arg(long, value_name = "PREFIX")]
     pub prefix: Option<String>,
-    /// Report name [config: aws.report]
-    #[arg(long, value_name = "NAME")]
+    /// Only this export (report) name; default: every export found [config: aws.report]
+    #[arg(long, visible_alias = "export", value_name = "NAME")]
     pub report: Option<String>,
     /// Local copy of s3://BUCKET/PREFIX/ instead of S3 [config: aws.path]
     #[arg(long, value_name = "DIR")]
@@ -140,7 +149,7 @@ pub struct ShowStateArgs {
 pub async fn run(cmd: AwsCommand, ctx: &mut Context) -> miette::Result<ExitStatus> {
     match cmd {
         AwsCommand::ImportCur(args) => import_cur(args, ctx).await,
-        AwsCommand::ListManifests(args) => list_manifests(args, ctx).await,
+        AwsCommand::ListExports(args) => list_exports(args, ctx).await,
         AwsCommand::ShowState(args) => show_state(&args, ctx),
     }
 }
@@ -152,7 +161,8 @@ fn aws_config(ctx: &mut Context, location: &LocationArgs) -> finops_core::Result
 
 async fn import_cur(args: ImportCurArgs, ctx: &mut Context) -> miette::Result<ExitStatus> {
     let cfg = aws_config(ctx, &args.location)?;
-    let source = CurSource::new(&cfg).await?;
+    let single = cfg.report.is_some();
+    let sources = Source::resolve(&cfg).await?;
     let wh = ctx.open_warehouse()?;
     let opts = ImportOptions {
         force: args.force,
@@ -160,13 +170,152 @@ async fn import_cur(args: ImportCurArgs, ctx: &mut Context) -> miette::Result<Ex
         start: args.periods.start,
         end: args.periods.end,
     };
-    let report = import::run(&wh, &source, &opts, &ctx.ui).await?;
-    print_import(ctx.ui.format, &report, args.dry_run);
-    for (period, failure) in &report.failures {
-        tracing::debug!("diagnostic for {period}");
-        finops_core::output::print_diagnostic(failure);
+    let mut reports = Vec::new();
+    for source in &sources {
+        let report = match source {
+            Source::Cur(s) => import::run(&wh, s, &opts, &ctx.ui).await?,
+            Source::Data(s) => import::run(&wh, s, &opts, &ctx.ui).await?,
+        };
+        if ctx.ui.format != Format::Json {
+            print_import(ctx.ui.format, &report, args.dry_run);
+        }
+        for (period, failure) in &report.failures {
+            tracing::debug!("diagnostic for {period}");
+            finops_core::output::print_diagnostic(failure);
+        }
+        reports.push(report);
     }
-    Ok(report.exit_status())
+    if ctx.ui.format == Format::Json {
+        // One export asked for: its report; all of them: a list.
+        let value = if single {
+            serde_json::to_value(&reports[0])
+        } else {
+            serde_json::to_value(&reports)
+        };
+        print_json(&value.unwrap_or(Value::Null));
+    }
+    let statuses: Vec<ExitStatus> = reports.iter().map(ImportReport::exit_status).collect();
+    Ok(if statuses.iter().all(|s| *s == ExitStatus::Success) {
+        ExitStatus::Success
+    } else if statuses.iter().all(|s| *s == ExitStatus::Failure) {
+        ExitStatus::Failure
+    } else {
+        ExitStatus::Partial
+    })
+}
+
+/// One AWS export, whatever its kind.
+enum Source {
+    Cur(CurSource),
+    Data(DataExportSource),
+}
+
+impl Source {
+    /// The export named by `aws.report` (its kind detected), or every export found.
+    async fn resolve(cfg: &AwsConfig) -> miette::Result<Vec<Self>> {
+        let store = Store::from_config(cfg).await?;
+        let concurrency = usize::from(cfg.concurrency.max(1));
+        let found = match &cfg.report {
+            Some(name) => {
+                finops_core::naming::validate_export_name(name)?;
+                match exports::detect(&store, name).await? {
+                    Some(kind) => vec![Found {
+                        name: name.clone(),
+                        kind,
+                    }],
+                    None => {
+                        return Err(Error::NoManifests {
+                            report: name.clone(),
+                            location: store.describe(name),
+                            found: store.list_dirs("").await.unwrap_or_default(),
+                        }
+                        .into());
+                    }
+                }
+            }
+            None => exports::discover(&store).await?,
+        };
+        if found.is_empty() {
+            return Err(Error::NoExports {
+                location: store.describe("").trim_end_matches('/').to_owned() + "/",
+                found: store.list_dirs("").await.unwrap_or_default(),
+            }
+            .into());
+        }
+        let mut sources = Vec::new();
+        for f in found {
+            match f.kind {
+                Ok(ExportKind::Cur1) => sources.push(Self::Cur(CurSource::new(
+                    store.clone(),
+                    f.name,
+                    concurrency,
+                )?)),
+                Ok(kind) => sources.push(Self::Data(DataExportSource::new(
+                    store.clone(),
+                    f.name,
+                    kind,
+                    concurrency,
+                )?)),
+                Err(reason) if cfg.report.is_some() => {
+                    return Err(Error::UnknownExport {
+                        export: f.name,
+                        reason,
+                    }
+                    .into());
+                }
+                Err(reason) => tracing::warn!("skipping {}: {reason}", f.name),
+            }
+        }
+        Ok(sources)
+    }
+
+    fn kind(&self) -> ExportKind {
+        match self {
+            Self::Cur(_) => ExportKind::Cur1,
+            Self::Data(s) => s.kind(),
+        }
+    }
+
+    fn key(&self) -> &finops_core::state::ExportKey {
+        match self {
+            Self::Cur(s) => s.key(),
+            Self::Data(s) => s.key(),
+        }
+    }
+
+    /// Each delivery: period, version, file count, bytes, whether its manifest is readable.
+    async fn deliveries(&self) -> miette::Result<Vec<(Period, String, usize, u64, bool)>> {
+        Ok(match self {
+            Self::Cur(s) => s
+                .list()
+                .await?
+                .iter()
+                .map(|d| {
+                    (
+                        d.period,
+                        d.version_id.clone(),
+                        d.files.len(),
+                        d.bytes(),
+                        d.detail.manifest.is_ok(),
+                    )
+                })
+                .collect(),
+            Self::Data(s) => s
+                .list()
+                .await?
+                .iter()
+                .map(|d| {
+                    (
+                        d.period,
+                        d.version_id.clone(),
+                        d.files.len(),
+                        d.bytes(),
+                        d.detail.manifest.is_ok(),
+                    )
+                })
+                .collect(),
+        })
+    }
 }
 
 fn print_import(format: Format, report: &ImportReport, dry_run: bool) {
@@ -226,44 +375,49 @@ fn print_import(format: Format, report: &ImportReport, dry_run: bool) {
     ));
 }
 
-async fn list_manifests(args: ListArgs, ctx: &mut Context) -> miette::Result<ExitStatus> {
+async fn list_exports(args: ListArgs, ctx: &mut Context) -> miette::Result<ExitStatus> {
     let cfg = aws_config(ctx, &args.location)?;
-    let source = CurSource::new(&cfg).await?;
-    let mut deliveries = source.list().await?;
-    deliveries.sort_by_key(|d| d.period);
+    let sources = Source::resolve(&cfg).await?;
     let wh_cfg = ctx.warehouse_config()?;
-    let current = match Warehouse::open_read_only(&wh_cfg.path) {
+    let wh = match Warehouse::open_read_only(&wh_cfg.path) {
         Ok(Some(wh)) if wh.table_exists(finops_core::warehouse::META_SCHEMA, "load_state")? => {
-            state::current_versions(&wh, source.key())?
+            Some(wh)
         }
-        Ok(_) => std::collections::BTreeMap::default(),
+        Ok(_) => None,
         Err(e) => {
             tracing::warn!("cannot read the load state: {e}");
-            std::collections::BTreeMap::default()
+            None
         }
     };
-    let mut t = Table::new(vec!["period", "assembly_id", "files", "bytes", "loaded"]);
-    for d in deliveries.iter().filter(|d| {
-        args.periods.start.is_none_or(|s| d.period >= s)
-            && args.periods.end.is_none_or(|e| d.period <= e)
-    }) {
-        let loaded = match current.get(&d.period) {
-            None => "no".to_owned(),
-            Some(v) if *v == d.version_id => "yes".to_owned(),
-            Some(v) => format!("older version {v}"),
+    let mut t = Table::new(vec![
+        "export", "kind", "period", "version", "files", "bytes", "loaded",
+    ]);
+    for source in &sources {
+        let current = match &wh {
+            Some(wh) => state::current_versions(wh, source.key())?,
+            None => std::collections::BTreeMap::default(),
         };
-        let loaded = if d.detail.manifest.is_err() {
-            "manifest unreadable".to_owned()
-        } else {
-            loaded
-        };
-        t.push(vec![
-            json!(d.period.to_string()),
-            json!(d.version_id),
-            json!(d.files.len()),
-            json!(d.bytes()),
-            json!(loaded),
-        ]);
+        let mut deliveries = source.deliveries().await?;
+        deliveries.sort_by_key(|d| d.0);
+        for (period, version, files, bytes, readable) in deliveries.into_iter().filter(|d| {
+            args.periods.start.is_none_or(|s| d.0 >= s) && args.periods.end.is_none_or(|e| d.0 <= e)
+        }) {
+            let loaded = match current.get(&period) {
+                _ if !readable => "manifest unreadable".to_owned(),
+                None => "no".to_owned(),
+                Some(v) if *v == version => "yes".to_owned(),
+                Some(v) => format!("older version {v}"),
+            };
+            t.push(vec![
+                json!(source.key().export),
+                json!(source.kind().as_str()),
+                json!(period.to_string()),
+                json!(version),
+                json!(files),
+                json!(bytes),
+                json!(loaded),
+            ]);
+        }
     }
     print_table(ctx.ui.format, &t);
     Ok(ExitStatus::Success)

@@ -9,13 +9,11 @@ use finops_core::naming::{TableRef, export_table_name, validate_export_name};
 use finops_core::output::Ui;
 use finops_core::state::ExportKey;
 use finops_core::vendor::{Delivery, DeliveryFile, DeliverySource, Staged};
-use futures_util::{StreamExt, TryStreamExt, stream};
 
-use crate::config::AwsConfig;
 use crate::error::{Error, Result};
 use crate::load;
-use crate::manifest::{FileFormat, Manifest, relative_key};
-use crate::store::{Store, verify_gzip};
+use crate::manifest::{FileFormat, Manifest};
+use crate::store::Store;
 
 /// Schema of AWS raw tables.
 pub const SCHEMA: &str = "aws";
@@ -41,14 +39,13 @@ pub struct ManifestDetail {
 }
 
 impl CurSource {
-    /// A CUR source from config; validates the report name.
-    pub async fn new(cfg: &AwsConfig) -> finops_core::Result<Self> {
-        let report = cfg
-            .report
-            .clone()
-            .ok_or_else(|| crate::config::spec("aws.report").missing())?;
+    /// The legacy CUR report `report` in `store`.
+    pub(crate) fn new(
+        store: Store,
+        report: String,
+        concurrency: usize,
+    ) -> finops_core::Result<Self> {
         validate_export_name(&report)?;
-        let store = Store::from_config(cfg).await?;
         Ok(Self {
             store,
             key: ExportKey {
@@ -57,7 +54,7 @@ impl CurSource {
                 kind: KIND.into(),
             },
             report,
-            concurrency: usize::from(cfg.concurrency.max(1)),
+            concurrency,
         })
     }
 
@@ -71,25 +68,8 @@ impl CurSource {
         self.store.describe(&self.report)
     }
 
-    /// Turns a manifest key into one relative to the report root, checking it stays there.
-    /// Locally the original S3 prefix is unknown, so it is taken from the key itself.
-    fn rel_data_key<'k>(&self, key: &'k str, location: &str) -> Result<&'k str> {
-        let root = match &self.store {
-            Store::S3 { .. } => format!("{}{}/", self.store.prefix(), self.report),
-            Store::Local { .. } => {
-                let marker = format!("{}/", self.report);
-                let at = if key.starts_with(&marker) {
-                    0
-                } else {
-                    key.find(&format!("/{marker}")).map_or(0, |i| i + 1)
-                };
-                format!("{}{marker}", &key[..at])
-            }
-        };
-        relative_key(key, &root, location)
-    }
-
-    fn is_period_dir(name: &str) -> Option<Period> {
+    /// The period of a billing period folder (`20240101-20240201`).
+    pub(crate) fn is_period_dir(name: &str) -> Option<Period> {
         let (start, end) = name.split_once('-')?;
         let p = Period::from_yyyymmdd(start)?;
         (end.len() == 8 && end.bytes().all(|b| b.is_ascii_digit())).then_some(p)
@@ -147,9 +127,10 @@ impl DeliverySource for CurSource {
                         .iter()
                         .map(|k| DeliveryFile {
                             size: self
-                                .rel_data_key(k, &location)
+                                .store
+                                .data_key(&self.report, k, &location)
                                 .ok()
-                                .and_then(|r| sizes.get(&format!("{root}{r}")).copied()),
+                                .and_then(|r| sizes.get(&r).copied()),
                             key: k.clone(),
                         })
                         .collect();
@@ -208,35 +189,12 @@ impl DeliverySource for CurSource {
         let rels = manifest
             .report_keys
             .iter()
-            .map(|k| {
-                self.rel_data_key(k, &detail.location)
-                    .map(|r| format!("{}/{r}", self.report))
-            })
+            .map(|k| self.store.data_key(&self.report, k, &detail.location))
             .collect::<Result<Vec<_>>>()?;
         let bar = ui.bytes_bar(d.bytes(), format!("{} {}", self.report, d.period));
-        let bar = &bar;
-        let fetched: Vec<(std::path::PathBuf, u64)> =
-            stream::iter(rels.into_iter().map(|rel| async move {
-                let (path, size) = self.store.fetch(&rel, dir, bar).await?;
-                if format == FileFormat::CsvGzip {
-                    let p = path.clone();
-                    let key = self
-                        .store
-                        .full_key("", &rel)
-                        .trim_start_matches('/')
-                        .to_owned();
-                    tokio::task::spawn_blocking(move || verify_gzip(&p, &key))
-                        .await
-                        .map_err(|e| Error::Io {
-                            action: "verifying",
-                            path: path.display().to_string(),
-                            source: std::io::Error::other(e),
-                        })??;
-                }
-                Ok::<_, Error>((path, size))
-            }))
-            .buffered(self.concurrency)
-            .try_collect()
+        let fetched = self
+            .store
+            .fetch_all(&rels, dir, self.concurrency, &bar)
             .await?;
         bar.finish_and_clear();
         let bytes = fetched.iter().map(|(_, s)| s).sum();
@@ -249,7 +207,7 @@ impl DeliverySource for CurSource {
                     &header,
                     &files[0].display().to_string(),
                 )?;
-                let raw = load::csv_select(&files, &columns);
+                let raw = load::csv_select(&files, &load::cur1_columns(&columns), true);
                 let tags = columns
                     .iter()
                     .zip(&raw.names)
@@ -259,19 +217,8 @@ impl DeliverySource for CurSource {
                 (raw, tags)
             }
             FileFormat::Parquet => {
-                let schema = finops_core::warehouse::describe(&load::parquet_describe(&files))
-                    .map_err(|e| {
-                        let detail = std::error::Error::source(&e)
-                            .map_or_else(|| e.to_string(), ToString::to_string);
-                        let key = files
-                            .iter()
-                            .find(|f| detail.contains(&*f.to_string_lossy()))
-                            .unwrap_or(&files[0])
-                            .display()
-                            .to_string();
-                        Error::CorruptParquet { key, detail }
-                    })?;
-                let raw = load::parquet_select(&files, &schema);
+                let schema = load::describe_parquet(&files)?;
+                let raw = load::parquet_select(&files, &schema, true);
                 let tags = raw
                     .names
                     .iter()
@@ -284,7 +231,9 @@ impl DeliverySource for CurSource {
             }
         };
         let present: BTreeSet<String> = raw.names.into_iter().collect();
-        let focus_sql = Some(crate::focus::focus_select(&present, &tags));
+        let focus_sql = Some(crate::focus::focus_select(&crate::focus::Inputs::cur1(
+            present, &tags,
+        )));
         Ok(Staged {
             select_sql: raw.sql,
             focus_sql,

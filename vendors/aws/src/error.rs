@@ -23,6 +23,35 @@ pub enum Error {
         found: Vec<String>,
     },
 
+    /// Nothing under the bucket/prefix looks like an export.
+    ///
+    /// Resolution: check bucket and prefix; the help lists the folders found.
+    #[error("no AWS billing exports under {location}")]
+    #[diagnostic(code(finops::aws::no_exports), help("{}", no_exports_help(found)))]
+    NoExports {
+        /// `s3://bucket/prefix/` or the local directory.
+        location: String,
+        /// Folders that are there.
+        found: Vec<String>,
+    },
+
+    /// A folder holds an export finops cannot classify.
+    ///
+    /// Resolution: the manifest must list CUR 2.0 or FOCUS columns.
+    #[error("cannot tell what kind of export `{export}` is: {reason}")]
+    #[diagnostic(
+        code(finops::aws::unknown_export),
+        help(
+            "finops reads CUR v1 (<report>/<YYYYMMDD-YYYYMMDD>/), CUR 2.0 and FOCUS Data Exports (<export>/metadata/BILLING_PERIOD=YYYY-MM/); check --report and --prefix"
+        )
+    )]
+    UnknownExport {
+        /// The folder name.
+        export: String,
+        /// Why.
+        reason: String,
+    },
+
     /// The local export directory does not exist.
     ///
     /// Resolution: pass the directory that holds `<report>/<YYYYMMDD-YYYYMMDD>/` folders.
@@ -216,6 +245,17 @@ fn no_manifest_help(found: &[String]) -> String {
     } else {
         format!(
             "reports found at that prefix: {}; check --report and --prefix",
+            found.join(", ")
+        )
+    }
+}
+
+fn no_exports_help(found: &[String]) -> String {
+    if found.is_empty() {
+        "nothing is there at all: check the bucket and the prefix (the folder that holds the export folders)".to_owned()
+    } else {
+        format!(
+            "folders there: {}; none holds CUR manifests (<name>/<YYYYMMDD-YYYYMMDD>/) or Data Exports metadata (<name>/metadata/); check --prefix",
             found.join(", ")
         )
     }

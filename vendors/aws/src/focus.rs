@@ -5,9 +5,10 @@
 // FOCUS column names (BilledCost…) are words of the specification here, not code.
 #![allow(clippy::doc_markdown)]
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 
+use finops_core::focus::upgrade::exact_cast;
 use finops_core::naming::{quote_ident, quote_literal};
 
 /// AWS product code → FOCUS ServiceCategory (FinOps Foundation mapping, MIT; see data/README.md).
@@ -20,14 +21,76 @@ const PURCHASE: &str = "'Fee', 'RIFee', 'SavingsPlanRecurringFee', 'SavingsPlanU
 /// Line item types that reduce the bill.
 const CREDIT: &str = "'Credit', 'EdpDiscount', 'BundledDiscount', 'Discount', 'PrivateRateDiscount', 'SppDiscount', 'DistributorDiscount'";
 
-/// The FOCUS `SELECT` for a delivery whose raw columns are `present`; `tags` are
-/// (original tag key, raw column) pairs, e.g. (`user:Team`, `resource_tags_user_team`).
-pub fn focus_select(present: &BTreeSet<String>, tags: &[(String, String)]) -> String {
-    let has = |c: &str| present.contains(c);
+/// What a delivery offers the mapping: its raw columns, stand-ins for legacy column names it
+/// lacks, and where its tags are.
+#[derive(Debug, Default)]
+pub struct Inputs {
+    /// Raw columns present (CUR v1 Parquet / CUR 2.0 snake_case names).
+    pub present: BTreeSet<String>,
+    /// An expression standing for a column the mapping reads but this kind of export holds
+    /// elsewhere: CUR 2.0's product name lives in the `product` map.
+    pub stand_ins: BTreeMap<&'static str, String>,
+    /// An expression producing `Tags` (a JSON object as text, or NULL).
+    pub tags: String,
+}
+
+impl Inputs {
+    /// A CUR v1 delivery: `tags` are (original tag key, raw column) pairs, e.g. (`user:Team`,
+    /// `resource_tags_user_team`).
+    pub fn cur1(present: BTreeSet<String>, tags: &[(String, String)]) -> Self {
+        let tags = if tags.is_empty() {
+            "CAST(NULL AS VARCHAR)".to_owned()
+        } else {
+            let entries: Vec<String> = tags
+                .iter()
+                .map(|(k, c)| format!("{{'k': {}, 'v': {}}}", quote_literal(k), quote_ident(c)))
+                .collect();
+            format!(
+                "NULLIF(CAST(to_json(map_from_entries(list_filter([{}], x -> x.v IS NOT NULL))) AS VARCHAR), '{{}}')",
+                entries.join(", ")
+            )
+        };
+        Self {
+            present,
+            stand_ins: BTreeMap::new(),
+            tags,
+        }
+    }
+
+    /// A CUR 2.0 delivery: the product name from the `product` map, tags from the
+    /// `resource_tags` map (keys as AWS normalised them: `user_team`).
+    pub fn cur2(present: BTreeSet<String>) -> Self {
+        let mut stand_ins = BTreeMap::new();
+        if present.contains("product") {
+            stand_ins.insert(
+                "product_product_name",
+                "\"product\"['product_name']".to_owned(),
+            );
+            stand_ins.insert("product_region", "\"product\"['region']".to_owned());
+        }
+        let tags = if present.contains("resource_tags") {
+            "NULLIF(CAST(to_json(map_from_entries(list_filter(map_entries(\"resource_tags\"), e -> e.value IS NOT NULL AND e.value <> ''))) AS VARCHAR), '{}')".to_owned()
+        } else {
+            "CAST(NULL AS VARCHAR)".to_owned()
+        };
+        Self {
+            present,
+            stand_ins,
+            tags,
+        }
+    }
+}
+
+/// The FOCUS `SELECT` for a delivery (CUR v1 or CUR 2.0: the meaning of their columns is the
+/// same, only where some live differs, see [`Inputs`]).
+pub fn focus_select(inputs: &Inputs) -> String {
+    let has = |c: &str| inputs.present.contains(c);
     // Every input is cast to the type used here: Parquet exports carry rates as strings and
     // account ids as numbers; an absent column is a typed NULL.
     let cast = |c: &str, ty: &str| {
-        let src = if has(c) {
+        let src = if let Some(e) = inputs.stand_ins.get(c) {
+            e.clone()
+        } else if has(c) {
             quote_ident(c)
         } else {
             "NULL".to_owned()
@@ -69,18 +132,7 @@ pub fn focus_select(present: &BTreeSet<String>, tags: &[(String, String)]) -> St
             )
         })
         .collect();
-    let tags_expr = if tags.is_empty() {
-        "CAST(NULL AS VARCHAR)".to_owned()
-    } else {
-        let entries: Vec<String> = tags
-            .iter()
-            .map(|(k, c)| format!("{{'k': {}, 'v': {}}}", quote_literal(k), quote_ident(c)))
-            .collect();
-        format!(
-            "NULLIF(CAST(to_json(map_from_entries(list_filter([{}], x -> x.v IS NOT NULL))) AS VARCHAR), '{{}}')",
-            entries.join(", ")
-        )
-    };
+    let tags_expr = &inputs.tags;
 
     let mut sql = String::new();
     let _ = write!(
@@ -179,16 +231,18 @@ pub fn focus_select(present: &BTreeSet<String>, tags: &[(String, String)]) -> St
            {operation} AS x_Operation, \
            {product_code} AS x_ServiceCode \
          FROM q LEFT JOIN svc ON svc.code = {product_code}",
-        lup = exact10(
+        lup = exact_cast(
             &format!(
                 "COALESCE({}, {}, 0)",
                 n("pricing_public_on_demand_rate"),
                 n("line_item_unblended_rate")
             ),
+            "DECIMAL(38, 10)",
             "ListUnitPrice"
         ),
-        qty = exact10(
+        qty = exact_cast(
             &format!("COALESCE({}, 0)", n("line_item_usage_amount")),
+            "DECIMAL(38, 10)",
             "PricingQuantity"
         ),
         billed = n("line_item_unblended_cost"),
@@ -196,11 +250,12 @@ pub fn focus_select(present: &BTreeSet<String>, tags: &[(String, String)]) -> St
         ri_unused_recurring = n("reservation_unused_recurring_fee"),
         sp_total = n("savings_plan_total_commitment_to_date"),
         sp_used = n("savings_plan_used_commitment"),
-        unused_qty = exact10(
+        unused_qty = exact_cast(
             &format!(
                 "CASE WHEN {ty} = 'RIFee' THEN COALESCE({}, 0) ELSE __unused_amount END",
                 n("reservation_unused_quantity")
             ),
+            "DECIMAL(38, 10)",
             "PricingQuantity"
         ),
         currency = s("line_item_currency_code"),
@@ -236,12 +291,54 @@ pub fn focus_select(present: &BTreeSet<String>, tags: &[(String, String)]) -> St
     sql
 }
 
+/// The `SELECT` bringing an AWS FOCUS export (FOCUS 1.0 with AWS columns; `columns` are its
+/// raw table's) up to `focus.cost_and_usage`: the generic upgrade, plus what AWS's own FOCUS
+/// rows and finops' CUR mapping agree on, so that rows of both kinds read the same:
+/// `ProviderName` is the invoice issuer (AWS writes `AWS`, which the validator's
+/// BilledCost-C-005-C reads as a third-party charge), the host is `Amazon Web Services`
+/// (`Not Applicable` for tax), accounts are payer and linked accounts, units are in FOCUS
+/// unit format as for CUR, and `SkuMeter` is the usage type.
+pub fn focus_upgrade(columns: &[(String, String)]) -> String {
+    let has = |n: &str| columns.iter().any(|(c, _)| c.eq_ignore_ascii_case(n));
+    let mut overrides = vec![
+        (
+            "ProviderName",
+            "CASE WHEN \"ProviderName\" = 'AWS' THEN COALESCE(\"InvoiceIssuerName\", 'Amazon Web Services, Inc.') ELSE \"ProviderName\" END".to_owned(),
+        ),
+        (
+            "HostProviderName",
+            "CASE WHEN \"ChargeCategory\" = 'Tax' THEN 'Not Applicable' ELSE 'Amazon Web Services' END".to_owned(),
+        ),
+        (
+            "BillingAccountType",
+            "CASE WHEN \"BillingAccountId\" IS NOT NULL THEN 'Payer Account' END".to_owned(),
+        ),
+        (
+            "SubAccountType",
+            "CASE WHEN \"SubAccountId\" IS NOT NULL THEN 'Linked Account' END".to_owned(),
+        ),
+        ("PricingUnit", focus_unit("\"PricingUnit\"")),
+        ("ConsumedUnit", focus_unit("\"ConsumedUnit\"")),
+    ];
+    if has("x_UsageType") && !has("SkuMeter") {
+        overrides.push((
+            "SkuMeter",
+            "CASE WHEN \"SkuId\" IS NOT NULL THEN COALESCE(\"x_UsageType\", \"SkuId\") END"
+                .to_owned(),
+        ));
+    }
+    finops_core::focus::upgrade::upgrade_select(columns, &overrides)
+}
+
 /// AWS pricing units in FOCUS unit format: abbreviated time units spelled out and plural
 /// (`Hrs` → `Hours`, `GB-Mo` → `GB-Months`, `Obj-Month` → `Obj-Months`, `GB-Second` →
-/// `GB-Seconds`); other units unchanged.
+/// `GB-Seconds`), a service prefix dropped (`Lambda-GB-Second` → `GB-Seconds`); other units
+/// unchanged.
 fn focus_unit(unit: &str) -> String {
     let mut e = unit.to_owned();
     for (pattern, replacement) in [
+        ("^Lambda-", ""),
+        ("^hours$", "Hours"),
         ("^Hrs$", "Hours"),
         ("-Hrs$", "-Hours"),
         ("-Hour$", "-Hours"),
@@ -260,17 +357,6 @@ fn focus_unit(unit: &str) -> String {
     e
 }
 
-/// Casts to `DECIMAL(38,10)`, raising an error instead of rounding a value with more digits.
-fn exact10(expr: &str, column: &str) -> String {
-    let msg = quote_literal(&format!(
-        " has more than 10 decimal places and cannot be written to FOCUS {column} exactly"
-    ));
-    format!(
-        "CASE WHEN ({expr}) IS DISTINCT FROM CAST(({expr}) AS DECIMAL(38, 10)) \
-         THEN error(concat('value ', CAST(({expr}) AS VARCHAR), {msg})) ELSE CAST(({expr}) AS DECIMAL(38, 10)) END"
-    )
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -278,7 +364,7 @@ mod tests {
     #[test]
     fn absent_columns_become_typed_nulls() {
         let present: BTreeSet<String> = ["line_item_line_item_type".to_owned()].into();
-        let sql = focus_select(&present, &[]);
+        let sql = focus_select(&Inputs::cur1(present, &[]));
         assert!(sql.contains("CAST(NULL AS DECIMAL(38, 18))"));
         assert!(sql.contains("CAST(\"line_item_line_item_type\" AS VARCHAR)"));
         assert!(!sql.contains("\"line_item_unblended_cost\""));
@@ -291,10 +377,10 @@ mod tests {
     #[test]
     fn tag_keys_are_quoted() {
         let present: BTreeSet<String> = BTreeSet::new();
-        let sql = focus_select(
-            &present,
+        let sql = focus_select(&Inputs::cur1(
+            present,
             &[("user:it's".to_owned(), "resource_tags_user_it_s".to_owned())],
-        );
+        ));
         assert!(
             sql.contains("{'k': 'user:it''s', 'v': \"resource_tags_user_it_s\"}"),
             "{sql}"

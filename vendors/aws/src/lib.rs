@@ -1,4 +1,5 @@
-//! The AWS vendor of `finops`: legacy Cost and Usage Reports (CUR v1) from S3 or a local copy.
+//! The AWS vendor of `finops`: legacy Cost and Usage Reports (CUR v1), CUR 2.0 and FOCUS
+//! Data Exports from S3 or a local copy.
 //!
 //! Owns what is specific to AWS: manifests, S3 access through aws-sdk-s3 and the default
 //! credential chain, the CUR column types, and the `finops aws …` commands. It never opens a
@@ -8,6 +9,7 @@ pub mod cli;
 pub mod config;
 pub mod cur;
 pub mod error;
+pub mod exports;
 pub mod focus;
 pub mod load;
 pub mod manifest;

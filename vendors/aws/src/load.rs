@@ -26,6 +26,11 @@ pub enum ColumnType {
     Decimal,
     /// UTC timestamp.
     Timestamp,
+    /// A map of text to text (CUR 2.0 `product`, `resource_tags`, `cost_category`): JSON text
+    /// in CSV files.
+    TextMap,
+    /// A map of text to exact decimals (CUR 2.0 `discount`).
+    DecimalMap,
 }
 
 /// The type of a manifest column: from its `type` when given, else from its name.
@@ -79,6 +84,69 @@ fn type_from_name(category: &str, name: &str) -> ColumnType {
     }
 }
 
+/// The type of a CUR 2.0 column (`snake_case`, fixed schema) from its manifest type when that
+/// says more than `string`, else from its name: AWS types rates as strings, but they are
+/// numbers and are kept exactly.
+pub fn cur2_column_type(name: &str, manifest_type: Option<&str>) -> ColumnType {
+    let ty = manifest_type.unwrap_or("").to_ascii_lowercase();
+    if name == "discount" || (ty.starts_with("map") && ty.contains("double")) {
+        return ColumnType::DecimalMap;
+    }
+    if ty.starts_with("map")
+        || matches!(name, "product" | "resource_tags" | "cost_category" | "tags")
+    {
+        return ColumnType::TextMap;
+    }
+    if ty.contains("timestamp") || ty == "date" {
+        return ColumnType::Timestamp;
+    }
+    if ["double", "decimal", "float", "bigint", "int", "long"]
+        .iter()
+        .any(|t| ty.starts_with(t))
+    {
+        return ColumnType::Decimal;
+    }
+    let Some((category, rest)) = [
+        ("line_item_", "lineItem"),
+        ("pricing_", "pricing"),
+        ("reservation_", "reservation"),
+        ("savings_plan_", "savingsPlan"),
+        ("bill_", "bill"),
+        ("discount_", "discount"),
+        ("split_line_item_", "splitLineItem"),
+    ]
+    .iter()
+    .find_map(|(prefix, category)| name.strip_prefix(prefix).map(|rest| (*category, rest))) else {
+        return ColumnType::Text;
+    };
+    // The legacy rule on the PascalCase spelling: `unblended_cost` -> `UnblendedCost`.
+    let pascal: String = rest
+        .split('_')
+        .map(|w| {
+            let mut c = w.chars();
+            c.next().map_or_else(String::new, |f| {
+                f.to_ascii_uppercase().to_string() + c.as_str()
+            })
+        })
+        .collect();
+    type_from_name(category, &pascal)
+}
+
+/// The type of a FOCUS column delivered as CSV text, from the FOCUS column model; `x_` and
+/// unknown columns stay text.
+pub fn focus_column_type(name: &str) -> ColumnType {
+    use finops_core::focus::columns::{COLUMNS, DataType};
+    match COLUMNS
+        .iter()
+        .find(|c| c.name.eq_ignore_ascii_case(name))
+        .map(|c| c.data_type)
+    {
+        Some(DataType::Cost | DataType::UnitPrice | DataType::Quantity) => ColumnType::Decimal,
+        Some(DataType::DateTime) => ColumnType::Timestamp,
+        _ => ColumnType::Text,
+    }
+}
+
 /// The SQL that reads a delivery, and the raw column names it produces (in order).
 #[derive(Debug)]
 pub struct RawSelect {
@@ -88,42 +156,74 @@ pub struct RawSelect {
     pub names: Vec<String>,
 }
 
-/// `SELECT` over gzip CSV files with `category/Name` headers, typed from the manifest.
-pub fn csv_select(files: &[PathBuf], columns: &[Column]) -> RawSelect {
-    let headers: Vec<String> = columns.iter().map(Column::header).collect();
-    let names = snake_case_all(headers.iter().map(String::as_str));
+/// `SELECT` over CSV files (gzip or plain, by extension) whose header names `columns`, each
+/// typed: text as is, decimals exactly, times as UTC timestamps, maps from JSON; empty
+/// fields are NULL. With `rename`, output names are snake-cased (`lineItem/UnblendedCost` →
+/// `line_item_unblended_cost`); without, they are kept (FOCUS `BilledCost`).
+pub fn csv_select(files: &[PathBuf], columns: &[(String, ColumnType)], rename: bool) -> RawSelect {
+    let names = if rename {
+        snake_case_all(columns.iter().map(|(h, _)| h.as_str()))
+    } else {
+        columns.iter().map(|(h, _)| h.clone()).collect()
+    };
     let exprs: Vec<String> = columns
         .iter()
-        .zip(&headers)
         .zip(&names)
-        .map(|((col, header), name)| {
+        .map(|((header, ty), name)| {
             let src = format!("NULLIF({}, '')", quote_ident(header));
-            let expr = match column_type(col) {
+            let expr = match ty {
                 ColumnType::Text => src,
                 ColumnType::Timestamp => format!("CAST({src} AS TIMESTAMP)"),
                 ColumnType::Decimal => exact_decimal(&src, header),
+                ColumnType::TextMap => {
+                    format!("CAST(CAST({src} AS JSON) AS MAP(VARCHAR, VARCHAR))")
+                }
+                ColumnType::DecimalMap => {
+                    format!("CAST(CAST({src} AS JSON) AS MAP(VARCHAR, {DECIMAL}))")
+                }
             };
             format!("{expr} AS {}", quote_ident(name))
         })
         .collect();
     let sql = format!(
-        "SELECT {} FROM read_csv([{}], header = true, all_varchar = true, delim = ',', quote = '\"', escape = '\"', compression = 'gzip', auto_detect = false, columns = {{{}}})",
+        "SELECT {} FROM read_csv([{}], header = true, all_varchar = true, delim = ',', quote = '\"', escape = '\"', compression = '{}', hive_partitioning = false, auto_detect = false, columns = {{{}}})",
         exprs.join(", "),
         file_list(files),
-        headers
+        compression(files),
+        columns
             .iter()
-            .map(|h| format!("{}: 'VARCHAR'", quote_literal(h)))
+            .map(|(h, _)| format!("{}: 'VARCHAR'", quote_literal(h)))
             .collect::<Vec<_>>()
             .join(", "),
     );
     RawSelect { sql, names }
 }
 
+/// The columns of a CUR v1 manifest with their types.
+pub fn cur1_columns(columns: &[Column]) -> Vec<(String, ColumnType)> {
+    columns
+        .iter()
+        .map(|c| (c.header(), column_type(c)))
+        .collect()
+}
+
+fn compression(files: &[PathBuf]) -> &'static str {
+    if files
+        .first()
+        .is_some_and(|f| f.extension().is_some_and(|e| e == "gz"))
+    {
+        "gzip"
+    } else {
+        "none"
+    }
+}
+
 /// The header query for CSV files (the first file's header names every column).
 pub fn csv_describe(files: &[PathBuf]) -> String {
     format!(
-        "SELECT column_name, column_type FROM (DESCRIBE SELECT * FROM read_csv([{}], header = true, all_varchar = true, delim = ',', quote = '\"', escape = '\"', compression = 'gzip'))",
-        file_list(&files[..1])
+        "SELECT column_name, column_type FROM (DESCRIBE SELECT * FROM read_csv([{}], header = true, all_varchar = true, delim = ',', quote = '\"', escape = '\"', compression = '{}', hive_partitioning = false))",
+        file_list(&files[..1]),
+        compression(files)
     )
 }
 
@@ -179,17 +279,26 @@ fn exact_decimal(src: &str, header: &str) -> String {
     )
 }
 
-/// `SELECT` over Parquet files described by `schema` (name, DuckDB type): names
-/// snake-cased, floating-point columns made exact decimals.
-pub fn parquet_select(files: &[PathBuf], schema: &[(String, String)]) -> RawSelect {
-    let names = snake_case_all(schema.iter().map(|(n, _)| n.as_str()));
+/// `SELECT` over Parquet files described by `schema` (name, DuckDB type): floating-point
+/// columns and map values become exact decimals through their shortest round-trip text (an
+/// error, never rounding, past [`SCALE`] digits). With `rename`, names are snake-cased.
+pub fn parquet_select(files: &[PathBuf], schema: &[(String, String)], rename: bool) -> RawSelect {
+    let names = if rename {
+        snake_case_all(schema.iter().map(|(n, _)| n.as_str()))
+    } else {
+        schema.iter().map(|(n, _)| n.clone()).collect()
+    };
     let exprs: Vec<String> = schema
         .iter()
         .zip(&names)
         .map(|((src, ty), name)| {
             let col = quote_ident(src);
             let expr = if ty == "DOUBLE" || ty == "FLOAT" {
-                format!("CAST(CAST({col} AS VARCHAR) AS {DECIMAL})")
+                exact_decimal(&format!("CAST({col} AS VARCHAR)"), src)
+            } else if ty.starts_with("MAP(") && (ty.ends_with(" DOUBLE)") || ty.ends_with(" FLOAT)")) {
+                format!(
+                    "map_from_entries(list_transform(map_entries({col}), e -> {{'key': e.key, 'value': CAST(CAST(e.value AS VARCHAR) AS {DECIMAL})}}))"
+                )
             } else {
                 col
             };
@@ -197,17 +306,34 @@ pub fn parquet_select(files: &[PathBuf], schema: &[(String, String)]) -> RawSele
         })
         .collect();
     let sql = format!(
-        "SELECT {} FROM read_parquet([{}])",
+        "SELECT {} FROM read_parquet([{}], hive_partitioning = false)",
         exprs.join(", "),
         file_list(files)
     );
     RawSelect { sql, names }
 }
 
+/// The schema of Parquet files; a file DuckDB cannot read is [`Error::CorruptParquet`], named.
+///
+/// [`Error::CorruptParquet`]: crate::error::Error::CorruptParquet
+pub fn describe_parquet(files: &[PathBuf]) -> crate::error::Result<Vec<(String, String)>> {
+    finops_core::warehouse::describe(&parquet_describe(files)).map_err(|e| {
+        let detail =
+            std::error::Error::source(&e).map_or_else(|| e.to_string(), ToString::to_string);
+        let key = files
+            .iter()
+            .find(|f| detail.contains(&*f.to_string_lossy()))
+            .unwrap_or(&files[0])
+            .display()
+            .to_string();
+        crate::error::Error::CorruptParquet { key, detail }
+    })
+}
+
 /// The schema query for Parquet files.
 pub fn parquet_describe(files: &[PathBuf]) -> String {
     format!(
-        "SELECT column_name, column_type FROM (DESCRIBE SELECT * FROM read_parquet([{}]))",
+        "SELECT column_name, column_type FROM (DESCRIBE SELECT * FROM read_parquet([{}], hive_partitioning = false))",
         file_list(files)
     )
 }
@@ -288,7 +414,8 @@ mod tests {
     fn csv_select_quotes_everything() {
         let raw = csv_select(
             &[PathBuf::from("/tmp/it's.csv.gz")],
-            &[col("resourceTags", "user:Na\"me", None)],
+            &cur1_columns(&[col("resourceTags", "user:Na\"me", None)]),
+            true,
         );
         assert_eq!(raw.names, ["resource_tags_user_na_me"]);
         let sql = raw.sql;

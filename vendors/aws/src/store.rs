@@ -16,6 +16,7 @@ use crate::error::{Error, Result};
 const MAX_MANIFEST_BYTES: usize = 64 << 20;
 
 /// An export's storage.
+#[derive(Clone)]
 pub(crate) enum Store {
     /// S3 (or an S3-compatible endpoint).
     S3 {
@@ -94,14 +95,6 @@ impl Store {
         match self {
             Self::S3 { prefix, .. } => format!("{prefix}{report}/{rel}"),
             Self::Local { dir } => dir.join(report).join(rel).display().to_string(),
-        }
-    }
-
-    /// The S3 prefix configured (`cur/`), or empty for local stores.
-    pub(crate) fn prefix(&self) -> &str {
-        match self {
-            Self::S3 { prefix, .. } => prefix,
-            Self::Local { .. } => "",
         }
     }
 
@@ -326,6 +319,61 @@ impl Store {
                 Ok((path, meta.len()))
             }
         }
+    }
+}
+
+impl Store {
+    /// Turns a data file named by a manifest (a key, or an `s3://bucket/key` URL) into a key
+    /// relative to the store, checking it lies under `<prefix>/<export>/`. Locally the
+    /// original S3 prefix is unknown, so it is taken from the key itself.
+    pub(crate) fn data_key(&self, export: &str, key: &str, location: &str) -> Result<String> {
+        let key = key
+            .strip_prefix("s3://")
+            .map_or(key, |rest| rest.split_once('/').map_or(rest, |(_, k)| k));
+        let root = match self {
+            Self::S3 { prefix, .. } => format!("{prefix}{export}/"),
+            Self::Local { .. } => {
+                let marker = format!("{export}/");
+                let at = if key.starts_with(&marker) {
+                    0
+                } else {
+                    key.find(&format!("/{marker}")).map_or(0, |i| i + 1)
+                };
+                format!("{}{marker}", &key[..at])
+            }
+        };
+        let rel = crate::manifest::relative_key(key, &root, location)?;
+        Ok(format!("{export}/{rel}"))
+    }
+
+    /// Fetches `rels` into `dir`, `concurrency` at a time, checking each `.gz` file decodes
+    /// completely. Returns each file's local path and size, in order.
+    pub(crate) async fn fetch_all(
+        &self,
+        rels: &[String],
+        dir: &Path,
+        concurrency: usize,
+        bar: &finops_core::output::ProgressBar,
+    ) -> Result<Vec<(PathBuf, u64)>> {
+        use futures_util::{StreamExt, TryStreamExt, stream};
+        stream::iter(rels.iter().cloned().map(|rel| async move {
+            let (path, size) = self.fetch(&rel, dir, bar).await?;
+            if rel.to_ascii_lowercase().ends_with(".gz") {
+                let p = path.clone();
+                let key = self.full_key("", &rel).trim_start_matches('/').to_owned();
+                tokio::task::spawn_blocking(move || verify_gzip(&p, &key))
+                    .await
+                    .map_err(|e| Error::Io {
+                        action: "verifying",
+                        path: path.display().to_string(),
+                        source: std::io::Error::other(e),
+                    })??;
+            }
+            Ok::<_, Error>((path, size))
+        }))
+        .buffered(concurrency.max(1))
+        .try_collect()
+        .await
     }
 }
 

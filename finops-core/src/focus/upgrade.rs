@@ -1,0 +1,213 @@
+//! FOCUS data delivered by a cloud (AWS "FOCUS 1.0 with AWS columns", Azure FocusCost 1.0 or
+//! 1.2…) brought up to the columns of `focus.cost_and_usage` (FOCUS 1.3).
+//!
+//! Two layers over the view `finops_period` (the period's raw rows):
+//! 1. every FOCUS column the source has, matched case-insensitively and cast to finops' type
+//!    (money exactly, a map as a JSON object); absent ones are typed NULLs; `x_` columns kept;
+//! 2. the columns later versions added, derived from the others where the specification
+//!    allows (`ServiceProviderName` from `PublisherName`, the `PricingCurrency…` columns from
+//!    the billing-currency ones, `ServiceSubcategory` as `Other (<category>)`…), unless the
+//!    source had them. A vendor's `overrides` replace any column's expression in layer 2.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+use super::columns::{COLUMNS, DataType};
+use crate::naming::{quote_ident, quote_literal};
+
+/// The `SELECT` producing FOCUS 1.3 columns (and the source's `x_` columns) from
+/// `finops_period`, whose columns are `source` (name, DuckDB type). `overrides` are
+/// (FOCUS column, SQL expression over layer 1's FOCUS-named columns).
+pub fn upgrade_select(source: &[(String, String)], overrides: &[(&str, String)]) -> String {
+    let by_lower: BTreeMap<String, &(String, String)> = source
+        .iter()
+        .map(|c| (c.0.to_ascii_lowercase(), c))
+        .collect();
+    let mut layer1 = Vec::new();
+    let mut present = Vec::new();
+    for c in COLUMNS {
+        let expr = match by_lower.get(&c.name.to_ascii_lowercase()) {
+            Some((name, ty)) => {
+                present.push(c.name);
+                cast(&quote_ident(name), ty, c.data_type, c.name)
+            }
+            None => format!("CAST(NULL AS {})", c.data_type.sql()),
+        };
+        layer1.push(format!("{expr} AS {}", quote_ident(c.name)));
+    }
+    let mut extensions = Vec::new();
+    for (name, ty) in source {
+        if name.len() > 2 && name[..2].eq_ignore_ascii_case("x_") {
+            let expr = if ty.starts_with("MAP(") || ty.starts_with("STRUCT(") {
+                format!("CAST(to_json({}) AS VARCHAR)", quote_ident(name))
+            } else if ty == "DOUBLE" || ty == "FLOAT" {
+                format!(
+                    "CAST(CAST({} AS VARCHAR) AS DECIMAL(38, 18))",
+                    quote_ident(name)
+                )
+            } else {
+                quote_ident(name)
+            };
+            let out = format!("x_{}", &name[2..]);
+            layer1.push(format!("{expr} AS {}", quote_ident(&out)));
+            extensions.push(out);
+        }
+    }
+
+    let derived = derivations();
+    let mut layer2 = Vec::new();
+    for c in COLUMNS {
+        let expr = if let Some((_, e)) = overrides.iter().find(|(n, _)| *n == c.name) {
+            e.clone()
+        } else if let (false, Some(e)) = (present.contains(&c.name), derived.get(c.name)) {
+            e.clone()
+        } else {
+            quote_ident(c.name)
+        };
+        layer2.push(format!(
+            "CAST({expr} AS {}) AS {}",
+            c.data_type.sql(),
+            quote_ident(c.name)
+        ));
+    }
+    for x in &extensions {
+        layer2.push(quote_ident(x));
+    }
+    let mut sql = String::new();
+    let _ = write!(
+        sql,
+        "SELECT {} FROM (SELECT {} FROM finops_period)",
+        layer2.join(", "),
+        layer1.join(", ")
+    );
+    sql
+}
+
+/// Columns later FOCUS versions added, from the ones FOCUS 1.0 has.
+fn derivations() -> BTreeMap<&'static str, String> {
+    let commitment_quantity = "CASE WHEN \"CommitmentDiscountId\" IS NULL OR \"ChargeCategory\" NOT IN ('Usage', 'Purchase') THEN NULL \
+         WHEN \"CommitmentDiscountCategory\" = 'Usage' THEN \"PricingQuantity\" ELSE CAST(\"EffectiveCost\" AS DECIMAL(38, 10)) END";
+    [
+        ("ServiceProviderName", "COALESCE(\"PublisherName\", \"ProviderName\")".to_owned()),
+        ("HostProviderName", "\"ProviderName\"".to_owned()),
+        (
+            "BillingAccountType",
+            "CASE WHEN \"BillingAccountId\" IS NOT NULL THEN 'Billing Account' END".to_owned(),
+        ),
+        (
+            "SubAccountType",
+            "CASE WHEN \"SubAccountId\" IS NOT NULL THEN 'Sub Account' END".to_owned(),
+        ),
+        ("PricingCurrency", "\"BillingCurrency\"".to_owned()),
+        (
+            "PricingCurrencyContractedUnitPrice",
+            "\"ContractedUnitPrice\"".to_owned(),
+        ),
+        ("PricingCurrencyEffectiveCost", "\"EffectiveCost\"".to_owned()),
+        ("PricingCurrencyListUnitPrice", "\"ListUnitPrice\"".to_owned()),
+        (
+            "ServiceSubcategory",
+            "'Other (' || COALESCE(\"ServiceCategory\", 'Other') || ')'".to_owned(),
+        ),
+        (
+            "SkuPriceDetails",
+            "CASE WHEN \"SkuPriceId\" IS NOT NULL THEN '{}' END".to_owned(),
+        ),
+        ("CommitmentDiscountQuantity", commitment_quantity.to_owned()),
+        (
+            "CommitmentDiscountUnit",
+            format!(
+                "CASE WHEN ({commitment_quantity}) IS NULL THEN NULL WHEN \"CommitmentDiscountCategory\" = 'Usage' \
+                 THEN COALESCE(\"PricingUnit\", 'Units') ELSE \"BillingCurrency\" END"
+            ),
+        ),
+    ]
+    .into_iter()
+    .collect()
+}
+
+/// A source column as finops stores the FOCUS column: text as is, a map or struct as a
+/// JSON object, floating point through its shortest text, and decimals exactly (an error,
+/// never rounding, when a value needs more fractional digits than the column has).
+fn cast(col: &str, source_type: &str, target: DataType, name: &str) -> String {
+    let is_nested = source_type.starts_with("MAP(") || source_type.starts_with("STRUCT(");
+    match target {
+        DataType::Json if is_nested => {
+            format!("NULLIF(CAST(to_json({col}) AS VARCHAR), '{{}}')")
+        }
+        DataType::Json => format!(
+            "CASE WHEN trim(CAST({col} AS VARCHAR)) IN ('', '{{}}') THEN NULL ELSE CAST({col} AS VARCHAR) END"
+        ),
+        DataType::String => format!("CAST({col} AS VARCHAR)"),
+        DataType::DateTime if source_type == "VARCHAR" => {
+            format!("CAST(NULLIF({col}, '') AS TIMESTAMP)")
+        }
+        DataType::DateTime => format!("CAST({col} AS TIMESTAMP)"),
+        DataType::Cost | DataType::UnitPrice | DataType::Quantity => {
+            let text = if source_type == "VARCHAR" {
+                format!("NULLIF(trim({col}), '')")
+            } else if source_type == "DOUBLE" || source_type == "FLOAT" {
+                format!("CAST({col} AS VARCHAR)")
+            } else {
+                col.to_owned()
+            };
+            exact_cast(
+                &format!("CAST({text} AS DECIMAL(38, 18))"),
+                target.sql(),
+                name,
+            )
+        }
+    }
+}
+
+/// Casts `expr` to the decimal type `sql_type`, raising an error that names the FOCUS column
+/// instead of rounding a value with more fractional digits than the type keeps.
+pub fn exact_cast(expr: &str, sql_type: &str, column: &str) -> String {
+    let msg = quote_literal(&format!(
+        " has more fractional digits than FOCUS {column} ({sql_type}) keeps; finops does not round"
+    ));
+    format!(
+        "CASE WHEN ({expr}) IS DISTINCT FROM CAST(({expr}) AS {sql_type}) \
+         THEN error(concat('value ', CAST(({expr}) AS VARCHAR), {msg})) ELSE CAST(({expr}) AS {sql_type}) END"
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cols(list: &[(&str, &str)]) -> Vec<(String, String)> {
+        list.iter()
+            .map(|(a, b)| ((*a).to_owned(), (*b).to_owned()))
+            .collect()
+    }
+
+    #[test]
+    fn present_columns_are_cast_and_absent_ones_derived() {
+        let sql = upgrade_select(
+            &cols(&[
+                ("billedcost", "DOUBLE"),
+                ("PublisherName", "VARCHAR"),
+                ("Tags", "MAP(VARCHAR, VARCHAR)"),
+                ("x_UsageType", "VARCHAR"),
+                ("Id", "BIGINT"),
+            ]),
+            &[("BillingAccountType", "'Payer Account'".to_owned())],
+        );
+        assert!(sql.contains("CAST(\"billedcost\" AS VARCHAR)"), "{sql}");
+        assert!(sql.contains("to_json(\"Tags\")"));
+        assert!(sql.contains("COALESCE(\"PublisherName\", \"ProviderName\")"));
+        assert!(sql.contains("CAST('Payer Account' AS VARCHAR) AS \"BillingAccountType\""));
+        assert!(sql.contains("\"x_UsageType\" AS \"x_UsageType\""));
+        assert!(
+            !sql.contains("\"Id\""),
+            "non-FOCUS, non-x_ columns are dropped"
+        );
+    }
+
+    #[test]
+    fn a_column_the_source_has_is_not_rederived() {
+        let sql = upgrade_select(&cols(&[("ServiceSubcategory", "VARCHAR")]), &[]);
+        assert!(!sql.contains("'Other (' ||"), "{sql}");
+    }
+}
