@@ -274,12 +274,14 @@ async fn load_one<S: DeliverySource>(
     let spinner = ui.spinner(format!("loading {} {}", key.export, d.period));
     let table = source.table();
     let cost = source.cost_expression();
+    let scope = source.scope();
     let load = PeriodLoad {
         key,
         table: &table,
         period: d.period,
         staged: &staged,
         cost_expression: cost.as_deref(),
+        scope: scope.as_ref().map(|(c, v)| (c.as_str(), v.as_str())),
     };
     let (rows, cost) = replace_period(wh, &load, |rows| LoadRecord {
         period: d.period,
@@ -319,6 +321,8 @@ pub struct PeriodLoad<'a> {
     pub staged: &'a Staged,
     /// SQL summing the billed cost over the raw table, for the state row.
     pub cost_expression: Option<&'a str>,
+    /// The column and value marking this source's rows in a shared raw table.
+    pub scope: Option<(&'a str, &'a str)>,
 }
 
 /// Replaces one billing period of the raw table with the staged rows, rebuilds its FOCUS rows,
@@ -335,7 +339,11 @@ pub fn replace_period(
         period,
         staged,
         cost_expression,
+        scope,
     } = *load;
+    let scope_sql = scope.map_or_else(String::new, |(c, v)| {
+        format!(" AND {} = {}", quote_ident(c), quote_literal(v))
+    });
     let (select_sql, focus_sql) = (&staged.select_sql, staged.focus_sql.as_deref());
     let conn = wh.conn();
     let action = format!("loading {table} for {period}");
@@ -367,7 +375,7 @@ pub fn replace_period(
         }
         conn.execute(
             &format!(
-                "DELETE FROM {} WHERE billing_period = CAST({period_lit} AS DATE)",
+                "DELETE FROM {} WHERE billing_period = CAST({period_lit} AS DATE){scope_sql}",
                 wh.qualified(table)
             ),
             [],
@@ -385,11 +393,11 @@ pub fn replace_period(
             .map_err(Error::db(&action))?;
         timer.finish();
         if let Some(focus_sql) = focus_sql {
-            replace_focus_rows(wh, key, table, period, focus_sql, &action)?;
+            replace_focus_rows(wh, key, table, period, &scope_sql, focus_sql, &action)?;
         }
         let cost_sql = cost_expression.map(|expr| {
             format!(
-                "SELECT {expr} FROM {} WHERE billing_period = CAST({period_lit} AS DATE)",
+                "SELECT {expr} FROM {} WHERE billing_period = CAST({period_lit} AS DATE){scope_sql}",
                 wh.qualified(table)
             )
         });
@@ -450,6 +458,7 @@ fn replace_focus_rows(
     key: &ExportKey,
     raw: &TableRef,
     period: Period,
+    scope_sql: &str,
     focus_sql: &str,
     action: &str,
 ) -> Result<()> {
@@ -473,7 +482,7 @@ fn replace_focus_rows(
         .map_err(Error::db(action))?;
     }
     conn.execute_batch(&format!(
-        "CREATE OR REPLACE TEMP VIEW finops_period AS SELECT * FROM {} WHERE billing_period = CAST({period_lit} AS DATE); \
+        "CREATE OR REPLACE TEMP VIEW finops_period AS SELECT * FROM {} WHERE billing_period = CAST({period_lit} AS DATE){scope_sql}; \
          CREATE OR REPLACE TEMP VIEW finops_focus AS SELECT *, {source} AS x_source, CAST({period_lit} AS DATE) AS x_billing_period FROM ({focus_sql})",
         wh.qualified(raw)
     ))

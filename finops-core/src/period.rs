@@ -40,6 +40,46 @@ impl Period {
         }
     }
 
+    /// The previous month.
+    #[must_use]
+    pub fn prev(self) -> Self {
+        if self.month == 1 {
+            Self {
+                year: self.year - 1,
+                month: 12,
+            }
+        } else {
+            Self {
+                year: self.year,
+                month: self.month - 1,
+            }
+        }
+    }
+
+    /// The current month, UTC.
+    pub fn current() -> Self {
+        let secs = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        Self::of_unix_days(i64::try_from(secs / 86_400).unwrap_or(0))
+    }
+
+    /// The month of a day counted from 1970-01-01 (H. Hinnant's civil-from-days).
+    fn of_unix_days(days: i64) -> Self {
+        let z = days + 719_468;
+        let era = z.div_euclid(146_097);
+        let doe = z.rem_euclid(146_097);
+        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+        let mp = (5 * doy + 2) / 153;
+        let month = if mp < 10 { mp + 3 } else { mp - 9 };
+        let year = yoe + era * 400 + i64::from(month <= 2);
+        Self {
+            year: u16::try_from(year).unwrap_or(1970),
+            month: u8::try_from(month).unwrap_or(1),
+        }
+    }
+
     /// The first day as `YYYY-MM-DD`, for SQL `DATE` literals and state rows.
     pub fn first_day(self) -> String {
         format!("{:04}-{:02}-01", self.year, self.month)
@@ -83,6 +123,15 @@ impl FromStr for Period {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn months_from_days() {
+        assert_eq!(Period::of_unix_days(0).to_string(), "1970-01");
+        assert_eq!(Period::of_unix_days(19_723).to_string(), "2024-01"); // 2024-01-01
+        assert_eq!(Period::of_unix_days(19_782).to_string(), "2024-02"); // 2024-02-29
+        assert_eq!(Period::of_unix_days(19_783).to_string(), "2024-03");
+        assert_eq!(Period::new(2024, 1).unwrap().prev().to_string(), "2023-12");
+    }
 
     #[test]
     fn parses_and_prints() {

@@ -65,6 +65,12 @@ pub trait DeliverySource: Sync {
     /// An SQL expression over the raw table summing the billed cost (for state and summaries).
     fn cost_expression(&self) -> Option<String>;
 
+    /// When several sources share one raw table: the column and value marking this source's
+    /// rows, so that replacing a period touches only them.
+    fn scope(&self) -> Option<(String, String)> {
+        None
+    }
+
     /// Every delivery available, one per billing period (the current version of each).
     /// An empty or wrong location is an error, never an empty list.
     fn list(&self) -> impl Future<Output = miette::Result<Vec<Delivery<Self::Detail>>>> + Send;

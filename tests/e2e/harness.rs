@@ -276,6 +276,30 @@ impl Moto {
     }
 }
 
+impl Moto {
+    /// POSTs JSON to moto's own API (`/moto-api/…`), e.g. to seed Cost Explorer results;
+    /// returns the HTTP status.
+    pub fn post_json(&self, path: &str, body: &serde_json::Value) -> u16 {
+        use std::io::Write;
+        let addr = self.endpoint.trim_start_matches("http://");
+        let mut s = std::net::TcpStream::connect(addr).unwrap();
+        let body = body.to_string();
+        write!(
+            s,
+            "POST {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        )
+        .unwrap();
+        let mut reply = String::new();
+        s.read_to_string(&mut reply).unwrap();
+        reply
+            .split_whitespace()
+            .nth(1)
+            .and_then(|c| c.parse().ok())
+            .unwrap_or(0)
+    }
+}
+
 impl Drop for Moto {
     fn drop(&mut self) {
         let _ = self.child.kill();

@@ -75,7 +75,7 @@ fn help() {
 #[test]
 fn aws_help() {
     let dir = tempfile::tempdir().unwrap();
-    for cmd in ["import-cur", "list-exports", "show-state"] {
+    for cmd in ["import-cur", "import-ce", "list-exports", "show-state"] {
         let run = finops(dir.path(), &[], &["aws", cmd, "--help"]);
         assert_eq!(run.code, 0);
         insta::assert_snapshot!(format!("aws_{cmd}_help"), snapshot(&run));

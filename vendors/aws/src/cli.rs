@@ -39,6 +39,15 @@ pub enum AwsCommand {
     /// and whether that version is loaded.
     #[command(alias = "list-manifests")]
     ListExports(ListArgs),
+    /// Import AWS Cost Explorer figures (GetCostAndUsage) into aws.cost_explorer.
+    ///
+    /// One query per month of the range, every page; a re-run over the same months replaces
+    /// that query's rows (the table holds every query, told apart by its name). Each request
+    /// costs $0.01 on AWS's side.
+    #[command(
+        after_help = "Examples:\n  finops aws import-ce --start 2024-01 --end 2024-03 --group-by SERVICE\n  finops aws import-ce --granularity monthly --group-by LINKED_ACCOUNT --group-by TAG:Team"
+    )]
+    ImportCe(ImportCeArgs),
     /// Show what is loaded: the current version of each period, and recent load attempts.
     ShowState(ShowStateArgs),
 }
@@ -125,6 +134,50 @@ pub struct ImportCurArgs {
     dry_run: bool,
 }
 
+/// `finops aws import-ce`.
+#[derive(Debug, Args)]
+pub struct ImportCeArgs {
+    /// First month, YYYY-MM [default: two months before this one]
+    #[arg(long, value_name = "YYYY-MM")]
+    start: Option<Period>,
+    /// Last month (inclusive), YYYY-MM [default: this month]
+    #[arg(long, value_name = "YYYY-MM")]
+    end: Option<Period>,
+    /// Time granularity of the figures
+    #[arg(long, value_enum, default_value = "daily")]
+    granularity: CeGranularity,
+    /// Group by a dimension or tag: SERVICE, DIMENSION:LINKED_ACCOUNT, TAG:Team,
+    /// COST_CATEGORY:Name (at most twice)
+    #[arg(long, value_name = "TYPE:KEY", value_parser = crate::ce::parse_group_by)]
+    group_by: Vec<(aws_sdk_costexplorer::types::GroupDefinitionType, String)>,
+    /// Metrics to fetch
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "UnblendedCost,AmortizedCost,UsageQuantity"
+    )]
+    metrics: Vec<String>,
+    /// Name of the query in aws.cost_explorer [default: from granularity and groups]
+    #[arg(long, value_name = "NAME")]
+    name: Option<String>,
+    /// Named profile from ~/.aws/config [config: aws.profile]
+    #[arg(long, value_name = "NAME")]
+    profile: Option<String>,
+    /// Cost Explorer endpoint (for testing) [config: aws.endpoint_url]
+    #[arg(long, value_name = "URL")]
+    endpoint_url: Option<String>,
+    /// Print the months that would be fetched and change nothing
+    #[arg(long)]
+    dry_run: bool,
+}
+
+/// Cost Explorer granularity.
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+enum CeGranularity {
+    Daily,
+    Monthly,
+}
+
 /// `finops aws list-manifests`.
 #[derive(Debug, Args)]
 pub struct ListArgs {
@@ -150,6 +203,7 @@ pub async fn run(cmd: AwsCommand, ctx: &mut Context) -> miette::Result<ExitStatu
     match cmd {
         AwsCommand::ImportCur(args) => import_cur(args, ctx).await,
         AwsCommand::ListExports(args) => list_exports(args, ctx).await,
+        AwsCommand::ImportCe(args) => import_ce(args, ctx).await,
         AwsCommand::ShowState(args) => show_state(&args, ctx),
     }
 }
@@ -316,6 +370,63 @@ impl Source {
                 .collect(),
         })
     }
+}
+
+async fn import_ce(args: ImportCeArgs, ctx: &mut Context) -> miette::Result<ExitStatus> {
+    use aws_sdk_costexplorer::types::Granularity;
+    let mut flags = Vec::new();
+    if let Some(p) = &args.profile {
+        flags.push(("aws.profile", FlagValue::Str(p.clone())));
+    }
+    if let Some(e) = &args.endpoint_url {
+        flags.push(("aws.endpoint_url", FlagValue::Str(e.clone())));
+    }
+    ctx.settings.apply_flags(flags);
+    let cfg: AwsConfig = ctx.settings.section("aws")?;
+    if args.group_by.len() > 2 {
+        return Err(finops_core::Error::InvalidArguments {
+            message: format!("{} --group-by values given", args.group_by.len()),
+            help: "Cost Explorer groups by at most two dimensions or tags; pass --group-by at most twice".into(),
+        }
+        .into());
+    }
+    let end = args.end.unwrap_or_else(Period::current);
+    let start = args.start.unwrap_or_else(|| end.prev().prev());
+    if start > end {
+        return Err(finops_core::Error::InvalidArguments {
+            message: format!("--start {start} is after --end {end}"),
+            help: "give the first month with --start and the last with --end".into(),
+        }
+        .into());
+    }
+    let mut months = vec![start];
+    while *months.last().expect("non-empty") < end {
+        months.push(months.last().expect("non-empty").next());
+    }
+    let query = crate::ce::Query {
+        granularity: match args.granularity {
+            CeGranularity::Daily => Granularity::Daily,
+            CeGranularity::Monthly => Granularity::Monthly,
+        },
+        group_by: args.group_by,
+        metrics: args.metrics,
+    };
+    let name = args.name.unwrap_or_else(|| query.default_name());
+    let source = crate::ce::CostExplorerSource::new(&cfg, name, query, months).await?;
+    let wh = ctx.open_warehouse()?;
+    let opts = ImportOptions {
+        force: true,
+        dry_run: args.dry_run,
+        start: None,
+        end: None,
+    };
+    let report = import::run(&wh, &source, &opts, &ctx.ui).await?;
+    print_import(ctx.ui.format, &report, args.dry_run);
+    for (period, failure) in &report.failures {
+        tracing::debug!("diagnostic for {period}");
+        finops_core::output::print_diagnostic(failure);
+    }
+    Ok(report.exit_status())
 }
 
 fn print_import(format: Format, report: &ImportReport, dry_run: bool) {

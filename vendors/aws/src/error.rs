@@ -220,6 +220,18 @@ pub enum Error {
         message: String,
     },
 
+    /// A Cost Explorer call failed (after the SDK's retries).
+    ///
+    /// Resolution: follow the help for the specific error.
+    #[error("Cost Explorer GetCostAndUsage failed: {message}")]
+    #[diagnostic(code(finops::aws::cost_explorer), help("{}", ce_help(code.as_deref())))]
+    CostExplorer {
+        /// AWS's error code, if any.
+        code: Option<String>,
+        /// The message.
+        message: String,
+    },
+
     /// A local file could not be read or written.
     ///
     /// Resolution: check the path, free space and permissions.
@@ -258,6 +270,16 @@ fn no_exports_help(found: &[String]) -> String {
             "folders there: {}; none holds CUR manifests (<name>/<YYYYMMDD-YYYYMMDD>/) or Data Exports metadata (<name>/metadata/); check --prefix",
             found.join(", ")
         )
+    }
+}
+
+fn ce_help(code: Option<&str>) -> String {
+    match code {
+        Some("AccessDeniedException") => "the credentials in use need ce:GetCostAndUsage (Cost Explorer must be enabled in the payer account)".to_owned(),
+        Some("LimitExceededException" | "ThrottlingException") => "Cost Explorer throttled every retry; run again later or ask for fewer months".to_owned(),
+        Some("DataUnavailableException") => "Cost Explorer has no data for this range yet (it keeps 13 months, 38 with multi-year data enabled)".to_owned(),
+        Some("ValidationException") => "check --group-by (at most two; DIMENSION:KEY, TAG:KEY, COST_CATEGORY:KEY) and --metrics".to_owned(),
+        _ => "check the credentials (--profile), --endpoint-url and the network; run with -v for details".to_owned(),
     }
 }
 

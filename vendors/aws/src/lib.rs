@@ -5,6 +5,7 @@
 //! credential chain, the CUR column types, and the `finops aws …` commands. It never opens a
 //! transaction: loading, state and period replacement belong to `finops-core`.
 
+pub mod ce;
 pub mod cli;
 pub mod config;
 pub mod cur;

@@ -34,6 +34,33 @@ pub(crate) enum Store {
     },
 }
 
+/// The SDK configuration from `[aws]`: the default credential chain (env, profiles, SSO,
+/// assume-role, IMDS) with the configured profile and region, or static keys from config.
+pub(crate) async fn sdk_config(cfg: &AwsConfig) -> aws_config::SdkConfig {
+    let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
+    if let Some(p) = &cfg.profile {
+        loader = loader.profile_name(p);
+    }
+    if let Some(r) = &cfg.region {
+        loader = loader.region(aws_config::Region::new(r.clone()));
+    }
+    if let (Some(id), Some(secret)) = (&cfg.access_key_id, &cfg.secret_access_key) {
+        loader = loader.credentials_provider(aws_sdk_s3::config::Credentials::new(
+            id,
+            secret.expose(),
+            cfg.session_token.as_ref().map(|t| t.expose().clone()),
+            None,
+            "finops-config",
+        ));
+    }
+    loader.load().await
+}
+
+/// Five attempts with exponential backoff: S3 and Cost Explorer throttle.
+pub(crate) fn retry_config() -> aws_config::retry::RetryConfig {
+    aws_config::retry::RetryConfig::standard().with_max_attempts(5)
+}
+
 impl Store {
     /// Builds the store from config: `path` means local, else `bucket` with the SDK's
     /// credential chain (env, profiles, SSO, assume-role, IMDS), or static keys from config.
@@ -45,25 +72,8 @@ impl Store {
             .bucket
             .clone()
             .ok_or_else(|| crate::config::spec("aws.bucket").missing())?;
-        let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
-        if let Some(p) = &cfg.profile {
-            loader = loader.profile_name(p);
-        }
-        if let Some(r) = &cfg.region {
-            loader = loader.region(aws_config::Region::new(r.clone()));
-        }
-        if let (Some(id), Some(secret)) = (&cfg.access_key_id, &cfg.secret_access_key) {
-            loader = loader.credentials_provider(aws_sdk_s3::config::Credentials::new(
-                id,
-                secret.expose(),
-                cfg.session_token.as_ref().map(|t| t.expose().clone()),
-                None,
-                "finops-config",
-            ));
-        }
-        let sdk = loader.load().await;
-        let mut b = aws_sdk_s3::config::Builder::from(&sdk)
-            .retry_config(aws_config::retry::RetryConfig::standard().with_max_attempts(5));
+        let sdk = sdk_config(cfg).await;
+        let mut b = aws_sdk_s3::config::Builder::from(&sdk).retry_config(retry_config());
         if sdk.region().is_none() {
             tracing::debug!("no region configured; using us-east-1");
             b = b.region(aws_config::Region::new("us-east-1"));
