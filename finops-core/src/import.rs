@@ -270,6 +270,13 @@ async fn load_one<S: DeliverySource>(
         d.version_id
     );
     let staged = source.stage(d, dir.path(), ui).await?;
+    tracing::debug!(
+        "{}/{} {}: staged (fetched and checked) in {} ms",
+        key.source,
+        key.export,
+        d.period,
+        started.elapsed().as_millis()
+    );
     crate::fault::point("before-load");
     let spinner = ui.spinner(format!("loading {} {}", key.export, d.period));
     let table = source.table();
@@ -347,6 +354,10 @@ pub fn replace_period(
     let (select_sql, focus_sql) = (&staged.select_sql, staged.focus_sql.as_deref());
     let conn = wh.conn();
     let action = format!("loading {table} for {period}");
+    tracing::trace!("raw SELECT for {table} {period}: {select_sql}");
+    if let Some(sql) = focus_sql {
+        tracing::trace!("FOCUS SELECT for {table} {period}: {sql}");
+    }
     conn.execute_batch("BEGIN TRANSACTION")
         .map_err(Error::db(&action))?;
     let result = (|| {
@@ -381,6 +392,7 @@ pub fn replace_period(
             [],
         )
         .map_err(Error::db(&action))?;
+        let started = Instant::now();
         let timer = crate::fault::Timer::start("insert", 20);
         let rows = conn
             .execute(
@@ -392,8 +404,17 @@ pub fn replace_period(
             )
             .map_err(Error::db(&action))?;
         timer.finish();
+        tracing::debug!(
+            "{table} {period}: {rows} raw rows inserted in {} ms",
+            started.elapsed().as_millis()
+        );
         if let Some(focus_sql) = focus_sql {
+            let started = Instant::now();
             replace_focus_rows(wh, key, table, period, &scope_sql, focus_sql, &action)?;
+            tracing::debug!(
+                "{table} {period}: FOCUS rows rebuilt in {} ms",
+                started.elapsed().as_millis()
+            );
         }
         let cost_sql = cost_expression.map(|expr| {
             format!(

@@ -142,6 +142,7 @@ pub fn focus_select(inputs: &Inputs) -> String {
          p AS (SELECT *, (__cat IN ('Usage', 'Purchase') AND __class IS NULL) AS __priced, FALSE AS __unused, \
            CASE {ty} WHEN 'RIFee' THEN COALESCE({ri_unused_upfront}, 0) + COALESCE({ri_unused_recurring}, 0) \
                 WHEN 'SavingsPlanRecurringFee' THEN COALESCE({sp_total}, 0) - COALESCE({sp_used}, 0) ELSE 0 END AS __unused_amount FROM b), \
+         __units AS (SELECT __raw, {unit_norm} AS __norm FROM (SELECT DISTINCT {pricing_unit} AS __raw FROM finops_period)), \
          pu AS (SELECT * FROM p UNION ALL BY NAME \
            SELECT * REPLACE ('Usage' AS __cat, TRUE AS __unused) FROM p WHERE __unused_amount > 0), \
          q AS (SELECT *, \
@@ -153,8 +154,8 @@ pub fn focus_select(inputs: &Inputs) -> String {
            COALESCE({currency}, 'USD') AS __currency, \
            COALESCE({product_name}, {product_code}) AS __service, \
            COALESCE({region_code}, {region}) AS __region, \
-           {unit_norm} AS __unit \
-           FROM pu), \
+           __units.__norm AS __unit \
+           FROM pu LEFT JOIN __units ON __units.__raw = {pricing_unit}), \
          svc(code, category) AS (VALUES {services}) \
          SELECT \
            COALESCE({issuer}, 'Amazon Web Services, Inc.') AS ProviderName, \
@@ -276,7 +277,9 @@ pub fn focus_select(inputs: &Inputs) -> String {
         usage_end = t("line_item_usage_end_date"),
         description = s("line_item_line_item_description"),
         usage_type = s("line_item_usage_type"),
-        unit_norm = focus_unit(&s("pricing_unit")),
+        // Units are normalised once per distinct value, not per row (ten regexes each).
+        unit_norm = focus_unit("__raw"),
+        pricing_unit = s("pricing_unit"),
         pricing_currency = s("pricing_currency"),
         sku = s("product_sku"),
         rate_code = s("pricing_rate_code"),
