@@ -116,12 +116,13 @@ impl Warehouse {
         self.qualified(&TableRef::new(META_SCHEMA, name))
     }
 
-    /// Spill to a directory beside the warehouse, not to the working directory.
+    /// Spill to a directory beside the warehouse, not to the working directory; and let
+    /// loads ignore row order (raw tables have none), which keeps large inserts in flat memory.
     fn set_temp_directory(&self) -> Result<()> {
         let tmp = self.staging_root().join("duckdb-spill");
         self.conn
             .execute_batch(&format!(
-                "SET temp_directory = {}",
+                "SET temp_directory = {}; SET preserve_insertion_order = false",
                 crate::naming::quote_literal(&tmp.to_string_lossy())
             ))
             .map_err(Error::db("setting the spill directory"))
