@@ -38,15 +38,29 @@ impl Inputs {
     /// A CUR v1 delivery: `tags` are (original tag key, raw column) pairs, e.g. (`user:Team`,
     /// `resource_tags_user_team`).
     pub fn cur1(present: BTreeSet<String>, tags: &[(String, String)]) -> Self {
+        // Built as text (keys JSON-encoded here, values by to_json): several times faster
+        // per row than building a map and serialising it.
         let tags = if tags.is_empty() {
             "CAST(NULL AS VARCHAR)".to_owned()
         } else {
+            let all_null = tags
+                .iter()
+                .map(|(_, c)| format!("{} IS NULL", quote_ident(c)))
+                .collect::<Vec<_>>()
+                .join(" AND ");
             let entries: Vec<String> = tags
                 .iter()
-                .map(|(k, c)| format!("{{'k': {}, 'v': {}}}", quote_literal(k), quote_ident(c)))
+                .map(|(k, c)| {
+                    let key = serde_json::to_string(k).unwrap_or_else(|_| "\"\"".to_owned());
+                    format!(
+                        "CASE WHEN {c} IS NOT NULL THEN {key} || CAST(to_json({c}) AS VARCHAR) END",
+                        c = quote_ident(c),
+                        key = quote_literal(&format!("{key}:"))
+                    )
+                })
                 .collect();
             format!(
-                "NULLIF(CAST(to_json(map_from_entries(list_filter([{}], x -> x.v IS NOT NULL))) AS VARCHAR), '{{}}')",
+                "CASE WHEN {all_null} THEN NULL ELSE '{{' || concat_ws(',', {}) || '}}' END",
                 entries.join(", ")
             )
         };
@@ -201,7 +215,7 @@ pub fn focus_select(inputs: &Inputs) -> String {
            CASE WHEN __priced THEN COALESCE({sku}, {usage_type}, {product_code}) END AS SkuId, \
            CASE WHEN __priced THEN COALESCE({usage_type}, {product_code}) END AS SkuMeter, \
            CASE WHEN __priced THEN COALESCE({rate_code}, {rate_id}, {sku}, {usage_type}, {product_code}) END AS SkuPriceId, \
-           CASE WHEN __priced THEN CASE WHEN {term} IS NULL THEN '{{}}' ELSE CAST(json_object('x_PricingTerm', {term}) AS VARCHAR) END END AS SkuPriceDetails, \
+           CASE WHEN __priced THEN CASE WHEN {term} IS NULL THEN '{{}}' ELSE '{{\"x_PricingTerm\":' || CAST(to_json({term}) AS VARCHAR) || '}}' END END AS SkuPriceDetails, \
            COALESCE({resource}, CASE WHEN __unused OR __cat = 'Purchase' THEN __commitment END) AS ResourceId, \
            CAST(NULL AS VARCHAR) AS ResourceName, \
            CASE WHEN {resource} IS NOT NULL THEN COALESCE({family}, 'Resource') \
@@ -385,7 +399,9 @@ mod tests {
             &[("user:it's".to_owned(), "resource_tags_user_it_s".to_owned())],
         ));
         assert!(
-            sql.contains("{'k': 'user:it''s', 'v': \"resource_tags_user_it_s\"}"),
+            sql.contains(
+                "'\"user:it''s\":' || CAST(to_json(\"resource_tags_user_it_s\") AS VARCHAR)"
+            ),
             "{sql}"
         );
     }
