@@ -164,7 +164,9 @@ impl CostExplorerSource {
             let resp = req.send().await.map_err(|e| {
                 use aws_sdk_costexplorer::error::ProvideErrorMetadata;
                 let code = e.code().map(str::to_owned);
-                let message = e.message().map_or_else(|| source_text(&e), str::to_owned);
+                let message = e
+                    .message()
+                    .map_or_else(|| crate::store::source_chain(&e), str::to_owned);
                 ce_error(&message, code)
             })?;
             for r in resp.results_by_time() {
@@ -215,17 +217,6 @@ impl CostExplorerSource {
         }
         Ok(rows)
     }
-}
-
-fn source_text(err: &dyn std::error::Error) -> String {
-    let mut text = err.to_string();
-    let mut cur = err.source();
-    while let Some(e) = cur {
-        text.push_str(": ");
-        text.push_str(&e.to_string());
-        cur = e.source();
-    }
-    text
 }
 
 fn ce_error(message: &str, code: Option<String>) -> Error {

@@ -339,35 +339,25 @@ impl Source {
 
     /// Each delivery: period, version, file count, bytes, whether its manifest is readable.
     async fn deliveries(&self) -> miette::Result<Vec<(Period, String, usize, u64, bool)>> {
+        fn rows<D>(
+            list: &[finops_core::vendor::Delivery<D>],
+            readable: impl Fn(&D) -> bool,
+        ) -> Vec<(Period, String, usize, u64, bool)> {
+            list.iter()
+                .map(|d| {
+                    (
+                        d.period,
+                        d.version_id.clone(),
+                        d.files.len(),
+                        d.bytes(),
+                        readable(&d.detail),
+                    )
+                })
+                .collect()
+        }
         Ok(match self {
-            Self::Cur(s) => s
-                .list()
-                .await?
-                .iter()
-                .map(|d| {
-                    (
-                        d.period,
-                        d.version_id.clone(),
-                        d.files.len(),
-                        d.bytes(),
-                        d.detail.manifest.is_ok(),
-                    )
-                })
-                .collect(),
-            Self::Data(s) => s
-                .list()
-                .await?
-                .iter()
-                .map(|d| {
-                    (
-                        d.period,
-                        d.version_id.clone(),
-                        d.files.len(),
-                        d.bytes(),
-                        d.detail.manifest.is_ok(),
-                    )
-                })
-                .collect(),
+            Self::Cur(s) => rows(&s.list().await?, |d| d.manifest.is_ok()),
+            Self::Data(s) => rows(&s.list().await?, |d| d.manifest.is_ok()),
         })
     }
 }

@@ -8,7 +8,7 @@ use finops_core::Period;
 use finops_core::naming::{TableRef, export_table_name, validate_export_name};
 use finops_core::output::Ui;
 use finops_core::state::ExportKey;
-use finops_core::vendor::{Delivery, DeliveryFile, DeliverySource, Staged};
+use finops_core::vendor::{Delivery, DeliverySource, Staged};
 
 use crate::error::{Error, Result};
 use crate::load;
@@ -101,7 +101,7 @@ impl DeliverySource for CurSource {
                 continue;
             };
             let rel = format!("{dir}/{}-Manifest.json", self.report);
-            let location = self.store.full_key(&self.report, &rel);
+            let location = self.store.full_key(&format!("{}/{rel}", self.report));
             let Some(bytes) = self.store.read_small(&format!("{root}{rel}")).await? else {
                 tracing::warn!("{location}: no manifest yet; skipping {period}");
                 continue;
@@ -118,22 +118,10 @@ impl DeliverySource for CurSource {
             });
             let (version_id, files) = match &manifest {
                 Ok(m) => {
-                    if sizes.is_none() {
-                        sizes = Some(self.store.sizes(&root).await?);
-                    }
-                    let sizes = sizes.as_ref().expect("just set");
-                    let files = m
-                        .report_keys
-                        .iter()
-                        .map(|k| DeliveryFile {
-                            size: self
-                                .store
-                                .data_key(&self.report, k, &location)
-                                .ok()
-                                .and_then(|r| sizes.get(&r).copied()),
-                            key: k.clone(),
-                        })
-                        .collect();
+                    let files = self
+                        .store
+                        .delivery_files(&self.report, &m.report_keys, &location, &mut sizes)
+                        .await?;
                     (m.assembly_id.clone(), files)
                 }
                 Err(_) => ("(unreadable manifest)".to_owned(), Vec::new()),

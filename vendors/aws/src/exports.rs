@@ -14,7 +14,7 @@ use finops_core::Period;
 use finops_core::naming::{TableRef, export_table_name, quote_ident, validate_export_name};
 use finops_core::output::Ui;
 use finops_core::state::ExportKey;
-use finops_core::vendor::{Delivery, DeliveryFile, DeliverySource, Staged};
+use finops_core::vendor::{Delivery, DeliverySource, Staged};
 use serde::Deserialize;
 
 use crate::cur::{CurSource, SCHEMA};
@@ -141,7 +141,7 @@ fn period_dir(name: &str) -> Option<Period> {
 pub struct DataDetail {
     /// Where it is (for messages).
     pub location: String,
-    /// The parsed manifest, or the error it gave.
+    /// The parsed manifest, or why it is not valid.
     pub manifest: std::result::Result<DataManifest, String>,
 }
 
@@ -231,7 +231,7 @@ impl DeliverySource for DataExportSource {
                 continue;
             };
             let rel = self.manifest_rel(&dir);
-            let location = self.store.full_key("", &rel).replace("//", "/");
+            let location = self.store.full_key(&rel);
             let Some(bytes) = self.store.read_small(&rel).await? else {
                 tracing::warn!("{location}: no manifest yet; skipping {period}");
                 continue;
@@ -245,22 +245,10 @@ impl DeliverySource for DataExportSource {
             });
             let (version_id, files) = match &manifest {
                 Ok(m) => {
-                    if sizes.is_none() {
-                        sizes = Some(self.store.sizes(&format!("{}/", self.export)).await?);
-                    }
-                    let sizes = sizes.as_ref().expect("just set");
-                    let files = m
-                        .data_files
-                        .iter()
-                        .map(|k| DeliveryFile {
-                            size: self
-                                .store
-                                .data_key(&self.export, k, &location)
-                                .ok()
-                                .and_then(|r| sizes.get(&r).copied()),
-                            key: k.clone(),
-                        })
-                        .collect();
+                    let files = self
+                        .store
+                        .delivery_files(&self.export, &m.data_files, &location, &mut sizes)
+                        .await?;
                     (m.execution_id.clone(), files)
                 }
                 Err(_) => ("(unreadable manifest)".to_owned(), Vec::new()),
@@ -271,7 +259,10 @@ impl DeliverySource for DataExportSource {
                 files,
                 detail: DataDetail {
                     location,
-                    manifest: manifest.map_err(|e| e.to_string()),
+                    manifest: manifest.map_err(|e| match e {
+                        Error::ManifestInvalid { reason, .. } => reason,
+                        other => other.to_string(),
+                    }),
                 },
             });
         }
@@ -293,10 +284,7 @@ impl DeliverySource for DataExportSource {
             Err(reason) => {
                 return Err(Error::ManifestInvalid {
                     location: detail.location.clone(),
-                    reason: reason
-                        .split_once(": ")
-                        .map_or(reason.as_str(), |(_, r)| r)
-                        .to_owned(),
+                    reason: reason.clone(),
                 }
                 .into());
             }
@@ -392,7 +380,7 @@ pub(crate) async fn detect(
         for dir in periods.iter().rev().filter(|d| period_dir(d).is_some()) {
             let rel = format!("{name}/metadata/{dir}/{name}-Manifest.json");
             if let Some(bytes) = store.read_small(&rel).await? {
-                let location = store.full_key("", &rel).replace("//", "/");
+                let location = store.full_key(&rel);
                 match DataManifest::parse(&bytes, &location).map(|m| m.kind()) {
                     Ok(Some(kind)) => return Ok(Some(Ok(kind))),
                     Ok(None) => {

@@ -100,11 +100,11 @@ impl Store {
         }
     }
 
-    /// The full key (or path) of a key relative to the report root.
-    pub(crate) fn full_key(&self, report: &str, rel: &str) -> String {
+    /// The full key (or path) of `rel`, a key relative to the prefix (`<report>/…`).
+    pub(crate) fn full_key(&self, rel: &str) -> String {
         match self {
-            Self::S3 { prefix, .. } => format!("{prefix}{report}/{rel}"),
-            Self::Local { dir } => dir.join(report).join(rel).display().to_string(),
+            Self::S3 { prefix, .. } => format!("{prefix}{rel}"),
+            Self::Local { dir } => dir.join(rel).display().to_string(),
         }
     }
 
@@ -356,6 +356,31 @@ impl Store {
         Ok(format!("{export}/{rel}"))
     }
 
+    /// The data files a manifest at `location` names (`keys`), each with its size from a
+    /// listing of `<export>/`, made on first use and kept in `sizes` for the other periods.
+    pub(crate) async fn delivery_files(
+        &self,
+        export: &str,
+        keys: &[String],
+        location: &str,
+        sizes: &mut Option<BTreeMap<String, u64>>,
+    ) -> Result<Vec<finops_core::vendor::DeliveryFile>> {
+        if sizes.is_none() {
+            *sizes = Some(self.sizes(&format!("{export}/")).await?);
+        }
+        let sizes = sizes.as_ref().expect("just set");
+        Ok(keys
+            .iter()
+            .map(|k| finops_core::vendor::DeliveryFile {
+                size: self
+                    .data_key(export, k, location)
+                    .ok()
+                    .and_then(|r| sizes.get(&r).copied()),
+                key: k.clone(),
+            })
+            .collect())
+    }
+
     /// Fetches `rels` into `dir`, `concurrency` at a time, checking each `.gz` file decodes
     /// completely. Returns each file's local path and size, in order.
     pub(crate) async fn fetch_all(
@@ -370,7 +395,7 @@ impl Store {
             let (path, size) = self.fetch(&rel, dir, bar).await?;
             if rel.to_ascii_lowercase().ends_with(".gz") {
                 let p = path.clone();
-                let key = self.full_key("", &rel).trim_start_matches('/').to_owned();
+                let key = self.full_key(&rel);
                 tokio::task::spawn_blocking(move || verify_gzip(&p, &key))
                     .await
                     .map_err(|e| Error::Io {
@@ -479,7 +504,8 @@ fn status_code<R: std::fmt::Debug>(raw: &R) -> String {
         .map_or_else(String::new, |c| (*c).to_owned())
 }
 
-fn source_chain(err: &dyn std::error::Error) -> String {
+/// An error and its sources on one line.
+pub(crate) fn source_chain(err: &dyn std::error::Error) -> String {
     let mut text = err.to_string();
     let mut cur = err.source();
     while let Some(e) = cur {
