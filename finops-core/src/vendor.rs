@@ -44,8 +44,9 @@ impl<D> Delivery<D> {
 pub struct Staged {
     /// A `SELECT` producing the normalised raw rows (without `billing_period`, which core adds).
     pub select_sql: String,
-    /// A `SELECT` over the view `finops_period` (this period's raw rows, once loaded) producing
-    /// FOCUS columns (and `x_` extensions), or `None` when the export has no FOCUS mapping.
+    /// A `SELECT` over the view `finops_period` (this period's rows as `select_sql` gives
+    /// them, plus `billing_period`) producing FOCUS columns (and `x_` extensions), or `None`
+    /// when the export has no FOCUS mapping.
     pub focus_sql: Option<String>,
     /// Bytes staged or read.
     pub bytes: u64,

@@ -133,6 +133,11 @@ impl Warehouse {
         &self.conn
     }
 
+    /// The warehouse's catalog name (DuckDB names it after the file).
+    pub fn catalog(&self) -> &str {
+        &self.catalog
+    }
+
     /// The warehouse file.
     pub fn path(&self) -> &Path {
         &self.path

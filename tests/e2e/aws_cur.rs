@@ -327,13 +327,11 @@ fn local_directory_with_config_file() {
             ("2023-12".to_owned(), dec.0, dec.1)
         ]
     );
-    // No staging left behind.
-    assert!(
-        !sb.dir
-            .path()
-            .join("wh/finops.duckdb.staging/downloads")
-            .exists()
-    );
+    // No staging left behind: neither downloads nor the side database rows are parsed into.
+    let staging = sb.dir.path().join("wh/finops.duckdb.staging");
+    assert!(!staging.join("downloads").exists());
+    assert!(!staging.join("load.duckdb").exists());
+    assert!(!staging.join("load.duckdb.wal").exists());
 }
 
 #[test]

@@ -28,11 +28,10 @@ fn versions(sb: &Sandbox, venv: &Path) -> Vec<Value> {
     sb.query(venv, "SELECT strftime(billing_period, '%Y-%m') AS p, version_id, rows FROM meta.load_state ORDER BY 1")
 }
 
+/// Downloads or the side database a period is parsed into (`load.duckdb`).
 fn staging_left(sb: &Sandbox) -> bool {
-    sb.dir
-        .path()
-        .join("finops.duckdb.staging/downloads")
-        .exists()
+    let root = sb.dir.path().join("finops.duckdb.staging");
+    root.join("downloads").exists() || root.join("load.duckdb").exists()
 }
 
 /// The sample (v1) and a re-issue of both periods (v2), in S3.
