@@ -204,6 +204,41 @@ pub enum Error {
         help: String,
     },
 
+    /// A `.gz` data file is truncated or corrupt.
+    ///
+    /// Resolution: re-download or re-sync the file; nothing of this period was loaded.
+    #[error("`{key}` is not a complete gzip file")]
+    #[diagnostic(
+        code(finops::data::corrupt_gzip),
+        help(
+            "the file is truncated or damaged; re-sync it (or wait for the cloud to re-deliver) and run again; the period's previous data is kept"
+        )
+    )]
+    CorruptGzip {
+        /// The key or path.
+        key: String,
+        /// What the decoder said.
+        #[source]
+        source: std::io::Error,
+    },
+
+    /// A Parquet data file cannot be read.
+    ///
+    /// Resolution: re-sync the file or wait for a re-delivery; nothing of this period was loaded.
+    #[error("`{key}` is not a readable Parquet file: {detail}")]
+    #[diagnostic(
+        code(finops::data::corrupt_parquet),
+        help(
+            "the file is empty, truncated or damaged; re-sync it (or wait for the cloud to re-deliver) and run again; the period's previous data is kept"
+        )
+    )]
+    CorruptParquet {
+        /// The file (first of the delivery when the reader does not say which).
+        key: String,
+        /// What DuckDB said.
+        detail: String,
+    },
+
     /// A file-system operation failed.
     ///
     /// Resolution: check the path, free space and permissions.
@@ -265,6 +300,8 @@ impl Error {
             Self::WarehouseLocked { .. }
             | Self::WarehouseOpen { .. }
             | Self::Db { .. }
+            | Self::CorruptGzip { .. }
+            | Self::CorruptParquet { .. }
             | Self::Io { .. } => ExitStatus::Failure,
         }
     }

@@ -14,6 +14,7 @@ pub mod error;
 pub mod fault;
 pub mod focus;
 pub mod import;
+pub mod load;
 pub mod naming;
 pub mod output;
 pub mod period;

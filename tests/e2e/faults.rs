@@ -363,7 +363,7 @@ fn parquet_loads_exactly_and_corrupt_parquet_is_refused() {
         assert_eq!(run.code, 1, "{run:?}");
         assert!(run.stderr.contains(message), "{message}: {run:?}");
         assert!(
-            run.stderr.contains("finops::aws::corrupt_parquet"),
+            run.stderr.contains("finops::data::corrupt_parquet"),
             "{run:?}"
         );
         assert_eq!(warehouse_stats(&sb, &venv), good);

@@ -167,40 +167,10 @@ pub enum Error {
         actual: u64,
     },
 
-    /// A `.gz` data file is truncated or corrupt.
-    ///
-    /// Resolution: re-download or re-sync the file; nothing of this period was loaded.
-    #[error("`{key}` is not a complete gzip file")]
-    #[diagnostic(
-        code(finops::aws::corrupt_gzip),
-        help(
-            "the file is truncated or damaged; re-sync it (or wait for AWS to re-deliver) and run again; the period's previous data is kept"
-        )
-    )]
-    CorruptGzip {
-        /// The key or path.
-        key: String,
-        /// What the decoder said.
-        #[source]
-        source: std::io::Error,
-    },
-
-    /// A Parquet data file cannot be read.
-    ///
-    /// Resolution: re-sync the file or wait for AWS to re-deliver; nothing of this period was loaded.
-    #[error("`{key}` is not a readable Parquet file: {detail}")]
-    #[diagnostic(
-        code(finops::aws::corrupt_parquet),
-        help(
-            "the file is empty, truncated or damaged; re-sync it (or wait for AWS to re-deliver) and run again; the period's previous data is kept"
-        )
-    )]
-    CorruptParquet {
-        /// The file (first of the delivery when the reader does not say which).
-        key: String,
-        /// What DuckDB said.
-        detail: String,
-    },
+    /// A vendor-neutral failure (a corrupt data file, a warehouse error).
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Core(#[from] finops_core::Error),
 
     /// An S3 call failed.
     ///

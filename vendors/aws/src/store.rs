@@ -396,7 +396,7 @@ impl Store {
             if rel.to_ascii_lowercase().ends_with(".gz") {
                 let p = path.clone();
                 let key = self.full_key(&rel);
-                tokio::task::spawn_blocking(move || verify_gzip(&p, &key))
+                tokio::task::spawn_blocking(move || finops_core::load::verify_gzip(&p, &key))
                     .await
                     .map_err(|e| Error::Io {
                         action: "verifying",
@@ -410,24 +410,6 @@ impl Store {
         .try_collect()
         .await
     }
-}
-
-/// Checks that a gzip file is complete: decodes it to the end, which verifies the CRC-32 and
-/// length in each member's trailer. DuckDB reads a truncated gzip without complaint, so this
-/// is what stands between a cut-off file and a silently short month.
-pub(crate) fn verify_gzip(path: &Path, key: &str) -> Result<()> {
-    let file = std::fs::File::open(path).map_err(|source| Error::Io {
-        action: "reading",
-        path: path.display().to_string(),
-        source,
-    })?;
-    let mut decoder =
-        flate2::read::MultiGzDecoder::new(std::io::BufReader::with_capacity(1 << 20, file));
-    std::io::copy(&mut decoder, &mut std::io::sink()).map_err(|source| Error::CorruptGzip {
-        key: key.to_owned(),
-        source,
-    })?;
-    Ok(())
 }
 
 fn walk(path: &Path, rel: &str, out: &mut BTreeMap<String, u64>) {
