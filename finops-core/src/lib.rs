@@ -7,6 +7,7 @@
 
 #![warn(missing_docs)]
 
+pub mod commands;
 pub mod config;
 pub mod context;
 pub mod env;

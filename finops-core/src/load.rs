@@ -130,7 +130,9 @@ fn loose_timestamp(src: &str, header: &str) -> String {
     let parsed = format!(
         "COALESCE(try_strptime({src}, ['%m/%d/%Y', '%Y-%m-%d', '%m/%d/%Y %H:%M:%S', '%m/%d/%Y %I:%M:%S %p']), TRY_CAST(replace({src}, 'Z', '') AS TIMESTAMP))"
     );
-    format!("CASE WHEN {src} IS NULL THEN NULL ELSE COALESCE({parsed}, error(concat('value ', {src}, ' ', {msg}))) END")
+    format!(
+        "CASE WHEN {src} IS NULL THEN NULL ELSE COALESCE({parsed}, error(concat('value ', {src}, ' ', {msg}))) END"
+    )
 }
 
 /// Casts text to [`DECIMAL`], raising an error instead of rounding when the value needs more
@@ -221,7 +223,6 @@ fn file_list(files: &[PathBuf]) -> String {
         .join(", ")
 }
 
-
 /// Checks that a gzip file is complete: decodes it to the end, which verifies the CRC-32 and
 /// length in each member's trailer. DuckDB reads a truncated gzip without complaint, so this
 /// is what stands between a cut-off file and a silently short month. `key` names the file
@@ -254,9 +255,18 @@ mod tests {
                 |r| r.get::<_, Option<String>>(0),
             )
         };
-        assert_eq!(q("9/2/2023").unwrap().as_deref(), Some("2023-09-02 00:00:00"));
-        assert_eq!(q("12/31/2024").unwrap().as_deref(), Some("2024-12-31 00:00:00"));
-        assert_eq!(q("2024-01-05").unwrap().as_deref(), Some("2024-01-05 00:00:00"));
+        assert_eq!(
+            q("9/2/2023").unwrap().as_deref(),
+            Some("2023-09-02 00:00:00")
+        );
+        assert_eq!(
+            q("12/31/2024").unwrap().as_deref(),
+            Some("2024-12-31 00:00:00")
+        );
+        assert_eq!(
+            q("2024-01-05").unwrap().as_deref(),
+            Some("2024-01-05 00:00:00")
+        );
         assert_eq!(
             q("2024-01-05T10:00:00Z").unwrap().as_deref(),
             Some("2024-01-05 10:00:00")
@@ -278,9 +288,18 @@ mod tests {
                 |r| r.get::<_, Option<String>>(0),
             )
         };
-        assert_eq!(q("5.64902E-05").unwrap().as_deref(), Some("0.000056490200000000"));
-        assert_eq!(q("0.000305367").unwrap().as_deref(), Some("0.000305367000000000"));
-        assert_eq!(q("1.5e3").unwrap().as_deref(), Some("1500.000000000000000000"));
+        assert_eq!(
+            q("5.64902E-05").unwrap().as_deref(),
+            Some("0.000056490200000000")
+        );
+        assert_eq!(
+            q("0.000305367").unwrap().as_deref(),
+            Some("0.000305367000000000")
+        );
+        assert_eq!(
+            q("1.5e3").unwrap().as_deref(),
+            Some("1500.000000000000000000")
+        );
         let err = q("1.23456789012345678901E-05").unwrap_err().to_string();
         assert!(err.contains("cannot be loaded exactly"), "{err}");
     }

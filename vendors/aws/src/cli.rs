@@ -6,13 +6,14 @@
 use std::path::PathBuf;
 
 use clap::{Args, Subcommand};
+use finops_core::commands;
 use finops_core::config::FlagValue;
-use finops_core::import::{self, ImportOptions, ImportReport, Outcome};
-use finops_core::output::{ExitStatus, Format, Table, print_json, print_table};
+use finops_core::import::{self, ImportOptions};
+use finops_core::output::{ExitStatus, Table, print_table};
 use finops_core::state;
 use finops_core::vendor::DeliverySource;
 use finops_core::{Context, Period, Warehouse};
-use serde_json::{Value, json};
+use serde_json::json;
 
 use crate::config::AwsConfig;
 use crate::cur::CurSource;
@@ -226,36 +227,17 @@ async fn import_cur(args: ImportCurArgs, ctx: &mut Context) -> miette::Result<Ex
     };
     let mut reports = Vec::new();
     for source in &sources {
-        let report = match source {
+        reports.push(match source {
             Source::Cur(s) => import::run(&wh, s, &opts, &ctx.ui).await?,
             Source::Data(s) => import::run(&wh, s, &opts, &ctx.ui).await?,
-        };
-        if ctx.ui.format != Format::Json {
-            print_import(ctx.ui.format, &report, args.dry_run);
-        }
-        for (period, failure) in &report.failures {
-            tracing::debug!("diagnostic for {period}");
-            finops_core::output::print_diagnostic(failure);
-        }
-        reports.push(report);
+        });
     }
-    if ctx.ui.format == Format::Json {
-        // One export asked for: its report; all of them: a list.
-        let value = if single {
-            serde_json::to_value(&reports[0])
-        } else {
-            serde_json::to_value(&reports)
-        };
-        print_json(&value.unwrap_or(Value::Null));
-    }
-    let statuses: Vec<ExitStatus> = reports.iter().map(ImportReport::exit_status).collect();
-    Ok(if statuses.iter().all(|s| *s == ExitStatus::Success) {
-        ExitStatus::Success
-    } else if statuses.iter().all(|s| *s == ExitStatus::Failure) {
-        ExitStatus::Failure
-    } else {
-        ExitStatus::Partial
-    })
+    Ok(commands::finish_imports(
+        ctx,
+        &reports,
+        single,
+        args.dry_run,
+    ))
 }
 
 /// One AWS export, whatever its kind.
@@ -411,69 +393,7 @@ async fn import_ce(args: ImportCeArgs, ctx: &mut Context) -> miette::Result<Exit
         end: None,
     };
     let report = import::run(&wh, &source, &opts, &ctx.ui).await?;
-    print_import(ctx.ui.format, &report, args.dry_run);
-    for (period, failure) in &report.failures {
-        tracing::debug!("diagnostic for {period}");
-        finops_core::output::print_diagnostic(failure);
-    }
-    Ok(report.exit_status())
-}
-
-fn print_import(format: Format, report: &ImportReport, dry_run: bool) {
-    if format == Format::Json {
-        print_json(&serde_json::to_value(report).unwrap_or(Value::Null));
-        return;
-    }
-    let mut t = Table::new(vec![
-        "period", "action", "version", "files", "bytes", "rows", "cost", "result",
-    ]);
-    for p in &report.periods {
-        let (rows, cost, result) = match &p.outcome {
-            Outcome::Loaded { rows, cost, .. } => (json!(rows), json!(cost), "loaded".to_owned()),
-            Outcome::Skipped => (Value::Null, Value::Null, "up to date".to_owned()),
-            Outcome::Planned => (Value::Null, Value::Null, "would load".to_owned()),
-            Outcome::Failed { error } => (
-                Value::Null,
-                Value::Null,
-                format!("FAILED: {}", error.lines().next().unwrap_or_default()),
-            ),
-        };
-        t.push(vec![
-            json!(p.period.to_string()),
-            serde_json::to_value(p.action).unwrap_or(Value::Null),
-            json!(p.version_id),
-            json!(p.files),
-            json!(p.bytes),
-            rows,
-            cost,
-            json!(result),
-        ]);
-    }
-    print_table(format, &t);
-    let loaded = report
-        .periods
-        .iter()
-        .filter(|p| matches!(p.outcome, Outcome::Loaded { .. }))
-        .count();
-    let failed = report
-        .periods
-        .iter()
-        .filter(|p| matches!(p.outcome, Outcome::Failed { .. }))
-        .count();
-    let verb = if dry_run { "would load" } else { "loaded" };
-    let planned = report
-        .periods
-        .iter()
-        .filter(|p| matches!(p.outcome, Outcome::Planned))
-        .count();
-    finops_core::output::print_text(&format!(
-        "\n{}/{} into {}: {} period(s), {verb} {}, failed {failed}",
-        report.export.source,
-        report.export.export,
-        report.table,
-        report.periods.len(),
-        if dry_run { planned } else { loaded },
-    ));
+    Ok(commands::finish_imports(ctx, &[report], true, args.dry_run))
 }
 
 async fn list_exports(args: ListArgs, ctx: &mut Context) -> miette::Result<ExitStatus> {
@@ -531,64 +451,11 @@ fn show_state(args: &ShowStateArgs, ctx: &mut Context) -> miette::Result<ExitSta
     }
     let cfg: AwsConfig = ctx.settings.section("aws")?;
     let report = args.report.clone().or(cfg.report);
-    let wh_cfg = ctx.warehouse_config()?;
-    let Some(wh) = Warehouse::open_read_only(&wh_cfg.path)? else {
-        finops_core::output::print_text(&format!(
-            "no warehouse at {} yet: nothing has been imported",
-            wh_cfg.path.display()
-        ));
-        return Ok(ExitStatus::Success);
-    };
-    let rows = state::list_state(&wh, "aws", report.as_deref())?;
-    let history = state::list_history(&wh, "aws", report.as_deref(), args.history)?;
-    if ctx.ui.format == Format::Json {
-        print_json(&json!({ "state": rows, "history": history }));
-        return Ok(ExitStatus::Success);
-    }
-    let mut t = Table::new(vec![
+    Ok(commands::show_state(
+        ctx,
+        "aws",
         "report",
-        "period",
-        "version",
-        "loaded_at",
-        "files",
-        "rows",
-        "cost",
-        "table",
-    ]);
-    for r in &rows {
-        t.push(vec![
-            json!(r.export),
-            json!(r.period.to_string()),
-            json!(r.version_id),
-            json!(r.loaded_at),
-            json!(r.files),
-            json!(r.rows),
-            json!(r.cost),
-            json!(r.target_table),
-        ]);
-    }
-    print_table(Format::Table, &t);
-    let mut h = Table::new(vec![
-        "attempted_at",
-        "report",
-        "period",
-        "version",
-        "status",
-        "rows",
-        "error",
-    ]);
-    for r in &history {
-        h.push(vec![
-            json!(r.attempted_at),
-            json!(r.export),
-            json!(r.period.to_string()),
-            json!(r.version_id),
-            json!(r.status),
-            json!(r.rows),
-            json!(r.error),
-        ]);
-    }
-    finops_core::output::print_text("\nrecent load attempts:");
-    print_table(Format::Table, &h);
-    Ok(ExitStatus::Success)
+        report.as_deref(),
+        args.history,
+    )?)
 }

@@ -1,0 +1,181 @@
+//! What every vendor's commands print the same way: an import's report, and `show-state`.
+
+use serde_json::{Value, json};
+
+use crate::Context;
+use crate::error::Result;
+use crate::import::{ImportReport, Outcome};
+use crate::output::{self, ExitStatus, Format, Table, print_json, print_table};
+use crate::state;
+use crate::warehouse::Warehouse;
+
+/// Prints the reports of one command's imports (one per export) and each failure's full
+/// diagnostic; returns the combined exit status. `single`: one export was asked for, so
+/// JSON output is its report rather than a list.
+pub fn finish_imports(
+    ctx: &Context,
+    reports: &[ImportReport],
+    single: bool,
+    dry_run: bool,
+) -> ExitStatus {
+    for report in reports {
+        if ctx.ui.format != Format::Json {
+            print_import(ctx.ui.format, report, dry_run);
+        }
+        for (period, failure) in &report.failures {
+            tracing::debug!("diagnostic for {period}");
+            output::print_diagnostic(failure);
+        }
+    }
+    if ctx.ui.format == Format::Json {
+        let value = if single && reports.len() == 1 {
+            serde_json::to_value(&reports[0])
+        } else {
+            serde_json::to_value(reports)
+        };
+        print_json(&value.unwrap_or(Value::Null));
+    }
+    combined_status(reports)
+}
+
+/// 0 when every export succeeded, 1 when every one failed, 3 otherwise.
+pub fn combined_status(reports: &[ImportReport]) -> ExitStatus {
+    let statuses: Vec<ExitStatus> = reports.iter().map(ImportReport::exit_status).collect();
+    if statuses.iter().all(|s| *s == ExitStatus::Success) {
+        ExitStatus::Success
+    } else if statuses.iter().all(|s| *s == ExitStatus::Failure) {
+        ExitStatus::Failure
+    } else {
+        ExitStatus::Partial
+    }
+}
+
+/// One import's table and summary line (or its JSON).
+pub fn print_import(format: Format, report: &ImportReport, dry_run: bool) {
+    if format == Format::Json {
+        print_json(&serde_json::to_value(report).unwrap_or(Value::Null));
+        return;
+    }
+    let mut t = Table::new(vec![
+        "period", "action", "version", "files", "bytes", "rows", "cost", "result",
+    ]);
+    for p in &report.periods {
+        let (rows, cost, result) = match &p.outcome {
+            Outcome::Loaded { rows, cost, .. } => (json!(rows), json!(cost), "loaded".to_owned()),
+            Outcome::Skipped => (Value::Null, Value::Null, "up to date".to_owned()),
+            Outcome::Planned => (Value::Null, Value::Null, "would load".to_owned()),
+            Outcome::Failed { error } => (
+                Value::Null,
+                Value::Null,
+                format!("FAILED: {}", error.lines().next().unwrap_or_default()),
+            ),
+        };
+        t.push(vec![
+            json!(p.period.to_string()),
+            serde_json::to_value(p.action).unwrap_or(Value::Null),
+            json!(p.version_id),
+            json!(p.files),
+            json!(p.bytes),
+            rows,
+            cost,
+            json!(result),
+        ]);
+    }
+    print_table(format, &t);
+    let loaded = report
+        .periods
+        .iter()
+        .filter(|p| matches!(p.outcome, Outcome::Loaded { .. }))
+        .count();
+    let failed = report
+        .periods
+        .iter()
+        .filter(|p| matches!(p.outcome, Outcome::Failed { .. }))
+        .count();
+    let verb = if dry_run { "would load" } else { "loaded" };
+    let planned = report
+        .periods
+        .iter()
+        .filter(|p| matches!(p.outcome, Outcome::Planned))
+        .count();
+    output::print_text(&format!(
+        "\n{}/{} into {}: {} period(s), {verb} {}, failed {failed}",
+        report.export.source,
+        report.export.export,
+        report.table,
+        report.periods.len(),
+        if dry_run { planned } else { loaded },
+    ));
+}
+
+/// `finops <vendor> show-state`: the current version of each period of `vendor`'s exports
+/// (only `export` when given) and the `history` most recent load attempts. `label` heads the
+/// export column (`report` for AWS, `export` elsewhere).
+pub fn show_state(
+    ctx: &Context,
+    vendor: &str,
+    label: &'static str,
+    export: Option<&str>,
+    history: u32,
+) -> Result<ExitStatus> {
+    let wh_cfg = ctx.warehouse_config()?;
+    let Some(wh) = Warehouse::open_read_only(&wh_cfg.path)? else {
+        output::print_text(&format!(
+            "no warehouse at {} yet: nothing has been imported",
+            wh_cfg.path.display()
+        ));
+        return Ok(ExitStatus::Success);
+    };
+    let rows = state::list_state(&wh, vendor, export)?;
+    let history = state::list_history(&wh, vendor, export, history)?;
+    if ctx.ui.format == Format::Json {
+        print_json(&json!({ "state": rows, "history": history }));
+        return Ok(ExitStatus::Success);
+    }
+    let mut t = Table::new(vec![
+        label,
+        "period",
+        "version",
+        "loaded_at",
+        "files",
+        "rows",
+        "cost",
+        "table",
+    ]);
+    for r in &rows {
+        t.push(vec![
+            json!(r.export),
+            json!(r.period.to_string()),
+            json!(r.version_id),
+            json!(r.loaded_at),
+            json!(r.files),
+            json!(r.rows),
+            json!(r.cost),
+            json!(r.target_table),
+        ]);
+    }
+    print_table(Format::Table, &t);
+    let mut h = Table::new(vec![
+        "attempted_at",
+        label,
+        "period",
+        "version",
+        "status",
+        "rows",
+        "error",
+    ]);
+    for r in &history {
+        h.push(vec![
+            json!(r.attempted_at),
+            json!(r.export),
+            json!(r.period.to_string()),
+            json!(r.version_id),
+            json!(r.status),
+            json!(r.rows),
+            json!(r.error),
+        ]);
+    }
+    output::print_text("\nrecent load attempts:");
+    print_table(Format::Table, &h);
+    Ok(ExitStatus::Success)
+}
