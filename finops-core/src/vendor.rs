@@ -2,6 +2,7 @@
 //! stage their files, and the SQL that reads them); core knows how to plan, load, track and
 //! replace ([`crate::import`]). A vendor never opens a transaction of its own.
 
+use std::collections::BTreeMap;
 use std::future::Future;
 use std::path::Path;
 
@@ -84,4 +85,30 @@ pub trait DeliverySource: Sync {
         dir: &Path,
         ui: &Ui,
     ) -> impl Future<Output = miette::Result<Staged>> + Send;
+}
+
+/// Every file under `dir`, recursively: path relative to `dir` (with `/`) → size. For vendors
+/// reading a local copy of an export tree; unreadable entries are skipped.
+pub fn local_files(dir: &Path) -> BTreeMap<String, u64> {
+    fn walk(path: &Path, rel: &str, out: &mut BTreeMap<String, u64>) {
+        let Ok(entries) = std::fs::read_dir(path) else {
+            return;
+        };
+        for e in entries.filter_map(std::result::Result::ok) {
+            let Ok(name) = e.file_name().into_string() else {
+                continue;
+            };
+            let child_rel = format!("{rel}{name}");
+            match e.file_type() {
+                Ok(t) if t.is_dir() => walk(&e.path(), &format!("{child_rel}/"), out),
+                Ok(t) if t.is_file() => {
+                    out.insert(child_rel, e.metadata().map_or(0, |m| m.len()));
+                }
+                _ => {}
+            }
+        }
+    }
+    let mut out = BTreeMap::new();
+    walk(dir, "", &mut out);
+    out
 }

@@ -186,11 +186,10 @@ impl Store {
                 }
                 Ok(out)
             }
-            Self::Local { dir } => {
-                let mut out = BTreeMap::new();
-                walk(&dir.join(rel), rel, &mut out);
-                Ok(out)
-            }
+            Self::Local { dir } => Ok(finops_core::vendor::local_files(&dir.join(rel))
+                .into_iter()
+                .map(|(k, v)| (format!("{rel}{k}"), v))
+                .collect()),
         }
     }
 
@@ -409,25 +408,6 @@ impl Store {
         .buffered(concurrency.max(1))
         .try_collect()
         .await
-    }
-}
-
-fn walk(path: &Path, rel: &str, out: &mut BTreeMap<String, u64>) {
-    let Ok(entries) = std::fs::read_dir(path) else {
-        return;
-    };
-    for e in entries.filter_map(std::result::Result::ok) {
-        let Ok(name) = e.file_name().into_string() else {
-            continue;
-        };
-        let child_rel = format!("{rel}{name}");
-        match e.file_type() {
-            Ok(t) if t.is_dir() => walk(&e.path(), &format!("{child_rel}/"), out),
-            Ok(t) if t.is_file() => {
-                out.insert(child_rel, e.metadata().map_or(0, |m| m.len()));
-            }
-            _ => {}
-        }
     }
 }
 
