@@ -61,7 +61,12 @@ pub(crate) enum Command {
     /// AWS (not in this build: install with --features aws)
     #[cfg(not(feature = "aws"))]
     Aws(MissingVendor),
-    /// Azure (not available yet)
+    /// Azure: Cost Management exports from Blob Storage or a local copy
+    #[cfg(feature = "azure")]
+    #[command(subcommand)]
+    Azure(finops_azure::AzureCommand),
+    /// Azure (not in this build: install with --features azure)
+    #[cfg(not(feature = "azure"))]
     Azure(MissingVendor),
     /// Google Cloud (not available yet)
     Gcp(MissingVendor),

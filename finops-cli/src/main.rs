@@ -56,12 +56,16 @@ fn install_miette_hook() {
     }));
 }
 
-#[cfg_attr(not(feature = "aws"), allow(clippy::needless_pass_by_value))]
+#[cfg_attr(
+    not(any(feature = "aws", feature = "azure")),
+    allow(clippy::needless_pass_by_value)
+)]
 fn run(cli: Cli) -> miette::Result<ExitStatus> {
     // A vendor that is not in this build fails before anything else is read.
     match &cli.command {
         #[cfg(not(feature = "aws"))]
         Command::Aws(_) => return Err(registry::unavailable("aws").into()),
+        #[cfg(not(feature = "azure"))]
         Command::Azure(_) => return Err(registry::unavailable("azure").into()),
         Command::Gcp(_) => return Err(registry::unavailable("gcp").into()),
         Command::Oracle(_) => return Err(registry::unavailable("oracle").into()),
@@ -104,7 +108,7 @@ fn run(cli: Cli) -> miette::Result<ExitStatus> {
     };
     settings.apply_flags(flags);
     let out: OutputConfig = settings.section("output")?;
-    #[cfg_attr(not(feature = "aws"), allow(unused_mut))]
+    #[cfg_attr(not(any(feature = "aws", feature = "azure")), allow(unused_mut))]
     let mut ctx = Context {
         settings,
         ui: Ui::new(out.format, cli.global.quiet),
@@ -112,6 +116,8 @@ fn run(cli: Cli) -> miette::Result<ExitStatus> {
     match cli.command {
         #[cfg(feature = "aws")]
         Command::Aws(cmd) => runtime()?.block_on(finops_aws::run(cmd, &mut ctx)),
+        #[cfg(feature = "azure")]
+        Command::Azure(cmd) => runtime()?.block_on(finops_azure::run(cmd, &mut ctx)),
         Command::Config(ConfigCommand::Show) => Ok(config_show(&ctx)),
         Command::Focus(cmd) => commands::focus::run(cmd, &mut ctx, file_format.as_deref()),
         #[allow(unreachable_patterns)]
@@ -120,7 +126,7 @@ fn run(cli: Cli) -> miette::Result<ExitStatus> {
 }
 
 /// The async runtime vendor commands run on.
-#[cfg(feature = "aws")]
+#[cfg(any(feature = "aws", feature = "azure"))]
 fn runtime() -> miette::Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()

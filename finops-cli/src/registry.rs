@@ -22,6 +22,10 @@ pub(crate) struct VendorEntry {
 const AWS_KEYS: &[KeySpec] = finops_aws::config::KEYS;
 #[cfg(not(feature = "aws"))]
 const AWS_KEYS: &[KeySpec] = &[];
+#[cfg(feature = "azure")]
+const AZURE_KEYS: &[KeySpec] = finops_azure::config::KEYS;
+#[cfg(not(feature = "azure"))]
+const AZURE_KEYS: &[KeySpec] = &[];
 
 /// Every vendor, compiled in or not.
 pub(crate) static VENDORS: &[VendorEntry] = &[
@@ -35,9 +39,9 @@ pub(crate) static VENDORS: &[VendorEntry] = &[
     VendorEntry {
         name: "azure",
         feature: "azure",
-        compiled: false,
-        implemented: false,
-        keys: &[],
+        compiled: cfg!(feature = "azure"),
+        implemented: true,
+        keys: AZURE_KEYS,
     },
     VendorEntry {
         name: "gcp",

@@ -123,7 +123,7 @@ pub fn csv_describe(files: &[PathBuf]) -> String {
 }
 
 /// Parses `M/D/YYYY`, `YYYY-MM-DD` and ISO 8601 timestamps (with or without `Z` or fraction).
-fn loose_timestamp(src: &str, header: &str) -> String {
+pub fn loose_timestamp(src: &str, header: &str) -> String {
     let msg = quote_literal(&format!(
         "is not a date (M/D/YYYY or ISO 8601) (column {header})"
     ));
@@ -141,7 +141,7 @@ fn loose_timestamp(src: &str, header: &str) -> String {
 /// DuckDB parses text into a 38-digit decimal about 30 times slower than into an 18-digit one,
 /// so values that fit `DECIMAL(18,10)` exactly (at most 10 fractional digits, under 10^8: all
 /// CUR values seen) take that path and are widened; the rest are parsed at full width.
-fn exact_decimal(src: &str, header: &str) -> String {
+pub fn exact_decimal(src: &str, header: &str) -> String {
     let msg = quote_literal(&format!(
         "has more than {SCALE} decimal places and cannot be loaded exactly (column {header})"
     ));

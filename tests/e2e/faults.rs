@@ -492,7 +492,11 @@ fn secrets_never_appear_in_any_output() {
         }
     }
     assert!(
-        runs[0].stdout.contains("aws.secret_access_key   ********"),
+        runs[0]
+            .stdout
+            .lines()
+            .any(|l| l.starts_with("aws.secret_access_key ")
+                && l.split_whitespace().nth(1) == Some("********")),
         "{:?}",
         runs[0]
     );

@@ -696,3 +696,116 @@ fn exact_decimal_helpers() {
     assert_eq!(unscaled(scaled("1.81E-8")), "0.0000000181");
     assert_eq!(unscaled(scaled("2.5e2")), "250");
 }
+
+/// The azurite Blob emulator (npm, installed by `scripts/test`) on a free loopback port,
+/// with its data in a temporary directory; stopped on drop.
+pub struct Azurite {
+    child: Child,
+    _data: tempfile::TempDir,
+    /// `http://127.0.0.1:PORT/devstoreaccount1`.
+    pub endpoint: String,
+}
+
+/// Azurite's well-known development account key (public, documented by Microsoft).
+pub const AZURITE_KEY: &str =
+    "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==";
+
+/// The azurite executable: `$FINOPS_TEST_AZURITE`, else `tests/node_modules/.bin/azurite-blob`.
+pub fn azurite_bin() -> Option<PathBuf> {
+    let bin = std::env::var_os("FINOPS_TEST_AZURITE").map_or_else(
+        || repo_root().join("tests/node_modules/.bin/azurite-blob"),
+        PathBuf::from,
+    );
+    if bin.exists() {
+        return Some(bin);
+    }
+    let why = format!("no azurite at {} (run scripts/test)", bin.display());
+    assert!(
+        std::env::var("CI").as_deref() != Ok("true"),
+        "{why}; CI=true, so this is a failure"
+    );
+    eprintln!("SKIPPED: {why}");
+    None
+}
+
+impl Azurite {
+    /// Starts azurite and waits until it answers.
+    pub fn start(bin: &Path) -> Self {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let data = tempfile::tempdir().unwrap();
+        let child = Command::new(bin)
+            .args(["--blobHost", "127.0.0.1", "--blobPort", &port.to_string()])
+            .args(["--skipApiVersionCheck", "--silent", "--location"])
+            .arg(data.path())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start azurite");
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                Instant::now() < deadline,
+                "azurite did not start on port {port}"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        Self {
+            child,
+            _data: data,
+            endpoint: format!("http://127.0.0.1:{port}/devstoreaccount1"),
+        }
+    }
+
+    /// A connection string for the development account.
+    pub fn connection_string(&self) -> String {
+        format!(
+            "DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey={AZURITE_KEY};BlobEndpoint={}/;",
+            self.endpoint
+        )
+    }
+
+    /// Creates `container` and uploads every file under `dir` to `prefix/<relative path>`
+    /// with Microsoft's own Python SDK (an independent client), from the test venv.
+    pub fn upload_tree(&self, venv: &Path, container: &str, dir: &Path, prefix: &str) {
+        let script = r"
+import os, sys
+from azure.storage.blob import BlobServiceClient
+svc = BlobServiceClient.from_connection_string(sys.argv[1])
+c = svc.get_container_client(sys.argv[2])
+try:
+    c.create_container()
+except Exception as e:
+    if 'ContainerAlreadyExists' not in str(e):
+        raise
+root, prefix = sys.argv[3], sys.argv[4]
+for d, _, files in os.walk(root):
+    for f in files:
+        p = os.path.join(d, f)
+        rel = os.path.relpath(p, root).replace(os.sep, '/')
+        with open(p, 'rb') as fh:
+            c.upload_blob(prefix + '/' + rel if prefix else rel, fh, overwrite=True)
+";
+        let out = Command::new(venv.join("bin/python"))
+            .args(["-c", script, &self.connection_string(), container])
+            .arg(dir)
+            .arg(prefix)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "upload to azurite failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
+
+impl Drop for Azurite {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

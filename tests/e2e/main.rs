@@ -14,6 +14,7 @@
 )]
 
 mod aws_cur;
+mod azure;
 mod cost_explorer;
 mod dbt;
 mod exports;

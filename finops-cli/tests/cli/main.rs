@@ -46,17 +46,23 @@ fn snapshot(run: &Run) -> String {
     )
 }
 
-const FEATURES: &str = if cfg!(feature = "aws") { "aws" } else { "none" };
+const FEATURES: &str = if cfg!(all(feature = "aws", feature = "azure")) {
+    "all"
+} else if cfg!(feature = "aws") {
+    "aws"
+} else {
+    "none"
+};
 
 #[test]
 fn version_lists_compiled_vendors() {
     let dir = tempfile::tempdir().unwrap();
     let run = finops(dir.path(), &[], &["--version"]);
     assert_eq!(run.code, 0);
-    let want = if cfg!(feature = "aws") {
-        "(+aws -azure -gcp -oracle)"
-    } else {
-        "(-aws -azure -gcp -oracle)"
+    let want = match FEATURES {
+        "all" => "(+aws +azure -gcp -oracle)",
+        "aws" => "(+aws -azure -gcp -oracle)",
+        _ => "(-aws -azure -gcp -oracle)",
     };
     assert_eq!(
         run.stdout.trim(),
@@ -79,6 +85,17 @@ fn aws_help() {
         let run = finops(dir.path(), &[], &["aws", cmd, "--help"]);
         assert_eq!(run.code, 0);
         insta::assert_snapshot!(format!("aws_{cmd}_help"), snapshot(&run));
+    }
+}
+
+#[cfg(feature = "azure")]
+#[test]
+fn azure_help() {
+    let dir = tempfile::tempdir().unwrap();
+    for cmd in ["import-exports", "list-exports", "show-state"] {
+        let run = finops(dir.path(), &[], &["azure", cmd, "--help"]);
+        assert_eq!(run.code, 0);
+        insta::assert_snapshot!(format!("azure_{cmd}_help"), snapshot(&run));
     }
 }
 
@@ -145,8 +162,9 @@ fn aws_not_compiled_names_the_feature() {
     insta::assert_snapshot!("aws_not_compiled", snapshot(&run));
 }
 
+#[cfg(not(feature = "azure"))]
 #[test]
-fn planned_vendor_is_explained() {
+fn azure_not_compiled_names_the_feature() {
     let dir = tempfile::tempdir().unwrap();
     let run = finops(
         dir.path(),
@@ -156,9 +174,27 @@ fn planned_vendor_is_explained() {
     assert_eq!(run.code, 2, "{run:?}");
     assert!(
         run.stderr
-            .contains("the `azure` vendor is not available in finops"),
+            .contains("the `azure` vendor is not compiled into this binary"),
         "{run:?}"
     );
+    assert!(
+        run.stderr
+            .contains("cargo install finops-cli --features azure"),
+        "{run:?}"
+    );
+}
+
+#[test]
+fn planned_vendor_is_explained() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = finops(dir.path(), &[], &["gcp", "import", "--bucket", "x"]);
+    assert_eq!(run.code, 2, "{run:?}");
+    assert!(
+        run.stderr
+            .contains("the `gcp` vendor is not available in finops"),
+        "{run:?}"
+    );
+    assert!(run.stderr.contains("aws, azure"), "{run:?}");
 }
 
 #[test]
@@ -248,19 +284,27 @@ fn config_show_masks_secrets() {
         "[aws]\nbucket = \"billing\"\naccess_key_id = \"AKIAEXAMPLE\"\nsecret_access_key = \"wJalrXUtnFEMI/K7MDENG\"\n",
     )
     .unwrap();
-    let run = finops(
-        dir.path(),
-        &[("FINOPS_AWS_SESSION_TOKEN", "FwoGZXIvYXdzEJr")],
-        &["config", "show"],
-    );
+    let mut env = vec![("FINOPS_AWS_SESSION_TOKEN", "FwoGZXIvYXdzEJr")];
+    if cfg!(feature = "azure") {
+        env.push((
+            "FINOPS_AZURE_CONNECTION_STRING",
+            "AccountName=acct;AccountKey=c2VjcmV0S2V5VmFsdWU=",
+        ));
+        env.push(("FINOPS_AZURE_CLIENT_SECRET", "Q~entraSecretValue"));
+    }
+    let run = finops(dir.path(), &env, &["config", "show"]);
     assert_eq!(run.code, 0, "{run:?}");
     let all = format!("{}{}", run.stdout, run.stderr);
-    assert!(
-        !all.contains("wJalrXUtnFEMI") && !all.contains("FwoGZXIvYXdzEJr"),
-        "{run:?}"
-    );
+    for secret in [
+        "wJalrXUtnFEMI",
+        "FwoGZXIvYXdzEJr",
+        "c2VjcmV0S2V5",
+        "entraSecret",
+    ] {
+        assert!(!all.contains(secret), "{secret} printed: {run:?}");
+    }
     assert!(run.stdout.contains("aws.secret_access_key"), "{run:?}");
-    insta::assert_snapshot!("config_show_aws", snapshot(&run));
+    insta::assert_snapshot!(format!("config_show_{FEATURES}"), snapshot(&run));
 }
 
 #[test]

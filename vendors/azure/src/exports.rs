@@ -1,0 +1,469 @@
+//! Cost Management exports as [`DeliverySource`]s: every `manifest.json` under the prefix is
+//! one run; runs are grouped by export name and month, and the newest run of a month (by
+//! `submittedTime`) is that month's delivery, its `runId` the version.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+use finops_core::Period;
+use finops_core::load::{self, ColumnType};
+use finops_core::naming::{TableRef, export_table_name, quote_ident, validate_export_name};
+use finops_core::output::Ui;
+use finops_core::state::ExportKey;
+use finops_core::vendor::{Delivery, DeliveryFile, DeliverySource, Staged};
+
+use crate::error::{Error, Result};
+use crate::focus;
+use crate::manifest::Manifest;
+use crate::store::Store;
+
+/// Schema of Azure raw tables.
+pub const SCHEMA: &str = "azure";
+
+/// What an export holds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Dataset {
+    /// `FocusCost`: FOCUS 1.0, 1.0r2 or 1.2 with Microsoft's `x_` columns.
+    Focus,
+    /// `ActualCost` (EA 2024-08-01, MCA 2023-12-01-preview…): billed cost.
+    Actual,
+    /// `AmortizedCost`: commitment purchases spread over the usage they cover.
+    Amortized,
+}
+
+impl Dataset {
+    /// From `exportConfig.type`.
+    pub fn from_type(t: &str) -> Option<Self> {
+        match t.to_ascii_lowercase().as_str() {
+            "focuscost" => Some(Self::Focus),
+            "actualcost" | "usage" => Some(Self::Actual),
+            "amortizedcost" => Some(Self::Amortized),
+            _ => None,
+        }
+    }
+
+    /// As recorded in the load state (`kind`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Focus => "focus",
+            Self::Actual => "actual",
+            Self::Amortized => "amortized",
+        }
+    }
+}
+
+/// One run's manifest, or why it could not be read (the month then fails alone).
+#[derive(Clone, Debug)]
+pub struct Run {
+    /// `…/manifest.json`, relative to the prefix.
+    pub rel: String,
+    /// The manifest.
+    pub manifest: std::result::Result<Manifest, String>,
+}
+
+/// An export found under the prefix.
+#[derive(Debug)]
+pub struct Found {
+    /// Export name.
+    pub name: String,
+    /// Its dataset, or why finops cannot load it.
+    pub dataset: std::result::Result<Dataset, String>,
+    /// The scope its newest run covers (to pair actual with amortized exports).
+    pub scope: Option<String>,
+    /// The newest run of each month.
+    pub runs: BTreeMap<Period, Run>,
+}
+
+/// The export name and month of a manifest path that could not be parsed, from the layout
+/// `<export>/<YYYYMMDD-YYYYMMDD>/…/manifest.json`.
+fn name_and_period_from_path(rel: &str) -> Option<(String, Period)> {
+    let parts: Vec<&str> = rel.split('/').collect();
+    let i = parts.iter().position(|p| {
+        p.len() == 17
+            && p.as_bytes()[8] == b'-'
+            && p.bytes().filter(u8::is_ascii_digit).count() == 16
+    })?;
+    let name = parts.get(i.checked_sub(1)?)?;
+    let period = Period::from_yyyymmdd(&format!("{}01", &parts[i][..6]))?;
+    Some(((*name).to_owned(), period))
+}
+
+/// Every export under the store's prefix, with the newest run of each month, and the listing
+/// (file → size).
+pub(crate) async fn discover(store: &Store) -> Result<(Vec<Found>, BTreeMap<String, u64>)> {
+    // export -> period -> (submitted, rel, manifest)
+    type Candidate = (String, String, std::result::Result<Manifest, String>);
+    let listing = store.list().await?;
+    let mut by_export: BTreeMap<String, BTreeMap<Period, Candidate>> = BTreeMap::new();
+    for rel in listing
+        .keys()
+        .filter(|k| *k == "manifest.json" || k.ends_with("/manifest.json"))
+    {
+        let location = store.describe(rel);
+        let parsed = match store.read(rel).await {
+            Ok(bytes) => Manifest::parse(&bytes, &location),
+            Err(e) => Err(e),
+        };
+        let (name, period, submitted) = match &parsed {
+            Ok(m) => (
+                m.export_config.export_name.clone(),
+                m.period().expect("checked by parse"),
+                m.run_info.submitted_time.clone().unwrap_or_default(),
+            ),
+            Err(e) => {
+                let Some((n, p)) = name_and_period_from_path(rel) else {
+                    tracing::warn!("{location}: {e}; skipping it");
+                    continue;
+                };
+                (n, p, String::new())
+            }
+        };
+        let candidate = (submitted, rel.clone(), parsed.map_err(|e| e.to_string()));
+        let months = by_export.entry(name).or_default();
+        match months.get(&period) {
+            // A readable newer run wins; an unreadable one never hides a readable one.
+            Some(old)
+                if (old.2.is_ok(), &old.0, &old.1)
+                    >= (candidate.2.is_ok(), &candidate.0, &candidate.1) => {}
+            _ => {
+                months.insert(period, candidate);
+            }
+        }
+    }
+    let found = by_export
+        .into_iter()
+        .map(|(name, months)| {
+            let newest = months.values().rev().find_map(|c| c.2.as_ref().ok());
+            let dataset = match newest {
+                Some(m) => Dataset::from_type(&m.export_config.dataset).ok_or_else(|| {
+                    format!(
+                        "it is a {} export (version {}), which finops does not load",
+                        m.export_config.dataset,
+                        m.export_config.data_version.as_deref().unwrap_or("?")
+                    )
+                }),
+                None => Err("none of its manifests is readable".to_owned()),
+            };
+            let scope = newest.and_then(Manifest::scope);
+            let runs = months
+                .into_iter()
+                .map(|(p, (_, rel, manifest))| (p, Run { rel, manifest }))
+                .collect();
+            Found {
+                name,
+                dataset,
+                scope,
+                runs,
+            }
+        })
+        .collect();
+    Ok((found, listing))
+}
+
+/// One Cost Management export.
+pub struct ExportSource {
+    store: Store,
+    name: String,
+    dataset: Dataset,
+    /// An ActualCost export whose scope also has an AmortizedCost export: its FOCUS rows are
+    /// only the commitment purchases and refunds (the amortized export carries the rest).
+    purchases_only: bool,
+    runs: BTreeMap<Period, Run>,
+    listing: std::sync::Arc<BTreeMap<String, u64>>,
+    key: ExportKey,
+    concurrency: usize,
+}
+
+impl ExportSource {
+    /// The export `found` in `store`.
+    pub(crate) fn new(
+        store: Store,
+        found: Found,
+        dataset: Dataset,
+        purchases_only: bool,
+        listing: std::sync::Arc<BTreeMap<String, u64>>,
+        concurrency: usize,
+    ) -> finops_core::Result<Self> {
+        validate_export_name(&found.name)?;
+        Ok(Self {
+            key: ExportKey {
+                source: "azure".into(),
+                export: found.name.clone(),
+                kind: dataset.as_str().into(),
+            },
+            store,
+            name: found.name,
+            dataset,
+            purchases_only,
+            runs: found.runs,
+            listing,
+            concurrency,
+        })
+    }
+
+    /// The dataset.
+    pub fn dataset(&self) -> Dataset {
+        self.dataset
+    }
+
+    /// Whether only commitment purchases go to FOCUS (see the field).
+    pub fn purchases_only(&self) -> bool {
+        self.purchases_only
+    }
+
+    /// A data file named by a manifest, as a path relative to the prefix: the blob name less
+    /// the prefix, or (for a local copy of another root) the file beside the manifest. Only
+    /// files that exist in the listing are returned, so a manifest cannot point outside.
+    fn data_rel(&self, manifest_rel: &str, blob_name: &str, location: &str) -> Result<String> {
+        let name = blob_name.trim_start_matches('/');
+        if name.split('/').any(|s| s == ".." || s == ".") {
+            return Err(Error::ManifestInvalid {
+                location: location.to_owned(),
+                reason: format!("blob `{blob_name}` is outside the export location"),
+            });
+        }
+        let dir = manifest_rel.rsplit_once('/').map_or("", |(d, _)| d);
+        let base = name.rsplit('/').next().unwrap_or(name);
+        let candidates = [
+            name.strip_prefix(self.store.prefix()).map(str::to_owned),
+            Some(if dir.is_empty() {
+                base.to_owned()
+            } else {
+                format!("{dir}/{base}")
+            }),
+        ];
+        candidates
+            .into_iter()
+            .flatten()
+            .find(|c| self.listing.contains_key(c))
+            .ok_or_else(|| Error::ManifestInvalid {
+                location: location.to_owned(),
+                reason: format!("it lists `{blob_name}`, which is not there"),
+            })
+    }
+}
+
+impl DeliverySource for ExportSource {
+    type Detail = Run;
+
+    fn key(&self) -> &ExportKey {
+        &self.key
+    }
+
+    fn table(&self) -> TableRef {
+        TableRef::new(
+            SCHEMA,
+            export_table_name(&format!("{}_", self.dataset.as_str()), &self.name),
+        )
+    }
+
+    fn cost_expression(&self) -> Option<String> {
+        Some(match self.dataset {
+            Dataset::Focus => "sum(\"BilledCost\")".to_owned(),
+            Dataset::Actual | Dataset::Amortized => "sum(cost_in_billing_currency)".to_owned(),
+        })
+    }
+
+    async fn list(&self) -> miette::Result<Vec<Delivery<Run>>> {
+        let mut out = Vec::new();
+        for (period, run) in &self.runs {
+            let location = self.store.describe(&run.rel);
+            let (version_id, files) = match &run.manifest {
+                Ok(m) => {
+                    let mut files = Vec::new();
+                    for b in &m.blobs {
+                        // Unresolvable files fail the month at staging, with the reason.
+                        let key = self
+                            .data_rel(&run.rel, &b.blob_name, &location)
+                            .unwrap_or_else(|_| b.blob_name.clone());
+                        let size = self.listing.get(&key).copied().or(b.byte_count);
+                        files.push(DeliveryFile { key, size });
+                    }
+                    let v = if self.purchases_only {
+                        format!("{}/purchases", m.run_info.run_id)
+                    } else {
+                        m.run_info.run_id.clone()
+                    };
+                    (v, files)
+                }
+                Err(_) => ("(unreadable manifest)".to_owned(), Vec::new()),
+            };
+            out.push(Delivery {
+                period: *period,
+                version_id,
+                files,
+                detail: run.clone(),
+            });
+        }
+        Ok(out)
+    }
+
+    async fn stage(&self, d: &Delivery<Run>, dir: &Path, ui: &Ui) -> miette::Result<Staged> {
+        let location = self.store.describe(&d.detail.rel);
+        let manifest = match &d.detail.manifest {
+            Ok(m) => m,
+            Err(reason) => {
+                return Err(Error::ManifestInvalid {
+                    location,
+                    reason: reason.clone(),
+                }
+                .into());
+            }
+        };
+        if manifest.blobs.is_empty() {
+            return Err(Error::ManifestInvalid {
+                location,
+                reason: "it lists no data files (blobs)".into(),
+            }
+            .into());
+        }
+        let mut rels = Vec::new();
+        for b in &manifest.blobs {
+            let rel = self.data_rel(&d.detail.rel, &b.blob_name, &location)?;
+            if let (Some(want), Some(have)) = (b.byte_count, self.listing.get(&rel))
+                && want != *have
+            {
+                return Err(Error::ManifestInvalid {
+                    location,
+                    reason: format!(
+                        "it says `{}` has {want} bytes, but it has {have}; the export may still be writing",
+                        b.blob_name
+                    ),
+                }
+                .into());
+            }
+            rels.push(rel);
+        }
+        let bar = ui.bytes_bar(d.bytes(), format!("{} {}", self.name, d.period));
+        let fetched = fetch_all(&self.store, &rels, dir, self.concurrency, &bar).await?;
+        bar.finish_and_clear();
+        let bytes = fetched.iter().map(|(_, s)| s).sum();
+        let files: Vec<PathBuf> = fetched.into_iter().map(|(p, _)| p).collect();
+        let rename = self.dataset != Dataset::Focus;
+        let type_of = |h: &str| match self.dataset {
+            Dataset::Focus => match load::focus_column_type(h) {
+                ColumnType::Timestamp => ColumnType::LooseTimestamp,
+                t => t,
+            },
+            Dataset::Actual | Dataset::Amortized => focus::cost_column_type(h),
+        };
+        let (raw, sources, source_types): (load::RawSelect, Vec<String>, Vec<String>) =
+            if manifest.is_parquet() {
+                let schema = load::describe_parquet(&files)?;
+                let raw = load::parquet_select(&files, &schema, false);
+                let (names, types_in_file) = schema.into_iter().unzip();
+                (raw, names, types_in_file)
+            } else {
+                let header = finops_core::warehouse::describe(&load::csv_describe(&files))?;
+                let columns: Vec<(String, ColumnType)> = header
+                    .iter()
+                    .map(|(h, _)| (h.clone(), type_of(h)))
+                    .collect();
+                let csv_types = columns
+                    .iter()
+                    .map(|(_, t)| sql_type(*t).to_owned())
+                    .collect();
+                (
+                    load::csv_select(&files, &columns, false),
+                    header.into_iter().map(|(h, _)| h).collect(),
+                    csv_types,
+                )
+            };
+        // Output names: FOCUS exports keep theirs; cost exports are snake_cased from the
+        // canonical spelling, so that EA's `CostInBillingCurrency` and MCA's
+        // `costInBillingCurrency` land in the same column. Text that should be a number or a
+        // date (Parquet written with strings) is typed as for CSV.
+        let names = if rename {
+            finops_core::naming::snake_case_all(
+                sources
+                    .iter()
+                    .map(|h| focus::canonical_name(h))
+                    .collect::<Vec<_>>()
+                    .iter()
+                    .map(String::as_str),
+            )
+        } else {
+            sources.clone()
+        };
+        let mut exprs = Vec::new();
+        let mut columns = Vec::new();
+        for ((src, ty), name) in sources.iter().zip(&source_types).zip(&names) {
+            let col = quote_ident(src);
+            let text = format!("NULLIF(trim({col}), '')");
+            let (expr, ty) = match (ty.as_str(), type_of(src)) {
+                ("VARCHAR", ColumnType::Decimal) if manifest.is_parquet() => {
+                    (load::exact_decimal(&text, src), load::DECIMAL.to_owned())
+                }
+                ("VARCHAR", ColumnType::LooseTimestamp | ColumnType::Timestamp)
+                    if manifest.is_parquet() =>
+                {
+                    (load::loose_timestamp(&text, src), "TIMESTAMP".to_owned())
+                }
+                _ => (col, ty.clone()),
+            };
+            exprs.push(format!("{expr} AS {}", quote_ident(name)));
+            columns.push((name.clone(), ty));
+        }
+        let select_sql = format!("SELECT {} FROM ({})", exprs.join(", "), raw.sql);
+        let present: BTreeSet<String> = columns.iter().map(|(n, _)| n.clone()).collect();
+        let focus_sql = Some(match self.dataset {
+            Dataset::Focus => focus::focus_upgrade(&columns),
+            Dataset::Actual | Dataset::Amortized => focus::cost_to_focus(&focus::Inputs {
+                present,
+                dataset: self.dataset,
+                purchases_only: self.purchases_only,
+            }),
+        });
+        Ok(Staged {
+            select_sql,
+            focus_sql,
+            bytes,
+        })
+    }
+}
+
+/// The DuckDB type a CSV column gets.
+fn sql_type(t: ColumnType) -> &'static str {
+    match t {
+        ColumnType::Decimal => load::DECIMAL,
+        ColumnType::Timestamp | ColumnType::LooseTimestamp => "TIMESTAMP",
+        ColumnType::TextMap | ColumnType::DecimalMap | ColumnType::Text => "VARCHAR",
+    }
+}
+
+async fn fetch_all(
+    store: &Store,
+    rels: &[String],
+    dir: &Path,
+    concurrency: usize,
+    bar: &finops_core::output::ProgressBar,
+) -> Result<Vec<(PathBuf, u64)>> {
+    use futures_util::{StreamExt, TryStreamExt, stream};
+    stream::iter(
+        rels.iter()
+            .cloned()
+            .map(|rel| async move { store.fetch(&rel, dir, bar).await }),
+    )
+    .buffered(concurrency.max(1))
+    .try_collect()
+    .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_from_paths() {
+        assert_eq!(
+            name_and_period_from_path(
+                "exports/daily/20240101-20240131/202402031833/abc/manifest.json"
+            ),
+            Some((
+                "daily".to_owned(),
+                Period::from_yyyymmdd("20240101").unwrap()
+            ))
+        );
+        assert_eq!(name_and_period_from_path("x/manifest.json"), None);
+    }
+}

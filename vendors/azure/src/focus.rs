@@ -1,0 +1,562 @@
+//! Cost Management data → FOCUS.
+//!
+//! FocusCost exports go through core's upgrade (case-insensitive match, exact casts, the
+//! 1.1–1.3 columns derived). ActualCost and AmortizedCost exports (EA and MCA) are converted
+//! following the FinOps toolkit's recipe: all amortized rows, plus, from actual data, the
+//! commitment purchases and refunds that amortized data leaves out; `BilledCost` is what was
+//! invoiced (0 for usage a commitment covered), `EffectiveCost` the amortized cost (0 for the
+//! purchase itself). An actual export alone gives every row with `EffectiveCost` = billed.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt::Write as _;
+use std::sync::LazyLock;
+
+use finops_core::load::ColumnType;
+use finops_core::naming::{quote_ident, quote_literal, snake_case};
+
+use crate::exports::Dataset;
+
+/// Column names of EA (2024-08-01) and MCA (2023-12-01-preview) cost exports, in Microsoft's
+/// spelling; a header matching one case-insensitively is read under this spelling.
+const COST_COLUMNS: &[&str] = &[
+    "InvoiceSectionName",
+    "AccountName",
+    "AccountOwnerId",
+    "SubscriptionId",
+    "SubscriptionName",
+    "ResourceGroup",
+    "ResourceLocation",
+    "Date",
+    "ProductName",
+    "MeterCategory",
+    "MeterSubCategory",
+    "MeterId",
+    "MeterName",
+    "MeterRegion",
+    "UnitOfMeasure",
+    "Quantity",
+    "EffectivePrice",
+    "CostInBillingCurrency",
+    "CostCenter",
+    "ConsumedService",
+    "ResourceId",
+    "Tags",
+    "OfferId",
+    "AdditionalInfo",
+    "ServiceInfo1",
+    "ServiceInfo2",
+    "ResourceName",
+    "ReservationId",
+    "ReservationName",
+    "UnitPrice",
+    "ProductOrderId",
+    "ProductOrderName",
+    "Term",
+    "PublisherType",
+    "PublisherName",
+    "ChargeType",
+    "Frequency",
+    "PricingModel",
+    "AvailabilityZone",
+    "BillingAccountId",
+    "BillingAccountName",
+    "BillingCurrencyCode",
+    "BillingPeriodStartDate",
+    "BillingPeriodEndDate",
+    "BillingProfileId",
+    "BillingProfileName",
+    "InvoiceSectionId",
+    "IsAzureCreditEligible",
+    "PartNumber",
+    "PayGPrice",
+    "PlanName",
+    "ServiceFamily",
+    "CostAllocationRuleName",
+    "BenefitId",
+    "BenefitName",
+    "InvoiceId",
+    "PreviousInvoiceId",
+    "ResellerName",
+    "ResellerMpnId",
+    "ServicePeriodEndDate",
+    "ServicePeriodStartDate",
+    "ProductId",
+    "PublisherId",
+    "ResourceGroupName",
+    "Location",
+    "BillingCurrency",
+    "PricingCurrency",
+    "CostInPricingCurrency",
+    "CostInUsd",
+    "PaygCostInBillingCurrency",
+    "PaygCostInUsd",
+    "ExchangeRatePricingToBilling",
+    "ExchangeRateDate",
+    "Provider",
+    "PartnerTenantId",
+    "PartnerName",
+    "CustomerTenantId",
+    "CustomerName",
+];
+
+/// Decimal columns (money, prices, quantities, rates), lower-cased.
+const DECIMALS: &[&str] = &[
+    "quantity",
+    "effectiveprice",
+    "costinbillingcurrency",
+    "unitprice",
+    "paygprice",
+    "costinpricingcurrency",
+    "costinusd",
+    "paygcostinbillingcurrency",
+    "paygcostinusd",
+    "exchangeratepricingtobilling",
+];
+
+/// Date columns (`M/D/YYYY` in EA CSV, ISO elsewhere), lower-cased.
+const DATES: &[&str] = &[
+    "date",
+    "billingperiodstartdate",
+    "billingperiodenddate",
+    "serviceperiodstartdate",
+    "serviceperiodenddate",
+    "exchangeratedate",
+];
+
+/// A cost-export header in its canonical spelling (unknown headers as they are).
+pub fn canonical_name(header: &str) -> String {
+    COST_COLUMNS
+        .iter()
+        .find(|c| c.eq_ignore_ascii_case(header))
+        .map_or_else(|| header.to_owned(), |c| (*c).to_owned())
+}
+
+/// How a cost-export column is typed in the raw table.
+pub fn cost_column_type(header: &str) -> ColumnType {
+    let lower = header.to_ascii_lowercase();
+    if DECIMALS.contains(&lower.as_str()) {
+        ColumnType::Decimal
+    } else if DATES.contains(&lower.as_str()) {
+        ColumnType::LooseTimestamp
+    } else {
+        ColumnType::Text
+    }
+}
+
+/// The `SELECT` bringing a FocusCost export up to `focus.cost_and_usage`. FocusCost 1.0 keeps
+/// in `x_` columns what FOCUS 1.2 promoted (and FocusCost 1.2 has under the FOCUS name):
+/// `x_SkuMeterName` → `SkuMeter`, `x_InvoiceId` → `InvoiceId`, `x_PricingCurrency` →
+/// `PricingCurrency`, `x_SkuDetails` → `SkuPriceDetails`.
+pub fn focus_upgrade(columns: &[(String, String)]) -> String {
+    let has = |n: &str| columns.iter().any(|(c, _)| c.eq_ignore_ascii_case(n));
+    let mut overrides = Vec::new();
+    for (focus, x, guard) in [
+        ("SkuMeter", "x_SkuMeterName", "\"SkuId\" IS NOT NULL"),
+        ("InvoiceId", "x_InvoiceId", "TRUE"),
+        ("PricingCurrency", "x_PricingCurrency", "TRUE"),
+        (
+            "SkuPriceDetails",
+            "x_SkuDetails",
+            "\"SkuPriceId\" IS NOT NULL",
+        ),
+    ] {
+        if !has(focus) && has(x) {
+            let value = if focus == "SkuPriceDetails" {
+                format!(
+                    "CASE WHEN trim(COALESCE({x}, '')) IN ('', '{{}}') THEN '{{}}' ELSE {x} END",
+                    x = quote_ident(x)
+                )
+            } else {
+                quote_ident(x)
+            };
+            let fallback = if focus == "PricingCurrency" {
+                "\"BillingCurrency\""
+            } else {
+                "NULL"
+            };
+            overrides.push((
+                focus,
+                format!("CASE WHEN {guard} THEN COALESCE({value}, {fallback}) END"),
+            ));
+        }
+    }
+    finops_core::focus::upgrade::upgrade_select(columns, &overrides)
+}
+
+/// What the cost-export mapping needs to know.
+pub struct Inputs {
+    /// Raw columns present (snake_case).
+    pub present: BTreeSet<String>,
+    /// Actual or amortized.
+    pub dataset: Dataset,
+    /// Only commitment purchases and refunds (an actual export paired with an amortized one).
+    pub purchases_only: bool,
+}
+
+/// Lookup tables from the FinOps toolkit (MIT; see `data/README.md`).
+struct Lookups {
+    /// Unit of measure (lower-cased, trimmed) → (block size, FOCUS unit).
+    units: Vec<(String, String, String)>,
+    /// Location as written (lower-cased, no spaces) → (region id, region name).
+    regions: Vec<(String, String, String)>,
+    /// Resource type (lower-cased) → (service, category, subcategory).
+    by_type: Vec<(String, String, String, String)>,
+    /// Consumed service (lower-cased) → (service, category, subcategory).
+    by_service: Vec<(String, String, String, String)>,
+}
+
+static LOOKUPS: LazyLock<Lookups> = LazyLock::new(|| {
+    fn rows(text: &str) -> Vec<csv::StringRecord> {
+        csv::ReaderBuilder::new()
+            .from_reader(text.as_bytes())
+            .records()
+            .filter_map(std::result::Result::ok)
+            .collect()
+    }
+    let mut units = BTreeMap::new();
+    for r in rows(include_str!("../data/PricingUnits.csv")) {
+        let key = r[0].trim().to_ascii_lowercase();
+        units
+            .entry(key)
+            .or_insert_with(|| (r[2].to_owned(), r[3].to_owned()));
+    }
+    let mut regions = BTreeMap::new();
+    for r in rows(include_str!("../data/Regions.csv")) {
+        let key = r[0].to_ascii_lowercase().replace(' ', "");
+        regions
+            .entry(key)
+            .or_insert_with(|| (r[1].to_owned(), r[2].to_owned()));
+    }
+    let (mut by_type, mut by_service) = (BTreeMap::new(), BTreeMap::new());
+    for r in rows(include_str!("../data/Services.csv")) {
+        let v = (r[2].to_owned(), r[3].to_owned(), r[4].to_owned());
+        if !r[1].is_empty() {
+            by_type
+                .entry(r[1].to_ascii_lowercase())
+                .or_insert_with(|| v.clone());
+        }
+        if !r[0].is_empty() {
+            by_service.entry(r[0].to_ascii_lowercase()).or_insert(v);
+        }
+    }
+    Lookups {
+        units: units.into_iter().map(|(k, (b, u))| (k, b, u)).collect(),
+        regions: regions.into_iter().map(|(k, (i, n))| (k, i, n)).collect(),
+        by_type: by_type
+            .into_iter()
+            .map(|(k, (a, b, c))| (k, a, b, c))
+            .collect(),
+        by_service: by_service
+            .into_iter()
+            .map(|(k, (a, b, c))| (k, a, b, c))
+            .collect(),
+    }
+});
+
+fn values<const N: usize>(rows: impl Iterator<Item = [String; N]>) -> String {
+    rows.map(|r| {
+        format!(
+            "({})",
+            r.iter()
+                .map(|v| quote_literal(v))
+                .collect::<Vec<_>>()
+                .join(", ")
+        )
+    })
+    .collect::<Vec<_>>()
+    .join(", ")
+}
+
+/// The `SELECT` producing FOCUS columns from an ActualCost or AmortizedCost export's raw rows
+/// (`finops_period`), EA or MCA, whichever columns are present.
+pub fn cost_to_focus(inputs: &Inputs) -> String {
+    let has = |c: &str| inputs.present.contains(&snake_case(c));
+    let col = |c: &str| -> String {
+        let name = snake_case(c);
+        if inputs.present.contains(&name) {
+            quote_ident(&name)
+        } else {
+            "NULL".to_owned()
+        }
+    };
+    let s = |c: &str| match col(c).as_str() {
+        "NULL" => "CAST(NULL AS VARCHAR)".to_owned(),
+        e => format!("CAST({e} AS VARCHAR)"),
+    };
+    let d = |c: &str| match col(c).as_str() {
+        "NULL" => "CAST(NULL AS DECIMAL(38, 18))".to_owned(),
+        e => e.to_owned(),
+    };
+    let t = |c: &str| match col(c).as_str() {
+        "NULL" => "CAST(NULL AS TIMESTAMP)".to_owned(),
+        e => format!("CAST({e} AS TIMESTAMP)"),
+    };
+    let mca = has("BillingCurrency") && !has("BillingCurrencyCode");
+    let l = &*LOOKUPS;
+    let ct = s("ChargeType");
+    let pm = s("PricingModel");
+    let cost = d("CostInBillingCurrency");
+    let commitment = format!("{pm} IN ('Reservation', 'SavingsPlan')");
+    let purchase = format!("({ct} IN ('Purchase', 'Refund') AND {commitment})");
+    let (billed, effective) = match inputs.dataset {
+        Dataset::Amortized => (
+            format!(
+                "CASE WHEN ({ct} = 'Usage' AND {commitment}) OR {ct} IN ('UnusedReservation', 'UnusedSavingsPlan') THEN 0 ELSE {cost} END"
+            ),
+            cost.clone(),
+        ),
+        Dataset::Actual | Dataset::Focus => (
+            cost.clone(),
+            format!("CASE WHEN {purchase} THEN 0 ELSE {cost} END"),
+        ),
+    };
+    // MCA prices in one currency and bills in another; EA bills in the pricing currency.
+    let pc_effective = if mca && has("CostInPricingCurrency") {
+        effective.replace(&cost, &d("CostInPricingCurrency"))
+    } else {
+        effective.clone()
+    };
+    let filter = if inputs.purchases_only {
+        format!(" WHERE {purchase}")
+    } else {
+        String::new()
+    };
+    // FOCUS keeps unit prices and quantities as DECIMAL(38, 10) and costs as DECIMAL(38, 20),
+    // so that cost = price × quantity holds exactly. Azure writes quantities with up to 12
+    // decimals (`5.99772E-07` GB): those are rounded to 10 here; the raw table keeps them
+    // exactly. (docs/focus.md, "Types".)
+    let price = |c: &str| format!("CAST({} AS DECIMAL(38, 10))", d(c));
+    let qty = format!("CAST({} AS DECIMAL(38, 10))", d("Quantity"));
+    let (list_unit, list_cost) = if mca {
+        (
+            // Derived in the billing currency, to FOCUS' 10 places like any unit price.
+            format!(
+                "CAST({} * {} AS DECIMAL(38, 10))",
+                d("PayGPrice"),
+                d("ExchangeRatePricingToBilling")
+            ),
+            // Not `PaygCostInBillingCurrency`: FOCUS wants ListCost = ListUnitPrice ×
+            // PricingQuantity, and Microsoft's figure is rounded differently.
+            "__qty * __list_unit".to_owned(),
+        )
+    } else {
+        (price("PayGPrice"), "__qty * __list_unit".to_owned())
+    };
+    let resource_id = s("ResourceId");
+    let location = s("ResourceLocation");
+    let tags = s("Tags");
+    let benefit = format!(
+        "COALESCE(NULLIF({}, ''), NULLIF({}, ''))",
+        s("BenefitId"),
+        s("ReservationId")
+    );
+    let mut sql = String::new();
+    let _ = write!(
+        sql,
+        "WITH b AS NOT MATERIALIZED (SELECT *, \
+           {ct} AS __ct, \
+           CASE WHEN {ct} IN ('Usage', 'UnusedReservation', 'UnusedSavingsPlan') THEN 'Usage' WHEN {ct} IN ('Purchase', 'Refund') THEN 'Purchase' \
+                WHEN {ct} IN ('Credit', 'Tax') THEN {ct} ELSE 'Adjustment' END AS __cat, \
+           CASE WHEN {ct} = 'Refund' THEN 'Correction' END AS __class, \
+           {billed} AS __billed, {effective} AS __effective, {pc_effective} AS __pc_effective, \
+           {qty} AS __qty, \
+           {list_unit} AS __list_unit, \
+           {contracted_unit} AS __contracted_unit, \
+           {benefit} AS __benefit, \
+           lower(trim({uom})) AS __uom, \
+           lower(replace({location}, ' ', '')) AS __loc, \
+           lower(regexp_extract({resource_id}, '/providers/([^/]+/[^/]+)', 1)) AS __rtype, \
+           lower({consumed}) AS __svc, \
+           COALESCE({billing_currency}, 'USD') AS __currency \
+           FROM finops_period{filter}), \
+         units(k, block, unit) AS (VALUES {units}), \
+         regions(k, id, name) AS (VALUES {regions}), \
+         by_type(k, name, category, subcategory) AS (VALUES {by_type}), \
+         by_svc(k, name, category, subcategory) AS (VALUES {by_service}) \
+         SELECT \
+           'Microsoft' AS ProviderName, \
+           COALESCE(NULLIF({publisher}, ''), 'Microsoft') AS PublisherName, \
+           COALESCE(NULLIF({publisher}, ''), 'Microsoft') AS ServiceProviderName, \
+           'Microsoft' AS HostProviderName, \
+           COALESCE(NULLIF({partner}, ''), 'Microsoft') AS InvoiceIssuerName, \
+           {invoice} AS InvoiceId, \
+           {account_id} AS BillingAccountId, \
+           {account_name} AS BillingAccountName, \
+           CASE WHEN {account_id} IS NOT NULL THEN {account_type} END AS BillingAccountType, \
+           {subscription} AS SubAccountId, \
+           {subscription_name} AS SubAccountName, \
+           CASE WHEN {subscription} IS NOT NULL THEN 'Subscription' END AS SubAccountType, \
+           {bp_start} AS BillingPeriodStart, \
+           {bp_end} + INTERVAL 1 DAY AS BillingPeriodEnd, \
+           {date} AS ChargePeriodStart, \
+           {date} + INTERVAL 1 DAY AS ChargePeriodEnd, \
+           __cat AS ChargeCategory, \
+           __class AS ChargeClass, \
+           {product} AS ChargeDescription, \
+           CASE {frequency} WHEN 'OneTime' THEN 'One-Time' WHEN 'Recurring' THEN 'Recurring' WHEN 'UsageBased' THEN 'Usage-Based' \
+                ELSE CASE WHEN __cat = 'Usage' THEN 'Usage-Based' ELSE 'One-Time' END END AS ChargeFrequency, \
+           __billed AS BilledCost, \
+           __effective AS EffectiveCost, \
+           CASE WHEN __cat IN ('Usage', 'Purchase') AND __class IS NULL AND __qty IS NOT NULL AND __list_unit IS NOT NULL THEN {list_cost} ELSE __billed END AS ListCost, \
+           CASE WHEN __cat IN ('Usage', 'Purchase') AND __class IS NULL AND __qty IS NOT NULL AND __contracted_unit IS NOT NULL THEN __qty * __contracted_unit ELSE __billed END AS ContractedCost, \
+           CASE WHEN __cat IN ('Usage', 'Purchase') AND __class IS NULL THEN __list_unit END AS ListUnitPrice, \
+           CASE WHEN __cat IN ('Usage', 'Purchase') AND __class IS NULL THEN __contracted_unit END AS ContractedUnitPrice, \
+           CASE WHEN __cat NOT IN ('Usage', 'Purchase') OR __class IS NOT NULL THEN NULL \
+                WHEN {pm} IN ('Reservation', 'SavingsPlan') THEN 'Committed' WHEN {pm} = 'Spot' THEN 'Dynamic' ELSE 'Standard' END AS PricingCategory, \
+           CASE WHEN __cat IN ('Usage', 'Purchase') AND __class IS NULL THEN __qty END AS PricingQuantity, \
+           CASE WHEN __cat IN ('Usage', 'Purchase') AND __class IS NULL AND __qty IS NOT NULL THEN \
+                CASE WHEN COALESCE(units.block, '1') = '1' THEN COALESCE(units.unit, 'Units') ELSE units.block || ' ' || units.unit END END AS PricingUnit, \
+           COALESCE({pricing_currency}, __currency) AS PricingCurrency, \
+           __pc_effective AS PricingCurrencyEffectiveCost, \
+           CASE WHEN __cat IN ('Usage', 'Purchase') AND __class IS NULL THEN {pc_list_unit} END AS PricingCurrencyListUnitPrice, \
+           CASE WHEN __cat IN ('Usage', 'Purchase') AND __class IS NULL THEN __contracted_unit END AS PricingCurrencyContractedUnitPrice, \
+           __currency AS BillingCurrency, \
+           CASE WHEN __cat = 'Usage' AND __class IS NULL AND __ct = 'Usage' AND __qty IS NOT NULL THEN __qty * CAST(COALESCE(units.block, '1') AS DECIMAL(38, 0)) END AS ConsumedQuantity, \
+           CASE WHEN __cat = 'Usage' AND __class IS NULL AND __ct = 'Usage' AND __qty IS NOT NULL THEN COALESCE(units.unit, 'Units') END AS ConsumedUnit, \
+           COALESCE(by_type.name, by_svc.name, {meter_category}, 'Other') AS ServiceName, \
+           COALESCE(by_type.category, by_svc.category, 'Other') AS ServiceCategory, \
+           COALESCE(by_type.subcategory, by_svc.subcategory, 'Other (' || COALESCE(by_type.category, by_svc.category, 'Other') || ')') AS ServiceSubcategory, \
+           CASE WHEN __cat IN ('Usage', 'Purchase') THEN COALESCE({product_id}, {meter_id}) END AS SkuId, \
+           CASE WHEN __cat IN ('Usage', 'Purchase') THEN {meter_name} END AS SkuMeter, \
+           CASE WHEN __cat IN ('Usage', 'Purchase') THEN COALESCE({part_number}, {meter_id}) END AS SkuPriceId, \
+           NULLIF(NULLIF({resource_id}, ''), 'Unassigned') AS ResourceId, \
+           COALESCE(NULLIF({resource_name}, ''), regexp_extract({resource_id}, '[^/]+$')) AS ResourceName, \
+           CASE WHEN __rtype <> '' THEN __rtype END AS ResourceType, \
+           CASE WHEN __loc <> '' THEN COALESCE(regions.id, __loc) END AS RegionId, \
+           CASE WHEN __loc <> '' THEN COALESCE(regions.name, {location}) END AS RegionName, \
+           NULLIF({zone}, '') AS AvailabilityZone, \
+           __benefit AS CommitmentDiscountId, \
+           CASE WHEN __benefit IS NOT NULL THEN COALESCE(NULLIF({benefit_name}, ''), NULLIF({reservation_name}, ''), regexp_extract(__benefit, '[^/]+$')) END AS CommitmentDiscountName, \
+           CASE WHEN lower(__benefit) LIKE '%/microsoft.capacity/%' THEN 'Usage' WHEN lower(__benefit) LIKE '%/microsoft.billingbenefits/%' THEN 'Spend' \
+                WHEN __benefit IS NOT NULL THEN CASE WHEN {pm} = 'SavingsPlan' THEN 'Spend' ELSE 'Usage' END END AS CommitmentDiscountCategory, \
+           CASE WHEN __benefit IS NULL THEN NULL WHEN lower(__benefit) LIKE '%/microsoft.billingbenefits/%' OR {pm} = 'SavingsPlan' THEN 'Savings Plan' ELSE 'Reservation' END AS CommitmentDiscountType, \
+           CASE WHEN __benefit IS NULL OR __cat <> 'Usage' THEN NULL WHEN __ct IN ('UnusedReservation', 'UnusedSavingsPlan') THEN 'Unused' ELSE 'Used' END AS CommitmentDiscountStatus, \
+           CASE WHEN trim(COALESCE({tags}, '')) IN ('', '{{}}') THEN NULL WHEN starts_with(trim({tags}), '{{') THEN trim({tags}) ELSE '{{' || trim({tags}) || '}}' END AS Tags, \
+           __ct AS x_ChargeType, \
+           {pm} AS x_PricingModel, \
+           {meter_category} AS x_SkuMeterCategory, \
+           {consumed} AS x_ConsumedService, \
+           COALESCE({resource_group}, {resource_group_name}) AS x_ResourceGroupName, \
+           {uom} AS x_PricingUnitDescription, \
+           {dataset} AS x_CostDataset \
+         FROM b \
+         LEFT JOIN units ON units.k = __uom \
+         LEFT JOIN regions ON regions.k = __loc \
+         LEFT JOIN by_type ON by_type.k = __rtype \
+         LEFT JOIN by_svc ON by_svc.k = __svc",
+        contracted_unit = price("UnitPrice"),
+        pc_list_unit = price("PayGPrice"),
+        uom = s("UnitOfMeasure"),
+        consumed = s("ConsumedService"),
+        billing_currency = if mca {
+            s("BillingCurrency")
+        } else {
+            s("BillingCurrencyCode")
+        },
+        pricing_currency = if mca {
+            s("PricingCurrency")
+        } else {
+            "CAST(NULL AS VARCHAR)".to_owned()
+        },
+        units = values(
+            l.units
+                .iter()
+                .map(|(k, b, u)| [k.clone(), b.clone(), u.clone()])
+        ),
+        regions = values(
+            l.regions
+                .iter()
+                .map(|(k, i, n)| [k.clone(), i.clone(), n.clone()])
+        ),
+        by_type = values(l.by_type.iter().map(|(k, a, b, c)| [
+            k.clone(),
+            a.clone(),
+            b.clone(),
+            c.clone()
+        ])),
+        by_service = values(l.by_service.iter().map(|(k, a, b, c)| [
+            k.clone(),
+            a.clone(),
+            b.clone(),
+            c.clone()
+        ])),
+        publisher = s("PublisherName"),
+        partner = s("PartnerName"),
+        invoice = s("InvoiceId"),
+        account_id = if mca {
+            s("BillingProfileId")
+        } else {
+            s("BillingAccountId")
+        },
+        account_name = if mca {
+            s("BillingProfileName")
+        } else {
+            s("BillingAccountName")
+        },
+        account_type = if mca {
+            "'Billing Profile'"
+        } else {
+            "'Billing Account'"
+        },
+        subscription = s("SubscriptionId"),
+        subscription_name = s("SubscriptionName"),
+        bp_start = t("BillingPeriodStartDate"),
+        bp_end = t("BillingPeriodEndDate"),
+        date = t("Date"),
+        product = s("ProductName"),
+        frequency = s("Frequency"),
+        meter_category = s("MeterCategory"),
+        product_id = s("ProductId"),
+        meter_id = s("MeterId"),
+        meter_name = s("MeterName"),
+        part_number = s("PartNumber"),
+        resource_name = s("ResourceName"),
+        zone = s("AvailabilityZone"),
+        benefit_name = s("BenefitName"),
+        reservation_name = s("ReservationName"),
+        resource_group = s("ResourceGroup"),
+        resource_group_name = s("ResourceGroupName"),
+        dataset = quote_literal(inputs.dataset.as_str()),
+    );
+    sql
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn canonical_names_and_types() {
+        assert_eq!(
+            canonical_name("costInBillingCurrency"),
+            "CostInBillingCurrency"
+        );
+        assert_eq!(canonical_name("COSTINUSD"), "CostInUsd");
+        assert_eq!(canonical_name("x_Custom"), "x_Custom");
+        assert_eq!(snake_case(&canonical_name("paygprice")), "pay_g_price");
+        assert_eq!(
+            cost_column_type("costInBillingCurrency"),
+            ColumnType::Decimal
+        );
+        assert_eq!(cost_column_type("Date"), ColumnType::LooseTimestamp);
+        assert_eq!(cost_column_type("Tags"), ColumnType::Text);
+    }
+
+    #[test]
+    fn lookups_load() {
+        let l = &*LOOKUPS;
+        assert!(
+            l.units
+                .iter()
+                .any(|(k, b, u)| k == "10k" && b == "10000" && u == "Units"),
+            "{:?}",
+            &l.units[..5]
+        );
+        assert!(
+            l.regions
+                .iter()
+                .any(|(k, i, _)| k == "centralus" && i == "centralus")
+        );
+        assert!(l.by_service.iter().any(|(k, ..)| k == "microsoft.compute"));
+    }
+}
