@@ -616,4 +616,42 @@ fn bad_blobs_and_names_are_refused_and_keep_what_was_loaded() {
     assert_eq!(run.code, 1, "{run:?}");
     assert!(run.stderr.contains("credentials were refused"), "{run:?}");
     assert!(!run.stderr.contains("d3JvbmcK") && !run.stdout.contains("d3JvbmcK"));
+
+    // The other ways in: a SAS token, and an account key, each with account and endpoint.
+    let sas = Azurite::container_sas(&venv, "billing");
+    let sig = sas
+        .split('&')
+        .find_map(|p| p.strip_prefix("sig="))
+        .unwrap()
+        .to_owned();
+    let list = [
+        "azure",
+        "list-exports",
+        "--container",
+        "billing",
+        "--prefix",
+        "exports",
+        "-vv",
+    ];
+    for (key, value) in [
+        ("FINOPS_AZURE_SAS_TOKEN", sas.as_str()),
+        ("FINOPS_AZURE_ACCOUNT_KEY", crate::harness::AZURITE_KEY),
+    ] {
+        let run = sb.finops_with(
+            &list,
+            &[
+                ("FINOPS_AZURE_ACCOUNT", "devstoreaccount1"),
+                ("FINOPS_AZURE_ENDPOINT", azurite.endpoint.as_str()),
+                (key, value),
+            ],
+        );
+        assert_eq!(run.code, 0, "{key}: {run:?}");
+        assert!(run.stdout.contains("daily"), "{key}: {run:?}");
+        for secret in [sig.as_str(), crate::harness::AZURITE_KEY] {
+            assert!(
+                !run.stdout.contains(secret) && !run.stderr.contains(secret),
+                "{key}: a secret was printed"
+            );
+        }
+    }
 }

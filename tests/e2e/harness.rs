@@ -803,6 +803,29 @@ for d, _, files in os.walk(root):
     }
 }
 
+impl Azurite {
+    /// A read+list SAS token for `container`, valid for an hour, made by Microsoft's SDK.
+    pub fn container_sas(venv: &Path, container: &str) -> String {
+        let script = r"
+import sys, datetime
+from azure.storage.blob import generate_container_sas, ContainerSasPermissions
+print(generate_container_sas('devstoreaccount1', sys.argv[1], account_key=sys.argv[2],
+      permission=ContainerSasPermissions(read=True, list=True),
+      expiry=datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(hours=1)))
+";
+        let out = Command::new(venv.join("bin/python"))
+            .args(["-c", script, container, AZURITE_KEY])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).trim().to_owned()
+    }
+}
+
 impl Drop for Azurite {
     fn drop(&mut self) {
         let _ = self.child.kill();
