@@ -1,13 +1,16 @@
 //! What every vendor's commands print the same way: an import's report, and `show-state`.
 
+use std::collections::BTreeMap;
+
 use serde_json::{Value, json};
 
 use crate::Context;
 use crate::error::Result;
 use crate::import::{ImportReport, Outcome};
 use crate::output::{self, ExitStatus, Format, Table, print_json, print_table};
-use crate::state;
-use crate::warehouse::Warehouse;
+use crate::period::Period;
+use crate::state::{self, ExportKey};
+use crate::warehouse::{META_SCHEMA, Warehouse};
 
 /// Prints the reports of one command's imports (one per export) and each failure's full
 /// diagnostic; returns the combined exit status. `single`: one export was asked for, so
@@ -178,4 +181,47 @@ pub fn show_state(
     output::print_text("\nrecent load attempts:");
     print_table(Format::Table, &h);
     Ok(ExitStatus::Success)
+}
+
+/// The load state as `list-exports` reads it: the warehouse opened read-only, or nothing when
+/// there is none yet (or it cannot be read, which is logged): every period then reads "no".
+pub struct LoadedVersions(Option<Warehouse>);
+
+impl LoadedVersions {
+    /// Opens the configured warehouse read-only, if it has load state.
+    pub fn open(ctx: &Context) -> Result<Self> {
+        let path = ctx.warehouse_config()?.path;
+        Ok(Self(match Warehouse::open_read_only(&path) {
+            Ok(Some(wh)) if wh.table_exists(META_SCHEMA, "load_state")? => Some(wh),
+            Ok(_) => None,
+            Err(e) => {
+                tracing::warn!("cannot read the load state: {e}");
+                None
+            }
+        }))
+    }
+
+    /// The current version of each period of `key`.
+    pub fn of(&self, key: &ExportKey) -> Result<BTreeMap<Period, String>> {
+        self.0.as_ref().map_or_else(
+            || Ok(BTreeMap::new()),
+            |wh| state::current_versions(wh, key),
+        )
+    }
+}
+
+/// What `list-exports` says of `version` of `period`, given the `current` versions: loaded,
+/// not, an older version, or that its manifest cannot be read.
+pub fn loaded_label(
+    current: &BTreeMap<Period, String>,
+    period: Period,
+    version: &str,
+    readable: bool,
+) -> String {
+    match current.get(&period) {
+        _ if !readable => "manifest unreadable".to_owned(),
+        None => "no".to_owned(),
+        Some(v) if v == version => "yes".to_owned(),
+        Some(v) => format!("older version {v}"),
+    }
 }

@@ -10,9 +10,8 @@ use finops_core::commands;
 use finops_core::config::FlagValue;
 use finops_core::import::{self, ImportOptions};
 use finops_core::output::{ExitStatus, Table, print_table};
-use finops_core::state;
 use finops_core::vendor::DeliverySource;
-use finops_core::{Context, Period, Warehouse};
+use finops_core::{Context, Period};
 use serde_json::json;
 
 use crate::config::AwsConfig;
@@ -399,36 +398,18 @@ async fn import_ce(args: ImportCeArgs, ctx: &mut Context) -> miette::Result<Exit
 async fn list_exports(args: ListArgs, ctx: &mut Context) -> miette::Result<ExitStatus> {
     let cfg = aws_config(ctx, &args.location)?;
     let sources = Source::resolve(&cfg).await?;
-    let wh_cfg = ctx.warehouse_config()?;
-    let wh = match Warehouse::open_read_only(&wh_cfg.path) {
-        Ok(Some(wh)) if wh.table_exists(finops_core::warehouse::META_SCHEMA, "load_state")? => {
-            Some(wh)
-        }
-        Ok(_) => None,
-        Err(e) => {
-            tracing::warn!("cannot read the load state: {e}");
-            None
-        }
-    };
+    let state = commands::LoadedVersions::open(ctx)?;
     let mut t = Table::new(vec![
         "export", "kind", "period", "version", "files", "bytes", "loaded",
     ]);
     for source in &sources {
-        let current = match &wh {
-            Some(wh) => state::current_versions(wh, source.key())?,
-            None => std::collections::BTreeMap::default(),
-        };
+        let current = state.of(source.key())?;
         let mut deliveries = source.deliveries().await?;
         deliveries.sort_by_key(|d| d.0);
         for (period, version, files, bytes, readable) in deliveries.into_iter().filter(|d| {
             args.periods.start.is_none_or(|s| d.0 >= s) && args.periods.end.is_none_or(|e| d.0 <= e)
         }) {
-            let loaded = match current.get(&period) {
-                _ if !readable => "manifest unreadable".to_owned(),
-                None => "no".to_owned(),
-                Some(v) if *v == version => "yes".to_owned(),
-                Some(v) => format!("older version {v}"),
-            };
+            let loaded = commands::loaded_label(&current, period, &version, readable);
             t.push(vec![
                 json!(source.key().export),
                 json!(source.kind().as_str()),

@@ -11,9 +11,8 @@ use finops_core::commands;
 use finops_core::config::FlagValue;
 use finops_core::import::{self, ImportOptions};
 use finops_core::output::{ExitStatus, Table, print_table};
-use finops_core::state;
 use finops_core::vendor::DeliverySource;
-use finops_core::{Context, Period, Warehouse};
+use finops_core::{Context, Period};
 use serde_json::json;
 
 use crate::config::AzureConfig;
@@ -255,35 +254,22 @@ async fn import_exports(args: ImportArgs, ctx: &mut Context) -> miette::Result<E
 async fn list_exports(args: ListArgs, ctx: &mut Context) -> miette::Result<ExitStatus> {
     let cfg = azure_config(ctx, &args.location)?;
     let sources = resolve(&cfg).await?;
-    let wh_cfg = ctx.warehouse_config()?;
-    let wh = match Warehouse::open_read_only(&wh_cfg.path) {
-        Ok(Some(wh)) if wh.table_exists(finops_core::warehouse::META_SCHEMA, "load_state")? => {
-            Some(wh)
-        }
-        Ok(_) => None,
-        Err(e) => {
-            tracing::warn!("cannot read the load state: {e}");
-            None
-        }
-    };
+    let state = commands::LoadedVersions::open(ctx)?;
     let mut t = Table::new(vec![
         "export", "dataset", "period", "version", "files", "bytes", "loaded",
     ]);
     for source in &sources {
-        let current = match &wh {
-            Some(wh) => state::current_versions(wh, source.key())?,
-            None => std::collections::BTreeMap::default(),
-        };
+        let current = state.of(source.key())?;
         for d in source.list().await?.into_iter().filter(|d| {
             args.periods.start.is_none_or(|s| d.period >= s)
                 && args.periods.end.is_none_or(|e| d.period <= e)
         }) {
-            let loaded = match current.get(&d.period) {
-                _ if d.detail.manifest.is_err() => "manifest unreadable".to_owned(),
-                None => "no".to_owned(),
-                Some(v) if *v == d.version_id => "yes".to_owned(),
-                Some(v) => format!("older version {v}"),
-            };
+            let loaded = commands::loaded_label(
+                &current,
+                d.period,
+                &d.version_id,
+                d.detail.manifest.is_ok(),
+            );
             t.push(vec![
                 json!(source.key().export),
                 json!(source.dataset().as_str()),
