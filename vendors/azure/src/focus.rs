@@ -195,15 +195,18 @@ pub struct Inputs {
 
 /// Lookup tables from the FinOps toolkit (MIT; see `data/README.md`).
 struct Lookups {
-    /// Unit of measure (lower-cased, trimmed) → (block size, FOCUS unit).
-    units: Vec<(String, String, String)>,
-    /// Location as written (lower-cased, no spaces) → (region id, region name).
-    regions: Vec<(String, String, String)>,
-    /// Resource type (lower-cased) → (service, category, subcategory).
-    by_type: Vec<(String, String, String, String)>,
-    /// Consumed service (lower-cased) → (service, category, subcategory).
-    by_service: Vec<(String, String, String, String)>,
+    /// Unit of measure (lower-cased, trimmed) → [block size, FOCUS unit].
+    units: Table,
+    /// Location as written (lower-cased, no spaces) → [region id, region name].
+    regions: Table,
+    /// Resource type (lower-cased) → [service, category, subcategory].
+    by_type: Table,
+    /// Consumed service (lower-cased) → [service, category, subcategory].
+    by_service: Table,
 }
+
+/// Key → values; the first row of a key wins.
+type Table = BTreeMap<String, Vec<String>>;
 
 static LOOKUPS: LazyLock<Lookups> = LazyLock::new(|| {
     fn rows(text: &str) -> Vec<csv::StringRecord> {
@@ -213,58 +216,50 @@ static LOOKUPS: LazyLock<Lookups> = LazyLock::new(|| {
             .filter_map(std::result::Result::ok)
             .collect()
     }
-    let mut units = BTreeMap::new();
+    fn cells(r: &csv::StringRecord, columns: &[usize]) -> Vec<String> {
+        columns.iter().map(|&c| r[c].to_owned()).collect()
+    }
+    let mut l = Lookups {
+        units: Table::new(),
+        regions: Table::new(),
+        by_type: Table::new(),
+        by_service: Table::new(),
+    };
     for r in rows(include_str!("../data/PricingUnits.csv")) {
-        let key = r[0].trim().to_ascii_lowercase();
-        units
-            .entry(key)
-            .or_insert_with(|| (r[2].to_owned(), r[3].to_owned()));
+        l.units
+            .entry(r[0].trim().to_ascii_lowercase())
+            .or_insert_with(|| cells(&r, &[2, 3]));
     }
-    let mut regions = BTreeMap::new();
     for r in rows(include_str!("../data/Regions.csv")) {
-        let key = r[0].to_ascii_lowercase().replace(' ', "");
-        regions
-            .entry(key)
-            .or_insert_with(|| (r[1].to_owned(), r[2].to_owned()));
+        l.regions
+            .entry(r[0].to_ascii_lowercase().replace(' ', ""))
+            .or_insert_with(|| cells(&r, &[1, 2]));
     }
-    let (mut by_type, mut by_service) = (BTreeMap::new(), BTreeMap::new());
     for r in rows(include_str!("../data/Services.csv")) {
-        let v = (r[2].to_owned(), r[3].to_owned(), r[4].to_owned());
-        if !r[1].is_empty() {
-            by_type
-                .entry(r[1].to_ascii_lowercase())
-                .or_insert_with(|| v.clone());
-        }
-        if !r[0].is_empty() {
-            by_service.entry(r[0].to_ascii_lowercase()).or_insert(v);
+        for (table, key) in [(&mut l.by_type, &r[1]), (&mut l.by_service, &r[0])] {
+            if !key.is_empty() {
+                table
+                    .entry(key.to_ascii_lowercase())
+                    .or_insert_with(|| cells(&r, &[2, 3, 4]));
+            }
         }
     }
-    Lookups {
-        units: units.into_iter().map(|(k, (b, u))| (k, b, u)).collect(),
-        regions: regions.into_iter().map(|(k, (i, n))| (k, i, n)).collect(),
-        by_type: by_type
-            .into_iter()
-            .map(|(k, (a, b, c))| (k, a, b, c))
-            .collect(),
-        by_service: by_service
-            .into_iter()
-            .map(|(k, (a, b, c))| (k, a, b, c))
-            .collect(),
-    }
+    l
 });
 
-fn values<const N: usize>(rows: impl Iterator<Item = [String; N]>) -> String {
-    rows.map(|r| {
-        format!(
-            "({})",
-            r.iter()
-                .map(|v| quote_literal(v))
-                .collect::<Vec<_>>()
-                .join(", ")
-        )
-    })
-    .collect::<Vec<_>>()
-    .join(", ")
+/// A lookup table as SQL `VALUES` rows: `(key, value, …), …`.
+fn values(table: &Table) -> String {
+    table
+        .iter()
+        .map(|(k, v)| {
+            let row: Vec<String> = std::iter::once(k)
+                .chain(v)
+                .map(|c| quote_literal(c))
+                .collect();
+            format!("({})", row.join(", "))
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// The `SELECT` producing FOCUS columns from an ActualCost or AmortizedCost export's raw rows
@@ -458,28 +453,10 @@ pub fn cost_to_focus(inputs: &Inputs) -> String {
         } else {
             "CAST(NULL AS VARCHAR)".to_owned()
         },
-        units = values(
-            l.units
-                .iter()
-                .map(|(k, b, u)| [k.clone(), b.clone(), u.clone()])
-        ),
-        regions = values(
-            l.regions
-                .iter()
-                .map(|(k, i, n)| [k.clone(), i.clone(), n.clone()])
-        ),
-        by_type = values(l.by_type.iter().map(|(k, a, b, c)| [
-            k.clone(),
-            a.clone(),
-            b.clone(),
-            c.clone()
-        ])),
-        by_service = values(l.by_service.iter().map(|(k, a, b, c)| [
-            k.clone(),
-            a.clone(),
-            b.clone(),
-            c.clone()
-        ])),
+        units = values(&l.units),
+        regions = values(&l.regions),
+        by_type = values(&l.by_type),
+        by_service = values(&l.by_service),
         publisher = s("PublisherName"),
         partner = s("PartnerName"),
         invoice = s("InvoiceId"),
@@ -545,18 +522,14 @@ mod tests {
     #[test]
     fn lookups_load() {
         let l = &*LOOKUPS;
-        assert!(
-            l.units
-                .iter()
-                .any(|(k, b, u)| k == "10k" && b == "10000" && u == "Units"),
-            "{:?}",
-            &l.units[..5]
+        assert_eq!(
+            l.units.get("10k"),
+            Some(&vec!["10000".to_owned(), "Units".to_owned()])
         );
-        assert!(
-            l.regions
-                .iter()
-                .any(|(k, i, _)| k == "centralus" && i == "centralus")
+        assert_eq!(
+            l.regions.get("centralus").map(|v| v[0].as_str()),
+            Some("centralus")
         );
-        assert!(l.by_service.iter().any(|(k, ..)| k == "microsoft.compute"));
+        assert!(l.by_service.contains_key("microsoft.compute"));
     }
 }
