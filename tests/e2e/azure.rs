@@ -18,25 +18,10 @@ use crate::{require_fv, require_venv};
 const SAMPLE_ROWS: u64 = 27;
 const SAMPLE_COST: &str = "1.26136926505726";
 
-/// Runs the Azure generator; returns its totals.
+/// Runs the Azure generator with the tests' root folder; returns its totals.
 fn generate(venv: &Path, out: &Path, export: &str, args: &[&str]) -> Value {
-    let totals = out.join(format!("{export}-totals.json"));
-    let run = Command::new(venv.join("bin/python"))
-        .arg(repo_root().join("tests/gen/azuregen.py"))
-        .args(["--export", export, "--root", "exports"])
-        .arg("--out")
-        .arg(out.join("tree"))
-        .arg("--totals")
-        .arg(&totals)
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(
-        run.status.success(),
-        "generator failed: {}",
-        String::from_utf8_lossy(&run.stderr)
-    );
-    serde_json::from_str(&std::fs::read_to_string(totals).unwrap()).unwrap()
+    let args = [&["--root", "exports"][..], args].concat();
+    crate::harness::generate(venv, "azuregen.py", out, export, &args)
 }
 
 fn one(sb: &Sandbox, venv: &Path, sql: &str) -> Value {
@@ -467,21 +452,18 @@ fn bad_blobs_and_names_are_refused_and_keep_what_was_loaded() {
     let Some(bin) = azurite_bin() else { return };
     let azurite = Azurite::start(&bin);
     let work = tempfile::tempdir().unwrap();
-    generate(
-        &venv,
-        work.path(),
-        "daily",
-        &[
-            "--dataset",
-            "actual",
-            "--format",
-            "csv.gz",
-            "--parts",
-            "1",
-            "--months",
-            "1",
-        ],
-    );
+    // One month of EA actual cost, one csv.gz part.
+    let daily = [
+        "--dataset",
+        "actual",
+        "--format",
+        "csv.gz",
+        "--parts",
+        "1",
+        "--months",
+        "1",
+    ];
+    generate(&venv, work.path(), "daily", &daily);
     azurite.upload_tree(&venv, "billing", &work.path().join("tree"), "");
     let sb = Sandbox::new();
     let conn = azurite.connection_string();
@@ -503,18 +485,7 @@ fn bad_blobs_and_names_are_refused_and_keep_what_was_loaded() {
         &venv,
         work.path(),
         "daily",
-        &[
-            "--dataset",
-            "actual",
-            "--format",
-            "csv.gz",
-            "--parts",
-            "1",
-            "--months",
-            "1",
-            "--run",
-            "3",
-        ],
+        &[&daily[..], &["--run", "3"]].concat(),
     );
     let newest = crate::harness::files_under(&work.path().join("tree"))
         .into_iter()

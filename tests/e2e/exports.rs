@@ -11,28 +11,13 @@ use std::process::Command;
 use serde_json::Value;
 
 use crate::focus::VALIDATOR_BUGS;
-use crate::harness::{Moto, Sandbox, focus_validator, repo_root};
+use crate::harness::{Moto, Sandbox, focus_validator};
 use crate::{require_fv, require_venv};
 
-/// Runs the generator; returns its totals.
+/// Runs the AWS generator with the tests' prefix; returns its totals.
 pub(crate) fn generate(venv: &Path, out: &Path, export: &str, args: &[&str]) -> Value {
-    let totals = out.join(format!("{export}-totals.json"));
-    let run = Command::new(venv.join("bin/python"))
-        .arg(repo_root().join("tests/gen/awsgen.py"))
-        .args(["--export", export, "--prefix", "exports", "--threads", "2"])
-        .arg("--out")
-        .arg(out.join("tree"))
-        .arg("--totals")
-        .arg(&totals)
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(
-        run.status.success(),
-        "generator failed: {}",
-        String::from_utf8_lossy(&run.stderr)
-    );
-    serde_json::from_str(&std::fs::read_to_string(totals).unwrap()).unwrap()
+    let args = [&["--prefix", "exports", "--threads", "2"][..], args].concat();
+    crate::harness::generate(venv, "awsgen.py", out, export, &args)
 }
 
 /// The four exports of the test: (name, generator arguments, kind, raw table).

@@ -697,6 +697,45 @@ fn exact_decimal_helpers() {
     assert_eq!(unscaled(scaled("2.5e2")), "250");
 }
 
+/// Runs the venv's Python with `args`, asserting success (`what` names it in the failure);
+/// returns its stdout.
+pub fn python<S: AsRef<std::ffi::OsStr>>(venv: &Path, what: &str, args: &[S]) -> String {
+    let out = Command::new(venv.join("bin/python"))
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{what} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Runs a test data generator (`tests/gen/<script>`) for `export` into `<out>/tree`, with
+/// `args` after the common ones; returns the totals it writes.
+pub fn generate(
+    venv: &Path,
+    script: &str,
+    out: &Path,
+    export: &str,
+    args: &[&str],
+) -> serde_json::Value {
+    let totals = out.join(format!("{export}-totals.json"));
+    let mut all: Vec<std::ffi::OsString> = vec![
+        repo_root().join("tests/gen").join(script).into(),
+        "--export".into(),
+        export.into(),
+        "--out".into(),
+        out.join("tree").into(),
+        "--totals".into(),
+        totals.clone().into(),
+    ];
+    all.extend(args.iter().map(Into::into));
+    python(venv, "generator", &all);
+    serde_json::from_str(&std::fs::read_to_string(totals).unwrap()).unwrap()
+}
+
 /// The azurite Blob emulator (npm, installed by `scripts/test`) on a free loopback port,
 /// with its data in a temporary directory; stopped on drop.
 pub struct Azurite {
@@ -789,16 +828,18 @@ for d, _, files in os.walk(root):
         with open(p, 'rb') as fh:
             c.upload_blob(prefix + '/' + rel if prefix else rel, fh, overwrite=True)
 ";
-        let out = Command::new(venv.join("bin/python"))
-            .args(["-c", script, &self.connection_string(), container])
-            .arg(dir)
-            .arg(prefix)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "upload to azurite failed: {}",
-            String::from_utf8_lossy(&out.stderr)
+        let conn = self.connection_string();
+        python(
+            venv,
+            "upload to azurite",
+            &[
+                "-c".as_ref(),
+                script.as_ref(),
+                conn.as_ref(),
+                container.as_ref(),
+                dir.as_os_str(),
+                prefix.as_ref(),
+            ],
         );
     }
 }
@@ -813,16 +854,13 @@ print(generate_container_sas('devstoreaccount1', sys.argv[1], account_key=sys.ar
       permission=ContainerSasPermissions(read=True, list=True),
       expiry=datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(hours=1)))
 ";
-        let out = Command::new(venv.join("bin/python"))
-            .args(["-c", script, container, AZURITE_KEY])
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout).trim().to_owned()
+        python(
+            venv,
+            "making a SAS token",
+            &["-c", script, container, AZURITE_KEY],
+        )
+        .trim()
+        .to_owned()
     }
 }
 
