@@ -33,8 +33,8 @@ pub(crate) struct GlobalArgs {
     #[arg(long, global = true, value_name = "SECONDS")]
     pub(crate) wait_lock: Option<u32>,
     /// Format of what the command produces: table or json for results [config: output.format];
-    /// parquet or csv for the files of `focus export`
-    #[arg(long, global = true, value_name = "FORMAT", value_parser = ["table", "json", "parquet", "csv"])]
+    /// parquet or csv for the files of `focus export`; csv or html for `report`
+    #[arg(long, global = true, value_name = "FORMAT", value_parser = ["table", "json", "parquet", "csv", "html"])]
     pub(crate) format: Option<String>,
     /// Print only errors on stderr (no progress, no step log)
     #[arg(short, long, global = true)]
@@ -75,6 +75,12 @@ pub(crate) enum Command {
     /// FOCUS: check and export the unified cost dataset (focus.cost_and_usage)
     #[command(subcommand)]
     Focus(FocusCommand),
+    /// Reports over focus.cost_and_usage: costs by dimension and period, daily anomalies
+    #[command(subcommand)]
+    Report(finops_report::ReportCommand),
+    /// Budgets of finops.toml ([[budgets]]): actual and forecast cost against each
+    #[command(subcommand)]
+    Budgets(finops_report::BudgetsCommand),
     /// Inspect the configuration
     #[command(subcommand)]
     Config(ConfigCommand),

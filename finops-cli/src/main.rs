@@ -11,6 +11,7 @@ use std::process::ExitCode;
 use clap::{CommandFactory, FromArgMatches};
 use finops_core::Context;
 use finops_core::config::{FlagValue, OutputConfig, Settings};
+use finops_core::events::Hooks;
 use finops_core::output::{self, ExitStatus, Table, Ui};
 use serde_json::json;
 
@@ -25,7 +26,8 @@ fn main() -> ExitCode {
     };
     install_miette_hook();
     output::init_logging(cli.global.quiet, cli.global.verbose);
-    match run(cli) {
+    let path = command_path(&matches);
+    match run(cli, &path) {
         Ok(status) => status.into(),
         Err(report) => {
             let status = report
@@ -58,9 +60,9 @@ fn install_miette_hook() {
 
 #[cfg_attr(
     not(any(feature = "aws", feature = "azure")),
-    allow(clippy::needless_pass_by_value)
+    allow(clippy::needless_pass_by_value, unused_variables)
 )]
-fn run(cli: Cli) -> miette::Result<ExitStatus> {
+fn run(cli: Cli, command_path: &[&str]) -> miette::Result<ExitStatus> {
     // A vendor that is not in this build fails before anything else is read.
     match &cli.command {
         #[cfg(not(feature = "aws"))]
@@ -83,13 +85,21 @@ fn run(cli: Cli) -> miette::Result<ExitStatus> {
     if let Some(s) = cli.global.wait_lock {
         flags.push(("warehouse.wait_lock", FlagValue::Int(i64::from(s))));
     }
+    // Formats that are files rather than results, and the commands that write them.
+    let file_formats: &[&str] = match &cli.command {
+        Command::Focus(FocusCommand::Export { .. }) => &["parquet", "csv"],
+        Command::Report(_) => &["csv", "html"],
+        _ => &[],
+    };
     let is_export = matches!(cli.command, Command::Focus(FocusCommand::Export { .. }));
     let file_format = match cli.global.format.as_deref() {
-        Some(f @ ("parquet" | "csv")) if is_export => Some(f.to_owned()),
-        Some(f @ ("parquet" | "csv")) => {
+        Some(f) if file_formats.contains(&f) => Some(f.to_owned()),
+        Some(f @ ("parquet" | "csv" | "html")) => {
             return Err(finops_core::Error::InvalidArguments {
-                message: format!("--format {f} is only for `finops focus export`"),
-                help: "use --format table or --format json here".into(),
+                message: format!("--format {f} is not a format of this command"),
+                help: "parquet and csv are for `finops focus export`; csv and html for \
+                       `finops report`; table and json for the rest"
+                    .into(),
             }
             .into());
         }
@@ -108,21 +118,58 @@ fn run(cli: Cli) -> miette::Result<ExitStatus> {
     };
     settings.apply_flags(flags);
     let out: OutputConfig = settings.section("output")?;
+    let hooks = Hooks::new(settings.list("hooks")?)?;
     #[cfg_attr(not(any(feature = "aws", feature = "azure")), allow(unused_mut))]
     let mut ctx = Context {
         settings,
         ui: Ui::new(out.format, cli.global.quiet),
+        hooks,
     };
     match cli.command {
         #[cfg(feature = "aws")]
-        Command::Aws(cmd) => runtime()?.block_on(finops_aws::run(cmd, &mut ctx)),
+        Command::Aws(cmd) => runtime()?
+            .block_on(finops_aws::run(cmd, &mut ctx))
+            .inspect_err(|e| import_failed(&ctx, command_path, e)),
         #[cfg(feature = "azure")]
-        Command::Azure(cmd) => runtime()?.block_on(finops_azure::run(cmd, &mut ctx)),
+        Command::Azure(cmd) => runtime()?
+            .block_on(finops_azure::run(cmd, &mut ctx))
+            .inspect_err(|e| import_failed(&ctx, command_path, e)),
+        Command::Report(cmd) => finops_report::run_report(cmd, &ctx, file_format.as_deref()),
+        Command::Budgets(cmd) => finops_report::run_budgets(cmd, &ctx),
         Command::Config(ConfigCommand::Show) => Ok(config_show(&ctx)),
         Command::Focus(cmd) => commands::focus::run(cmd, &mut ctx, file_format.as_deref()),
         #[allow(unreachable_patterns)]
         _ => unreachable!("vendor stubs are handled above"),
     }
+}
+
+/// `["aws", "import-cur"]`: the subcommands the user named.
+fn command_path(matches: &clap::ArgMatches) -> Vec<&str> {
+    let mut path = Vec::new();
+    let mut m = matches;
+    while let Some((name, sub)) = m.subcommand() {
+        path.push(name);
+        m = sub;
+    }
+    path
+}
+
+/// An import command that failed before it had per-export reports (a wrong bucket, refused
+/// credentials…) still tells the `import.failed` hooks.
+#[cfg(any(feature = "aws", feature = "azure"))]
+fn import_failed(ctx: &Context, command_path: &[&str], error: &miette::Report) {
+    if !command_path.get(1).is_some_and(|c| c.starts_with("import")) {
+        return;
+    }
+    ctx.emit(finops_core::events::EventKind::ImportFailed, || {
+        json!({
+            "vendor": command_path[0],
+            "command": command_path.join(" "),
+            "error": error.to_string(),
+            "code": error.code().map(|c| c.to_string()),
+            "help": error.help().map(|h| h.to_string()),
+        })
+    });
 }
 
 /// The async runtime vendor commands run on.

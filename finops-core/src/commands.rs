@@ -6,6 +6,7 @@ use serde_json::{Value, json};
 
 use crate::Context;
 use crate::error::Result;
+use crate::events::EventKind;
 use crate::import::{ImportReport, Outcome};
 use crate::output::{self, ExitStatus, Format, Table, print_json, print_table};
 use crate::period::Period;
@@ -30,6 +31,11 @@ pub fn finish_imports(
             output::print_diagnostic(failure);
         }
     }
+    if !dry_run {
+        for report in reports {
+            emit_import(ctx, report);
+        }
+    }
     if ctx.ui.format == Format::Json {
         let value = if single && reports.len() == 1 {
             serde_json::to_value(&reports[0])
@@ -39,6 +45,29 @@ pub fn finish_imports(
         print_json(&value.unwrap_or(Value::Null));
     }
     combined_status(reports)
+}
+
+/// `import.failed` when any period failed, else `import.completed` (also when every period
+/// was unchanged: `data.loaded` says how many were loaded).
+fn emit_import(ctx: &Context, report: &ImportReport) {
+    let count = |f: fn(&Outcome) -> bool| report.periods.iter().filter(|p| f(&p.outcome)).count();
+    let loaded = count(|o| matches!(o, Outcome::Loaded { .. }));
+    let skipped = count(|o| matches!(o, Outcome::Skipped));
+    let failed = count(|o| matches!(o, Outcome::Failed { .. }));
+    let kind = if failed > 0 {
+        EventKind::ImportFailed
+    } else {
+        EventKind::ImportCompleted
+    };
+    ctx.emit(kind, || {
+        let mut data = serde_json::to_value(report).unwrap_or(Value::Null);
+        if let Value::Object(map) = &mut data {
+            map.insert("loaded".into(), json!(loaded));
+            map.insert("skipped".into(), json!(skipped));
+            map.insert("failed".into(), json!(failed));
+        }
+        data
+    });
 }
 
 /// 0 when every export succeeded, 1 when every one failed, 3 otherwise.

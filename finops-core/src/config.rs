@@ -117,6 +117,10 @@ pub const CORE_KEYS: &[KeySpec] = &[
     },
 ];
 
+/// Sections written as arrays of tables (`[[budgets]]`, `[[hooks]]`): each entry is checked
+/// by its own type (unknown fields are refused there), read with [`Settings::list`].
+pub const LIST_SECTIONS: &[&str] = &["budgets", "hooks"];
+
 /// Default DuckDB file, relative to the working directory.
 pub const DEFAULT_WAREHOUSE: &str = "finops.duckdb";
 /// Default DuckDB `memory_limit`.
@@ -274,6 +278,7 @@ impl Settings {
                     keys.extend(inner.keys().map(|k| format!("{section}.{k}")));
                 }
                 _ if foreign_sections.contains(&section.as_str()) => {}
+                toml::Value::Array(_) if LIST_SECTIONS.contains(&section.as_str()) => {}
                 toml::Value::Table(inner) if !inner.is_empty() => {
                     keys.extend(inner.keys().map(|k| format!("{section}.{k}")));
                 }
@@ -372,6 +377,28 @@ impl Settings {
                 .map_err(|e| Error::ConfigInvalid {
                     message: e.to_string(),
                 }),
+        }
+    }
+
+    /// Deserializes an array-of-tables section (`[[budgets]]`); empty when absent.
+    pub fn list<T: DeserializeOwned>(&self, name: &str) -> Result<Vec<T>> {
+        debug_assert!(
+            LIST_SECTIONS.contains(&name),
+            "undeclared list section {name}"
+        );
+        match self.figment.find_value(name) {
+            Err(_) => Ok(Vec::new()),
+            Ok(_) => self.figment.extract_inner(name).map_err(|e| {
+                // figment's path reads `default.0.fliter.budgets`: name the entry instead.
+                let entry = e
+                    .path
+                    .iter()
+                    .find_map(|p| p.parse::<usize>().ok())
+                    .map_or_else(String::new, |i| format!(" #{}", i + 1));
+                Error::ConfigInvalid {
+                    message: format!("[[{name}]]{entry}: {}", e.kind),
+                }
+            }),
         }
     }
 

@@ -2,6 +2,7 @@
 
 use crate::config::{Settings, WarehouseConfig};
 use crate::error::Result;
+use crate::events::{Event, EventKind, Hooks};
 use crate::output::Ui;
 use crate::warehouse::Warehouse;
 
@@ -11,12 +12,24 @@ pub struct Context {
     pub settings: Settings,
     /// Output format, quietness, progress.
     pub ui: Ui,
+    /// The `[[hooks]]` that receive events.
+    pub hooks: Hooks,
 }
 
 impl Context {
     /// The `[warehouse]` section.
     pub fn warehouse_config(&self) -> Result<WarehouseConfig> {
         self.settings.section("warehouse")
+    }
+
+    /// Sends an event to the hooks that listen to it (nothing when none does); `data` is
+    /// built only then.
+    pub fn emit(&self, kind: EventKind, data: impl FnOnce() -> serde_json::Value) {
+        if self.hooks.is_idle(kind) {
+            return;
+        }
+        let warehouse = self.warehouse_config().map(|c| c.path).unwrap_or_default();
+        self.hooks.emit(&Event::new(kind, &warehouse, data()));
     }
 
     /// Opens the warehouse read-write (taking DuckDB's file lock).

@@ -12,6 +12,7 @@ pub mod config;
 pub mod context;
 pub mod env;
 pub mod error;
+pub mod events;
 pub mod fault;
 pub mod focus;
 pub mod import;

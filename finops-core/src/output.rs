@@ -124,16 +124,16 @@ impl Ui {
 #[derive(Debug, Default)]
 pub struct Table {
     /// Column names.
-    pub headers: Vec<&'static str>,
+    pub headers: Vec<String>,
     /// Rows of cells; JSON values so numbers stay numbers in JSON output.
     pub rows: Vec<Vec<serde_json::Value>>,
 }
 
 impl Table {
     /// An empty table with these columns.
-    pub fn new(headers: Vec<&'static str>) -> Self {
+    pub fn new<S: Into<String>>(headers: Vec<S>) -> Self {
         Self {
-            headers,
+            headers: headers.into_iter().map(Into::into).collect(),
             rows: Vec::new(),
         }
     }
@@ -153,7 +153,7 @@ impl Table {
                     serde_json::Value::Object(
                         self.headers
                             .iter()
-                            .map(|h| (*h).to_owned())
+                            .cloned()
                             .zip(r.iter().cloned())
                             .collect(),
                     )
@@ -162,7 +162,8 @@ impl Table {
         )
     }
 
-    fn render(&self) -> String {
+    /// The aligned text of the table.
+    pub fn render(&self) -> String {
         let mut t = comfy_table::Table::new();
         t.load_preset(comfy_table::presets::NOTHING);
         t.set_header(self.headers.clone());

@@ -633,6 +633,12 @@ pub fn scaled(s: &str) -> i128 {
         .strip_prefix('-')
         .map_or((false, mantissa), |r| (true, r));
     let (int, frac) = m.split_once('.').unwrap_or((m, ""));
+    // Trailing zeros (DuckDB prints DECIMAL(38, 20) with all 20) do not change the value.
+    let frac = if exp == 0 {
+        frac.trim_end_matches('0')
+    } else {
+        frac
+    };
     let digits: i128 = format!("{int}{frac}").parse().unwrap();
     // value = digits × 10^(exp − len(frac)); in units of 10^-18: × 10^(exp − len(frac) + 18)
     let shift = exp - i32::try_from(frac.len()).unwrap() + i32::try_from(SCALE).unwrap();
@@ -868,5 +874,121 @@ impl Drop for Azurite {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+}
+
+/// Debian's Chromium (installed by `scripts/test`): `$FINOPS_TEST_CHROMIUM`, else
+/// `/usr/bin/chromium`. `None` (a printed skip) when missing; a failure under `CI=true`.
+pub fn chromium() -> Option<PathBuf> {
+    let bin = std::env::var_os("FINOPS_TEST_CHROMIUM")
+        .map_or_else(|| PathBuf::from("/usr/bin/chromium"), PathBuf::from);
+    if bin.exists() {
+        return Some(bin);
+    }
+    let why = format!("no Chromium at {} (run scripts/test)", bin.display());
+    assert!(
+        std::env::var("CI").as_deref() != Ok("true"),
+        "{why}; CI=true, so this is a failure"
+    );
+    eprintln!("SKIPPED: {why}");
+    None
+}
+
+/// Loads `file` in headless Chromium, lets its scripts run, and returns the resulting DOM.
+pub fn render_dom(chromium: &Path, file: &Path) -> String {
+    let profile = tempfile::tempdir().unwrap();
+    let out = Command::new(chromium)
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--virtual-time-budget=5000",
+            "--dump-dom",
+        ])
+        .arg(format!("--user-data-dir={}", profile.path().display()))
+        .arg(format!("file://{}", file.display()))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "chromium failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// One request a [`HookServer`] received.
+#[derive(Clone, Debug)]
+pub struct HookRequest {
+    /// Request line path.
+    pub path: String,
+    /// `Content-Type`.
+    pub content_type: String,
+    /// The body, parsed as JSON.
+    pub body: serde_json::Value,
+}
+
+/// A webhook receiver on a free loopback port: answers the first requests with the given
+/// statuses, then 200, and records every request. Stops with the test process.
+pub struct HookServer {
+    /// `http://127.0.0.1:PORT`.
+    pub url: String,
+    requests: std::sync::Arc<std::sync::Mutex<Vec<HookRequest>>>,
+}
+
+impl HookServer {
+    /// Starts the server; `statuses` are the answers to the first requests.
+    pub fn start(statuses: &[u16]) -> Self {
+        use std::io::{BufRead, BufReader, Write};
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let requests = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let seen = requests.clone();
+        let mut statuses: std::collections::VecDeque<u16> = statuses.iter().copied().collect();
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(mut stream) = stream else { continue };
+                let mut reader = BufReader::new(stream.try_clone().unwrap());
+                let mut line = String::new();
+                reader.read_line(&mut line).unwrap_or_default();
+                let path = line.split_whitespace().nth(1).unwrap_or("").to_owned();
+                let (mut length, mut content_type) = (0usize, String::new());
+                loop {
+                    let mut h = String::new();
+                    if reader.read_line(&mut h).unwrap_or(0) == 0 || h.trim().is_empty() {
+                        break;
+                    }
+                    let (name, value) = h.split_once(':').unwrap_or(("", ""));
+                    match name.trim().to_ascii_lowercase().as_str() {
+                        "content-length" => length = value.trim().parse().unwrap_or(0),
+                        "content-type" => value.trim().clone_into(&mut content_type),
+                        _ => {}
+                    }
+                }
+                let mut body = vec![0u8; length];
+                reader.read_exact(&mut body).unwrap_or_default();
+                seen.lock().unwrap().push(HookRequest {
+                    path,
+                    content_type,
+                    body: serde_json::from_slice(&body).unwrap_or(serde_json::Value::Null),
+                });
+                let status = statuses.pop_front().unwrap_or(200);
+                let _ = write!(
+                    stream,
+                    "HTTP/1.1 {status} X\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+                );
+            }
+        });
+        Self { url, requests }
+    }
+
+    /// What was received so far.
+    pub fn requests(&self) -> Vec<HookRequest> {
+        self.requests.lock().unwrap().clone()
     }
 }

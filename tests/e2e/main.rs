@@ -22,3 +22,4 @@ mod faults;
 mod focus;
 mod generated;
 mod harness;
+mod reports;

@@ -110,6 +110,20 @@ fn focus_help() {
 }
 
 #[test]
+fn report_help() {
+    let dir = tempfile::tempdir().unwrap();
+    for (name, args) in [
+        ("report_costs_help", &["report", "costs", "--help"][..]),
+        ("report_anomalies_help", &["report", "anomalies", "--help"]),
+        ("budgets_check_help", &["budgets", "check", "--help"]),
+    ] {
+        let run = finops(dir.path(), &[], args);
+        assert_eq!(run.code, 0);
+        insta::assert_snapshot!(name, snapshot(&run));
+    }
+}
+
+#[test]
 fn focus_without_a_warehouse_says_what_to_do() {
     let dir = tempfile::tempdir().unwrap();
     let run = finops(dir.path(), &[], &["focus", "validate"]);
@@ -124,9 +138,44 @@ fn focus_without_a_warehouse_says_what_to_do() {
     assert_eq!(run.code, 2, "{run:?}");
     assert!(
         run.stderr
-            .contains("--format csv is only for `finops focus export`"),
+            .contains("--format csv is not a format of this command"),
         "{run:?}"
     );
+    assert!(
+        run.stderr.contains("csv and html for `finops report`"),
+        "{run:?}"
+    );
+}
+
+#[test]
+fn reports_without_data_or_budgets_say_what_to_do() {
+    let dir = tempfile::tempdir().unwrap();
+    for args in [&["report", "costs"][..], &["report", "anomalies"]] {
+        let run = finops(dir.path(), &[], args);
+        assert_eq!(run.code, 1, "{run:?}");
+        assert!(
+            run.stderr
+                .contains("there are no FOCUS rows in `finops.duckdb` yet"),
+            "{run:?}"
+        );
+    }
+    let run = finops(dir.path(), &[], &["budgets", "check"]);
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(
+        run.stderr.contains("no [[budgets]] in the configuration"),
+        "{run:?}"
+    );
+    assert!(run.stderr.contains("thresholds = [80, 100]"), "{run:?}");
+    let run = finops(dir.path(), &[], &["report", "costs", "--by", "tag:"]);
+    assert_eq!(run.code, 2, "{run:?}");
+    assert!(run.stderr.contains("`tag:` is not a dimension"), "{run:?}");
+    let run = finops(
+        dir.path(),
+        &[],
+        &["report", "costs", "--period", "2024-03..2024-01"],
+    );
+    assert_eq!(run.code, 2, "{run:?}");
+    assert!(run.stderr.contains("2024-01 is before 2024-03"), "{run:?}");
 }
 
 /// Regression for the foundation issue: a vendor that is not compiled in still parses and

@@ -1,0 +1,353 @@
+//! Reports over `focus.cost_and_usage`, so they serve every vendor: costs by dimension and
+//! period (`finops report costs`), daily anomalies (`finops report anomalies`) and budgets
+//! (`finops budgets check`).
+//!
+//! DuckDB does what it is best at, scanning and aggregating the FOCUS table with exact
+//! decimals; the small aggregated result comes out as Arrow into polars, which does the
+//! reshaping and the window work: top-N with an "(other)" row, period-over-period changes,
+//! pivots, rolling medians. Money is a polars `Decimal` from end to end and is printed with
+//! every digit the FOCUS table holds.
+
+// Doc comments on arguments are the user's `--help` text, not rustdoc.
+#![allow(clippy::doc_markdown)]
+
+mod anomalies;
+mod budgets;
+mod costs;
+mod frame;
+mod html;
+
+use std::path::PathBuf;
+
+use clap::{Args, Subcommand, ValueEnum};
+use finops_core::focus;
+use finops_core::naming::quote_literal;
+use finops_core::output::ExitStatus;
+use finops_core::{Context, Period, Warehouse};
+
+pub use budgets::BudgetConfig;
+
+/// `finops report …`.
+#[derive(Debug, Subcommand)]
+pub enum ReportCommand {
+    /// Cost by service, account, region, charge category or tag, per month or day, with the
+    /// change from the previous period (--format table, json, csv or html)
+    Costs(CostsArgs),
+    /// Daily costs far from their own recent history (rolling median and MAD)
+    Anomalies(AnomaliesArgs),
+}
+
+/// `finops budgets …`.
+#[derive(Debug, Subcommand)]
+pub enum BudgetsCommand {
+    /// Actual and forecast cost of the month against every [[budgets]] entry of finops.toml
+    Check(BudgetsArgs),
+}
+
+/// A grouping of cost rows.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Dimension {
+    /// `ServiceName`.
+    Service,
+    /// `SubAccountId` (with its name).
+    Account,
+    /// `RegionId`.
+    Region,
+    /// `ChargeCategory`.
+    ChargeCategory,
+    /// `ProviderName`.
+    Provider,
+    /// One key of `Tags`.
+    Tag(String),
+}
+
+impl std::str::FromStr for Dimension {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        Ok(match s {
+            "service" => Self::Service,
+            "account" => Self::Account,
+            "region" => Self::Region,
+            "charge-category" => Self::ChargeCategory,
+            "provider" => Self::Provider,
+            _ => match s.strip_prefix("tag:") {
+                Some(key) if !key.is_empty() => Self::Tag(key.to_owned()),
+                _ => {
+                    return Err(format!(
+                        "`{s}` is not a dimension: service, account, region, charge-category, \
+                         provider or tag:KEY"
+                    ));
+                }
+            },
+        })
+    }
+}
+
+impl Dimension {
+    /// The column name in every output.
+    pub fn label(&self) -> String {
+        match self {
+            Self::Service => "service".into(),
+            Self::Account => "account".into(),
+            Self::Region => "region".into(),
+            Self::ChargeCategory => "charge_category".into(),
+            Self::Provider => "provider".into(),
+            Self::Tag(k) => format!("tag:{k}"),
+        }
+    }
+
+    /// The SQL expression over `focus.cost_and_usage`; user input only as a quoted literal.
+    fn sql(&self) -> String {
+        let expr = match self {
+            Self::Service => r#""ServiceName""#.to_owned(),
+            Self::Account => r#""SubAccountId""#.to_owned(),
+            Self::Region => r#""RegionId""#.to_owned(),
+            Self::ChargeCategory => r#""ChargeCategory""#.to_owned(),
+            Self::Provider => r#""ProviderName""#.to_owned(),
+            Self::Tag(key) => {
+                // A JSON pointer: exact for any key, whatever characters it has.
+                let pointer = format!("/{}", key.replace('~', "~0").replace('/', "~1"));
+                format!(
+                    r#"json_extract_string("Tags", {})"#,
+                    quote_literal(&pointer)
+                )
+            }
+        };
+        format!("coalesce(CAST({expr} AS VARCHAR), '{NONE}')")
+    }
+}
+
+/// The SQL of a grouping: columns `d0, d1…` for the dimensions, then `currency`.
+pub(crate) struct Grouping {
+    /// `d0`, `d1`…
+    pub dims: Vec<String>,
+    /// `<expr> AS d0, <expr> AS d1, ` (to put before the currency in a SELECT).
+    pub select: String,
+}
+
+impl Grouping {
+    pub(crate) fn new(by: &[Dimension]) -> Self {
+        let dims: Vec<String> = (0..by.len()).map(|i| format!("d{i}")).collect();
+        let select = by
+            .iter()
+            .zip(&dims)
+            .map(|(d, name)| format!("{} AS {name}", d.sql()))
+            .chain([String::new()])
+            .collect::<Vec<_>>()
+            .join(", ");
+        Self { dims, select }
+    }
+
+    /// `d0, d1, currency`, each prefixed by `table.` when given.
+    pub(crate) fn keys(&self, table: Option<&str>) -> String {
+        let prefix = table.map(|t| format!("{t}.")).unwrap_or_default();
+        self.dims
+            .iter()
+            .map(String::as_str)
+            .chain(["currency"])
+            .map(|k| format!("{prefix}{k}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}
+
+/// The value shown for a row without the dimension (no tag, no region).
+pub const NONE: &str = "(none)";
+/// The row that gathers everything below `--top`.
+pub const OTHER: &str = "(other)";
+
+/// Which FOCUS cost column to sum.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum CostColumn {
+    /// EffectiveCost: amortized, after discounts (the default)
+    #[default]
+    Effective,
+    /// BilledCost: what the invoice says
+    Billed,
+    /// ListCost: at public prices
+    List,
+    /// ContractedCost: at negotiated prices
+    Contracted,
+}
+
+impl CostColumn {
+    fn column(self) -> &'static str {
+        match self {
+            Self::Effective => "EffectiveCost",
+            Self::Billed => "BilledCost",
+            Self::List => "ListCost",
+            Self::Contracted => "ContractedCost",
+        }
+    }
+}
+
+/// Months `first..=last`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PeriodRange {
+    first: Period,
+    last: Period,
+}
+
+impl std::str::FromStr for PeriodRange {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        let (a, b) = s.split_once("..").unwrap_or((s, s));
+        let first: Period = a.parse()?;
+        let last: Period = b.parse()?;
+        if last < first {
+            return Err(format!("{last} is before {first}"));
+        }
+        Ok(Self { first, last })
+    }
+}
+
+impl PeriodRange {
+    /// `[start, end)` as SQL timestamps.
+    fn bounds(self) -> (String, String) {
+        (self.first.first_day(), self.last.next().first_day())
+    }
+}
+
+/// Time buckets of a report.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
+pub enum Granularity {
+    /// Calendar months
+    #[default]
+    Month,
+    /// Days
+    Day,
+}
+
+/// `finops report costs`.
+#[derive(Debug, Args)]
+pub struct CostsArgs {
+    /// Group by: service, account, region, charge-category, provider or tag:KEY (repeatable;
+    /// default service)
+    #[arg(long = "by", value_name = "DIMENSION")]
+    pub by: Vec<Dimension>,
+    /// Months to report, YYYY-MM or YYYY-MM..YYYY-MM (default: every month with data)
+    #[arg(long, value_name = "YYYY-MM[..YYYY-MM]")]
+    pub period: Option<PeriodRange>,
+    /// Time buckets
+    #[arg(long, value_enum, default_value_t)]
+    pub granularity: Granularity,
+    /// Keep the N largest groups of each currency; the rest is summed into "(other)"
+    #[arg(long, value_name = "N")]
+    pub top: Option<usize>,
+    /// The FOCUS cost column to sum
+    #[arg(long, value_enum, default_value_t)]
+    pub cost: CostColumn,
+    /// Write the report to FILE instead of standard output
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+}
+
+/// `finops report anomalies`.
+#[derive(Debug, Args)]
+pub struct AnomaliesArgs {
+    /// Series to watch: service, account, region, charge-category, provider or tag:KEY
+    /// (repeatable; default service and account)
+    #[arg(long = "by", value_name = "DIMENSION")]
+    pub by: Vec<Dimension>,
+    /// Days of history each day is compared with
+    #[arg(long, value_name = "DAYS", default_value_t = 14)]
+    pub window: usize,
+    /// How many scaled MADs from the median a day must be to be an anomaly
+    #[arg(long, value_name = "K", default_value_t = 3.5)]
+    pub threshold: f64,
+    /// Ignore changes smaller than this amount (in the billing currency)
+    #[arg(long, value_name = "AMOUNT", default_value_t = 1.0)]
+    pub min_change: f64,
+    /// Report anomalies of the last N days of data
+    #[arg(long, value_name = "N", default_value_t = 7, conflicts_with = "period")]
+    pub days: usize,
+    /// Report anomalies in these months instead, YYYY-MM or YYYY-MM..YYYY-MM
+    #[arg(long, value_name = "YYYY-MM[..YYYY-MM]")]
+    pub period: Option<PeriodRange>,
+    /// The FOCUS cost column
+    #[arg(long, value_enum, default_value_t)]
+    pub cost: CostColumn,
+    /// Write the list to FILE instead of standard output
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+}
+
+/// `finops budgets check`.
+#[derive(Debug, Args)]
+pub struct BudgetsArgs {
+    /// The month to check, YYYY-MM (default: the newest month with data)
+    #[arg(long, value_name = "YYYY-MM")]
+    pub month: Option<Period>,
+}
+
+/// Runs `finops report …`; `file_format` is `--format csv|html`.
+pub fn run_report(
+    cmd: ReportCommand,
+    ctx: &Context,
+    file_format: Option<&str>,
+) -> miette::Result<ExitStatus> {
+    let wh = open_focus(ctx)?;
+    match cmd {
+        ReportCommand::Costs(args) => costs::run(&wh, ctx, &args, file_format),
+        ReportCommand::Anomalies(args) => anomalies::run(&wh, ctx, &args, file_format),
+    }
+}
+
+/// Runs `finops budgets …`.
+pub fn run_budgets(cmd: BudgetsCommand, ctx: &Context) -> miette::Result<ExitStatus> {
+    let BudgetsCommand::Check(args) = cmd;
+    let configs: Vec<BudgetConfig> = ctx.settings.list("budgets")?;
+    if configs.is_empty() {
+        return Err(miette::miette!(
+            code = "finops::budgets::none",
+            help = "add one to finops.toml:\n\n[[budgets]]\nname = \"cloud\"\namount = \"1000\"\nthresholds = [80, 100]",
+            "no [[budgets]] in the configuration"
+        ));
+    }
+    let wh = open_focus(ctx)?;
+    budgets::run(&wh, ctx, &configs, &args)
+}
+
+/// The warehouse, read-only, with a FOCUS table in it.
+fn open_focus(ctx: &Context) -> miette::Result<Warehouse> {
+    let path = ctx.warehouse_config()?.path;
+    let no_rows = || {
+        miette::miette!(
+            code = "finops::focus::empty",
+            help = "import something first, e.g. `finops aws import-cur`",
+            "there are no FOCUS rows in `{}` yet",
+            path.display()
+        )
+    };
+    let Some(wh) = Warehouse::open_read_only(&path)? else {
+        return Err(no_rows());
+    };
+    let table = focus::table();
+    if !wh.table_exists(&table.schema, &table.name)? {
+        return Err(no_rows());
+    }
+    Ok(wh)
+}
+
+/// `"focus"."cost_and_usage"` in the warehouse's catalog.
+fn focus_table(wh: &Warehouse) -> String {
+    wh.qualified(&focus::table())
+}
+
+/// Writes `text` to `out`, or to standard output.
+fn write_out(out: Option<&std::path::Path>, text: &str) -> miette::Result<()> {
+    let Some(path) = out else {
+        finops_core::output::print_text(text);
+        return Ok(());
+    };
+    std::fs::write(path, text).map_err(|e| {
+        miette::miette!(
+            code = "finops::report::write",
+            "cannot write `{}`: {e}",
+            path.display()
+        )
+    })
+}
