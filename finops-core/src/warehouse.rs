@@ -29,25 +29,7 @@ impl Warehouse {
     /// Another process with the file open for writing makes this fail with
     /// [`Error::WarehouseLocked`], after waiting up to `wait_lock` seconds for it to finish.
     pub fn open(cfg: &WarehouseConfig) -> Result<Self> {
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(cfg.wait_lock);
-        let mut told = false;
-        loop {
-            match Self::open_once(cfg) {
-                Err(Error::WarehouseLocked { holder, .. })
-                    if std::time::Instant::now() < deadline =>
-                {
-                    if !told {
-                        tracing::info!(
-                            "waiting up to {} s for the warehouse lock held by {holder}",
-                            cfg.wait_lock
-                        );
-                        told = true;
-                    }
-                    std::thread::sleep(std::time::Duration::from_millis(250));
-                }
-                other => return other,
-            }
-        }
+        wait_for_lock(cfg.wait_lock, || Self::open_once(cfg))
     }
 
     fn open_once(cfg: &WarehouseConfig) -> Result<Self> {
@@ -78,9 +60,14 @@ impl Warehouse {
         Ok(wh)
     }
 
-    /// Opens an existing warehouse read-only (for listing state while a writer may run).
-    /// Returns `None` when the file does not exist.
-    pub fn open_read_only(path: &Path) -> Result<Option<Self>> {
+    /// Opens an existing warehouse read-only (for reports and listing state). Returns `None`
+    /// when the file does not exist. A writer holds DuckDB's lock against readers too: this
+    /// waits up to `wait_lock` seconds for it, as [`Warehouse::open`] does.
+    pub fn open_read_only(path: &Path, wait_lock: u64) -> Result<Option<Self>> {
+        wait_for_lock(wait_lock, || Self::open_read_only_once(path))
+    }
+
+    fn open_read_only_once(path: &Path) -> Result<Option<Self>> {
         if !path.exists() {
             return Ok(None);
         }
@@ -248,6 +235,27 @@ fn open_error(path: &Path, source: duckdb::Error) -> Error {
     Error::WarehouseOpen {
         path: path.into(),
         source,
+    }
+}
+
+/// Runs `open` until it succeeds, fails other than with [`Error::WarehouseLocked`], or
+/// `wait_lock` seconds have passed.
+fn wait_for_lock<T>(wait_lock: u64, mut open: impl FnMut() -> Result<T>) -> Result<T> {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(wait_lock);
+    let mut told = false;
+    loop {
+        match open() {
+            Err(Error::WarehouseLocked { holder, .. }) if std::time::Instant::now() < deadline => {
+                if !told {
+                    tracing::info!(
+                        "waiting up to {wait_lock} s for the warehouse lock held by {holder}"
+                    );
+                    told = true;
+                }
+                std::thread::sleep(std::time::Duration::from_millis(250));
+            }
+            other => return other,
+        }
     }
 }
 

@@ -313,7 +313,8 @@ pub fn run_budgets(cmd: BudgetsCommand, ctx: &Context) -> miette::Result<ExitSta
 
 /// The warehouse, read-only, with a FOCUS table in it.
 fn open_focus(ctx: &Context) -> miette::Result<Warehouse> {
-    let path = ctx.warehouse_config()?.path;
+    let cfg = ctx.warehouse_config()?;
+    let path = cfg.path;
     let no_rows = || {
         miette::miette!(
             code = "finops::focus::empty",
@@ -322,7 +323,7 @@ fn open_focus(ctx: &Context) -> miette::Result<Warehouse> {
             path.display()
         )
     };
-    let Some(wh) = Warehouse::open_read_only(&path)? else {
+    let Some(wh) = Warehouse::open_read_only(&path, cfg.wait_lock)? else {
         return Err(no_rows());
     };
     let table = focus::table();

@@ -10,7 +10,7 @@ use std::path::Path;
 use serde_json::Value;
 
 use crate::harness::{
-    HookServer, Sandbox, chromium, generate, render_dom, repo_root, scaled, unscaled,
+    HookServer, Sandbox, chromium, generate, hold_lock, render_dom, repo_root, scaled, unscaled,
 };
 use crate::require_venv;
 
@@ -198,6 +198,19 @@ fn cost_report_equals_the_focus_table_in_every_format() {
         total_usd.contains("20542.565") && total_usd.contains("19444.485"),
         "{total_usd}"
     );
+
+    // A writer holds DuckDB's lock against readers: fail at once, or wait with --wait-lock.
+    let mut holder = hold_lock(&venv, &sb.warehouse(), 3);
+    let locked = sb.finops(&["report", "costs"]);
+    assert_eq!(locked.code, 1, "{locked:?}");
+    assert!(
+        locked.stderr.contains("is locked by another process"),
+        "{locked:?}"
+    );
+    let waited = sb.finops(&["report", "costs", "--wait-lock", "30"]);
+    assert_eq!(waited.code, 0, "{waited:?}");
+    assert!(waited.stdout.contains("60463.15"), "{waited:?}");
+    holder.wait().unwrap();
 
     // Bad input.
     let bad = sb.finops(&["report", "costs", "--by", "colour"]);

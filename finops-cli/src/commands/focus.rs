@@ -15,7 +15,7 @@ pub(crate) fn run(
 ) -> miette::Result<ExitStatus> {
     let configured: FocusConfig = ctx.settings.section("focus")?;
     let wh_cfg = ctx.warehouse_config()?;
-    let Some(wh) = Warehouse::open_read_only(&wh_cfg.path)? else {
+    let Some(wh) = Warehouse::open_read_only(&wh_cfg.path, wh_cfg.wait_lock)? else {
         return Err(no_focus_rows(&wh_cfg.path));
     };
     let table = focus::table();
