@@ -7,8 +7,10 @@
 //! expected cost is the median of the series' previous `--window` days and the spread is their
 //! median absolute deviation (MAD), scaled by 1.4826 to be comparable to a standard deviation.
 //! A day is an anomaly when it is more than `--threshold` scaled MADs from the median and
-//! the difference is at least `--min-change`. A perfectly flat history has a MAD of 0: any
-//! change of at least `--min-change` is then an anomaly, and none is found on a flat series.
+//! the difference is at least `--min-change`. When the MAD is 0 (half the window or more on
+//! the median: a flat series, or one idle most days), a day is an anomaly only when it is at
+//! least `--min-change` beyond the highest or lowest day of the window: a step on a flat
+//! series is found, an occasional charge of a usual size is not.
 
 use duckdb::polars::prelude::*;
 use finops_core::events::EventKind;
@@ -232,6 +234,15 @@ fn series_anomalies(
         })
         .map_err(&err)?
         .shift(1);
+    // With a MAD of 0 (a flat or mostly idle history), the window's range is the yardstick.
+    let low = values
+        .rolling_map_float(args.window, |w| w.min())
+        .map_err(&err)?
+        .shift(1);
+    let high = values
+        .rolling_map_float(args.window, |w| w.max())
+        .map_err(&err)?
+        .shift(1);
     let days = part.column("day").map_err(&err)?;
     let currency = frame::text(part.column("currency").map_err(&err)?, 0).unwrap_or_default();
     let mut series = serde_json::Map::new();
@@ -245,8 +256,13 @@ fn series_anomalies(
         if date.as_str() < first {
             continue;
         }
-        let (Some(actual), Some(expected), Some(mad)) = (values.get(i), median.get(i), mad.get(i))
-        else {
+        let (Some(actual), Some(expected), Some(mad), Some(low), Some(high)) = (
+            values.get(i),
+            median.get(i),
+            mad.get(i),
+            low.get(i),
+            high.get(i),
+        ) else {
             continue;
         };
         let difference = actual - expected;
@@ -255,7 +271,13 @@ fn series_anomalies(
             continue;
         }
         let score = (spread > 0.0).then(|| difference / spread);
-        if score.is_some_and(|s| s.abs() <= args.threshold) {
+        let unusual = match score {
+            Some(s) => s.abs() > args.threshold,
+            // Half the window or more sits exactly on the median (a flat series, or one
+            // idle most days): an anomaly only beyond everything the window saw.
+            None => actual >= high + args.min_change || actual <= low - args.min_change,
+        };
+        if !unusual {
             continue;
         }
         found.push(Anomaly {

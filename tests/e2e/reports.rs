@@ -103,7 +103,7 @@ fn cost_report_equals_the_focus_table_in_every_format() {
         .map(|t| (t["currency"].as_str().unwrap(), t["cost"].as_str().unwrap()))
         .collect();
     assert_eq!(totals["USD"], unscaled(usd_total(&truth)));
-    assert_eq!(totals["USD"], "60463.15");
+    assert_eq!(totals["USD"], "60513.15");
     assert_eq!(totals["CAD"], AZURE_CAD);
 
     // --top 2: the rest of each currency becomes "(other)"; month sums are unchanged.
@@ -193,7 +193,7 @@ fn cost_report_equals_the_focus_table_in_every_format() {
         .lines()
         .find(|l| l.starts_with("(total)") && l.contains("USD"))
         .unwrap();
-    assert!(total_usd.contains("60463.15"), "{total_usd}");
+    assert!(total_usd.contains("60513.15"), "{total_usd}");
     assert!(
         total_usd.contains("20542.565") && total_usd.contains("19444.485"),
         "{total_usd}"
@@ -209,7 +209,7 @@ fn cost_report_equals_the_focus_table_in_every_format() {
     );
     let waited = sb.finops(&["report", "costs", "--wait-lock", "30"]);
     assert_eq!(waited.code, 0, "{waited:?}");
-    assert!(waited.stdout.contains("60463.15"), "{waited:?}");
+    assert!(waited.stdout.contains("60513.15"), "{waited:?}");
     holder.wait().unwrap();
 
     // Bad input.
@@ -314,7 +314,7 @@ fn html_report_draws_its_chart_in_chromium() {
     assert_eq!(drawn, 4 * 3);
     assert_eq!(charts[0].matches("<rect ").count(), 4 * 3);
     // The table is there too, with the exact total.
-    assert!(dom.contains("<td class=\"num\">60463.15</td>"), "{dom}");
+    assert!(dom.contains("<td class=\"num\">60513.15</td>"), "{dom}");
 }
 
 #[test]
@@ -384,24 +384,29 @@ fn planted_anomalies_are_found_and_nothing_else() {
     let drop = found.iter().find(|a| a["date"] == "2024-03-11").unwrap();
     assert_eq!(drop["direction"], "down");
     assert_eq!(drop["actual"], "0");
-    // The flat series has no anomaly (its MAD is 0, so any change would count).
+    // The flat series (MAD 0) has its planted step and nothing else; no score then.
     let flat = &truth["flat"];
-    assert!(
-        !found
-            .iter()
-            .any(|a| a["series"]["service"] == flat["service"]
-                && a["series"]["account"] == flat["account"])
-    );
+    let on_flat: Vec<&Value> = found
+        .iter()
+        .filter(|a| {
+            a["series"]["service"] == flat["service"] && a["series"]["account"] == flat["account"]
+        })
+        .collect();
+    assert_eq!(on_flat.len(), 1, "{on_flat:?}");
+    assert_eq!(on_flat[0]["date"], "2024-03-26");
+    assert_eq!(on_flat[0]["actual"], "150");
+    assert_eq!(on_flat[0]["expected"], "100.00");
+    assert!(on_flat[0]["score"].is_null());
 
     // The hook got one event with the same list.
     let text = std::fs::read_to_string(&events).unwrap();
     let event: Value = serde_json::from_str(text.lines().next().unwrap()).unwrap();
     assert_eq!(event["schema"], "finops.event/v1");
     assert_eq!(event["event"], "anomaly.detected");
-    assert_eq!(event["data"]["anomalies"].as_array().unwrap().len(), 4);
+    assert_eq!(event["data"]["anomalies"].as_array().unwrap().len(), 5);
     assert_eq!(event["data"]["window"], 14);
 
-    // By account, as CSV: the same four days.
+    // By account, as CSV: the same five days.
     let csv = sb.finops(&[
         "report",
         "anomalies",
@@ -421,22 +426,32 @@ fn planted_anomalies_are_found_and_nothing_else() {
         .collect();
     assert_eq!(
         dates,
-        ["2024-01-31", "2024-02-20", "2024-03-11", "2024-03-21"]
+        [
+            "2024-01-31",
+            "2024-02-20",
+            "2024-03-11",
+            "2024-03-21",
+            "2024-03-26"
+        ]
     );
-    // Default: the last 7 days of data, which are calm; no event then.
-    let calm = sb.finops(&["report", "anomalies"]);
+    // The last 7 days of data (the default) hold the step on the flat series; the last 3
+    // are calm, and then no event is sent.
+    let week = sb
+        .finops(&["report", "anomalies", "--format", "json"])
+        .json();
+    assert_eq!(week["from"], "2024-03-25");
+    assert_eq!(week["anomalies"].as_array().unwrap().len(), 1);
+    let calm = sb.finops(&["report", "anomalies", "--days", "3"]);
     assert_eq!(calm.code, 0, "{calm:?}");
     assert_eq!(
         calm.stdout.trim(),
-        "no anomalies from 2024-03-25 to 2024-03-31"
+        "no anomalies from 2024-03-29 to 2024-03-31"
     );
+    let sent = std::fs::read_to_string(&events).unwrap();
     assert_eq!(
-        std::fs::read_to_string(&events)
-            .unwrap()
-            .lines()
-            .filter(|l| !l.is_empty())
-            .count(),
-        2
+        sent.lines().filter(|l| !l.is_empty()).count(),
+        3,
+        "the full range, by account, the last week; not the calm days"
     );
     let short = sb.finops(&["report", "anomalies", "--window", "2"]);
     assert_eq!(short.code, 1, "{short:?}");

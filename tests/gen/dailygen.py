@@ -33,7 +33,14 @@ SPIKES = [
     ("Amazon Simple Storage Service", "222222222222", 50, Decimal(5)),
     ("Amazon Relational Database Service", "111111111111", 70, Decimal(0)),
     ("AWS Lambda", "111111111111", 80, Decimal("2.5")),
+    # On the flat series: its MAD is 0, so the window's range is the yardstick.
+    ("AWS Lambda", "222222222222", 85, Decimal("1.5")),
 ]
+
+
+def plain(d):
+    """Exact text without exponent or trailing zeros (`150`, not `1.5E+2`)."""
+    return format(d.normalize(), "f")
 
 
 def series_cost(s, a, d):
@@ -64,7 +71,7 @@ def main():
                 first = (cost * Decimal("0.6")).quantize(Decimal("0.000001"))
                 for k, part in enumerate([first, cost - first]):
                     rows.append((svc, acct, day.isoformat(), str(part), f"res-{s}-{a}-{k}"))
-                truth.setdefault(f"{svc}|{acct}", {})[day.isoformat()] = str(cost.normalize())
+                truth.setdefault(f"{svc}|{acct}", {})[day.isoformat()] = plain(cost)
                 m = day.strftime("%Y-%m")
                 months[m] = months.get(m, Decimal(0)) + cost
 
@@ -122,7 +129,7 @@ def main():
             "spikes": [{"service": s, "account": a, "date": (start + dt.timedelta(days=d)).isoformat(),
                         "factor": str(f)} for s, a, d, f in SPIKES],
             "flat": {"service": FLAT[0], "account": FLAT[1]},
-            "months": {m: str(v.normalize()) for m, v in months.items()},
+            "months": {m: plain(v) for m, v in months.items()},
             "rows": len(rows),
         }, f, indent=2)
 
