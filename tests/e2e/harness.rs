@@ -23,11 +23,27 @@ pub fn component(var: &str, default: &str, needs: &[&str]) -> Option<PathBuf> {
     if needs.iter().all(|n| dir.join(n).exists()) {
         return Some(dir);
     }
-    let why = format!(
+    missing(&format!(
         "no {} in {} (run scripts/test)",
         needs.join(" and "),
         dir.display()
-    );
+    ))
+}
+
+/// The executable `$var`, else `default`, when it exists; else [`missing`].
+fn executable(var: &str, default: PathBuf, name: &str) -> Option<PathBuf> {
+    let bin = std::env::var_os(var).map_or(default, PathBuf::from);
+    if bin.exists() {
+        return Some(bin);
+    }
+    missing(&format!(
+        "no {name} at {} (run scripts/test)",
+        bin.display()
+    ))
+}
+
+/// A component is missing: `None` (a printed skip), or a failure under `CI=true`.
+fn missing<T>(why: &str) -> Option<T> {
     assert!(
         std::env::var("CI").as_deref() != Ok("true"),
         "{why}; CI=true, so this is a failure"
@@ -757,20 +773,11 @@ pub const AZURITE_KEY: &str =
 
 /// The azurite executable: `$FINOPS_TEST_AZURITE`, else `tests/node_modules/.bin/azurite-blob`.
 pub fn azurite_bin() -> Option<PathBuf> {
-    let bin = std::env::var_os("FINOPS_TEST_AZURITE").map_or_else(
-        || repo_root().join("tests/node_modules/.bin/azurite-blob"),
-        PathBuf::from,
-    );
-    if bin.exists() {
-        return Some(bin);
-    }
-    let why = format!("no azurite at {} (run scripts/test)", bin.display());
-    assert!(
-        std::env::var("CI").as_deref() != Ok("true"),
-        "{why}; CI=true, so this is a failure"
-    );
-    eprintln!("SKIPPED: {why}");
-    None
+    executable(
+        "FINOPS_TEST_AZURITE",
+        repo_root().join("tests/node_modules/.bin/azurite-blob"),
+        "azurite",
+    )
 }
 
 impl Azurite {
@@ -880,18 +887,11 @@ impl Drop for Azurite {
 /// Debian's Chromium (installed by `scripts/test`): `$FINOPS_TEST_CHROMIUM`, else
 /// `/usr/bin/chromium`. `None` (a printed skip) when missing; a failure under `CI=true`.
 pub fn chromium() -> Option<PathBuf> {
-    let bin = std::env::var_os("FINOPS_TEST_CHROMIUM")
-        .map_or_else(|| PathBuf::from("/usr/bin/chromium"), PathBuf::from);
-    if bin.exists() {
-        return Some(bin);
-    }
-    let why = format!("no Chromium at {} (run scripts/test)", bin.display());
-    assert!(
-        std::env::var("CI").as_deref() != Ok("true"),
-        "{why}; CI=true, so this is a failure"
-    );
-    eprintln!("SKIPPED: {why}");
-    None
+    executable(
+        "FINOPS_TEST_CHROMIUM",
+        PathBuf::from("/usr/bin/chromium"),
+        "Chromium",
+    )
 }
 
 /// Loads `file` in headless Chromium, lets its scripts run, and returns the resulting DOM.

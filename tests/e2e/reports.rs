@@ -616,36 +616,27 @@ timeout = 1
         assert!(e["warehouse"].as_str().unwrap().ends_with("finops.duckdb"));
     }
 
-    // A hook that is neither a command nor a URL is refused before anything runs.
-    std::fs::write(
-        sb.dir.path().join("finops.toml"),
-        "[[hooks]]\nevent = \"import.completed\"\n",
-    )
-    .unwrap();
-    let bad = sb.finops(&["budgets", "check"]);
-    assert_eq!(bad.code, 2, "{bad:?}");
-    assert!(bad.stderr.contains("exactly one of `command`"), "{bad:?}");
-    std::fs::write(
-        sb.dir.path().join("finops.toml"),
-        "[[budgets]]\nname = \"x\"\namount = \"lots\"\n",
-    )
-    .unwrap();
-    let bad = sb.finops(&["budgets", "check"]);
-    assert_eq!(bad.code, 1, "{bad:?}");
-    assert!(
-        bad.stderr.contains("amount `lots` is not a number"),
-        "{bad:?}"
-    );
-    std::fs::write(
-        sb.dir.path().join("finops.toml"),
-        "[[budgets]]\nname = \"x\"\namount = 1\nfliter = {}\n",
-    )
-    .unwrap();
-    let bad = sb.finops(&["budgets", "check"]);
-    assert_eq!(bad.code, 2, "{bad:?}");
-    assert!(
-        bad.stderr
-            .contains("[[budgets]] #1: unknown field: found `fliter`"),
-        "{bad:?}"
-    );
+    // Bad entries are refused before anything runs, naming the entry.
+    for (config, code, message) in [
+        (
+            "[[hooks]]\nevent = \"import.completed\"\n",
+            2,
+            "exactly one of `command`",
+        ),
+        (
+            "[[budgets]]\nname = \"x\"\namount = \"lots\"\n",
+            1,
+            "amount `lots` is not a number",
+        ),
+        (
+            "[[budgets]]\nname = \"x\"\namount = 1\nfliter = {}\n",
+            2,
+            "[[budgets]] #1: unknown field: found `fliter`",
+        ),
+    ] {
+        std::fs::write(sb.dir.path().join("finops.toml"), config).unwrap();
+        let bad = sb.finops(&["budgets", "check"]);
+        assert_eq!(bad.code, code, "{bad:?}");
+        assert!(bad.stderr.contains(message), "{bad:?}");
+    }
 }
