@@ -161,7 +161,7 @@ fn import_failed(ctx: &Context, command_path: &[&str], error: &miette::Report) {
     if !command_path.get(1).is_some_and(|c| c.starts_with("import")) {
         return;
     }
-    ctx.emit(finops_core::events::EventKind::ImportFailed, || {
+    let _ = ctx.emit(finops_core::events::EventKind::ImportFailed, || {
         json!({
             "vendor": command_path[0],
             "command": command_path.join(" "),

@@ -59,7 +59,7 @@ fn emit_import(ctx: &Context, report: &ImportReport) {
     } else {
         EventKind::ImportCompleted
     };
-    ctx.emit(kind, || {
+    let _ = ctx.emit(kind, || {
         let mut data = serde_json::to_value(report).unwrap_or(Value::Null);
         if let Value::Object(map) = &mut data {
             map.insert("loaded".into(), json!(loaded));

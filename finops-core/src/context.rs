@@ -23,13 +23,13 @@ impl Context {
     }
 
     /// Sends an event to the hooks that listen to it (nothing when none does); `data` is
-    /// built only then.
-    pub fn emit(&self, kind: EventKind, data: impl FnOnce() -> serde_json::Value) {
+    /// built only then. False when a listening hook failed.
+    pub fn emit(&self, kind: EventKind, data: impl FnOnce() -> serde_json::Value) -> bool {
         if self.hooks.is_idle(kind) {
-            return;
+            return true;
         }
         let warehouse = self.warehouse_config().map(|c| c.path).unwrap_or_default();
-        self.hooks.emit(&Event::new(kind, &warehouse, data()));
+        self.hooks.emit(&Event::new(kind, &warehouse, data()))
     }
 
     /// Opens the warehouse read-write (taking DuckDB's file lock).

@@ -226,15 +226,16 @@ impl Hooks {
     }
 
     /// Delivers `event` to every hook that listens to it, one after the other. Failures are
-    /// logged; they never propagate.
-    pub fn emit(&self, event: &Event) {
+    /// logged; they never propagate. True when every listening hook received it.
+    pub fn emit(&self, event: &Event) -> bool {
         let body = match serde_json::to_vec(event) {
             Ok(b) => b,
             Err(e) => {
                 tracing::warn!("cannot encode the {} event: {e}", event.event.as_str());
-                return;
+                return false;
             }
         };
+        let mut all = true;
         for hook in self.hooks.iter().filter(|h| h.listens(event.event)) {
             let result = match &hook.target {
                 Target::Command(cmd) => run_command(cmd, event.event, &body, hook.timeout),
@@ -242,13 +243,17 @@ impl Hooks {
             };
             match result {
                 Ok(()) => tracing::info!("hook {}: {} delivered", hook.name, event.event.as_str()),
-                Err(why) => tracing::warn!(
-                    "hook {} failed for {} (the command's result is unchanged): {why}",
-                    hook.name,
-                    event.event.as_str()
-                ),
+                Err(why) => {
+                    all = false;
+                    tracing::warn!(
+                        "hook {} failed for {} (the command's result is unchanged): {why}",
+                        hook.name,
+                        event.event.as_str()
+                    );
+                }
             }
         }
+        all
     }
 }
 

@@ -18,6 +18,7 @@ pub mod focus;
 pub mod import;
 pub mod load;
 pub mod naming;
+pub mod notifications;
 pub mod output;
 pub mod period;
 pub mod redacted;

@@ -57,6 +57,7 @@ impl Warehouse {
         let wh = Self::with_catalog(conn, path)?;
         wh.set_temp_directory()?;
         crate::state::ensure_tables(&wh)?;
+        crate::notifications::ensure_table(&wh)?;
         Ok(wh)
     }
 

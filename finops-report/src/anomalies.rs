@@ -13,9 +13,12 @@
 //! series is found, an occasional charge of a usual size is not.
 
 use duckdb::polars::prelude::*;
+use std::collections::HashSet;
+
 use finops_core::events::EventKind;
 use finops_core::naming::quote_literal;
-use finops_core::output::{ExitStatus, Format, Table};
+use finops_core::notifications::{self, Pending};
+use finops_core::output::{Format, Table};
 use finops_core::{Context, Warehouse};
 use serde::Serialize;
 use serde_json::json;
@@ -47,12 +50,14 @@ pub(crate) struct Anomaly {
     pub direction: &'static str,
 }
 
+/// Prints the anomalies; returns the `anomaly.detected` event for those not notified before
+/// (all of them with `--renotify`), if any.
 pub(crate) fn run(
     wh: &Warehouse,
     ctx: &Context,
     args: &AnomaliesArgs,
     file_format: Option<&str>,
-) -> miette::Result<ExitStatus> {
+) -> miette::Result<Option<Pending>> {
     if file_format == Some("html") {
         return Err(miette::miette!(
             code = "finops::report::format",
@@ -87,17 +92,42 @@ pub(crate) fn run(
         _ => table(&found, &labels).render(),
     };
     write_out(args.out.as_deref(), &text)?;
-    if !found.is_empty() {
-        ctx.emit(EventKind::AnomalyDetected, || {
-            json!({
-                "from": first, "to": last, "window": args.window, "threshold": args.threshold,
-                "min_change": args.min_change, "cost_column": args.cost.column(),
-                "anomalies": found,
-            })
-        });
+    let told = if args.renotify {
+        HashSet::new()
+    } else {
+        notifications::already(wh, KIND)?
+    };
+    let key = |a: &Anomaly| {
+        format!(
+            "{}|{}|{}|{}",
+            a.date,
+            serde_json::Value::Object(a.series.clone()),
+            a.currency,
+            args.cost.column()
+        )
+    };
+    let (keys, new): (Vec<String>, Vec<&Anomaly>) = found
+        .iter()
+        .map(|a| (key(a), a))
+        .filter(|(k, _)| !told.contains(k))
+        .unzip();
+    if new.is_empty() {
+        return Ok(None);
     }
-    Ok(ExitStatus::Success)
+    Ok(Some(Pending {
+        event: EventKind::AnomalyDetected,
+        data: json!({
+            "from": first, "to": last, "window": args.window, "threshold": args.threshold,
+            "min_change": args.min_change, "cost_column": args.cost.column(),
+            "anomalies": new,
+        }),
+        kind: KIND,
+        keys,
+    }))
 }
+
+/// Notification kind in `meta.notifications`.
+const KIND: &str = "anomaly";
 
 /// The days to report on: `--period`'s months, or the last `--days` days with data.
 fn report_days(wh: &Warehouse, args: &AnomaliesArgs) -> miette::Result<(String, String)> {

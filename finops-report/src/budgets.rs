@@ -10,7 +10,8 @@ use std::fmt::Write as _;
 
 use finops_core::events::EventKind;
 use finops_core::naming::quote_literal;
-use finops_core::output::{self, ExitStatus, Table};
+use finops_core::notifications::{self, Pending};
+use finops_core::output::{self, Table};
 use finops_core::{Context, Period, Warehouse};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -140,12 +141,15 @@ struct Status {
     forecast_exceeded: Vec<u32>,
 }
 
+/// Prints every budget's status; returns one `budget.threshold_exceeded` event per budget
+/// with a threshold (actual or forecast) not notified before for the month (every one with
+/// `--renotify`).
 pub(crate) fn run(
     wh: &Warehouse,
     ctx: &Context,
     configs: &[BudgetConfig],
     args: &BudgetsArgs,
-) -> miette::Result<ExitStatus> {
+) -> miette::Result<Vec<Pending>> {
     let focus = focus_table(wh);
     let month = if let Some(m) = args.month {
         m
@@ -191,14 +195,45 @@ pub(crate) fn run(
         )?);
     }
     print(ctx, &statuses);
-    for s in statuses
-        .iter()
-        .filter(|s| !s.exceeded.is_empty() || !s.forecast_exceeded.is_empty())
-    {
-        ctx.emit(EventKind::BudgetThresholdExceeded, || json!(s));
+    let told = if args.renotify {
+        std::collections::HashSet::new()
+    } else {
+        notifications::already(wh, KIND)?
+    };
+    let mut pending = Vec::new();
+    for s in statuses {
+        let key = |basis: &str, t: u32| format!("{}|{}|{basis}|{t}", s.budget, s.month);
+        let new = |basis: &str, list: &[u32]| -> Vec<u32> {
+            list.iter()
+                .copied()
+                .filter(|t| !told.contains(&key(basis, *t)))
+                .collect()
+        };
+        let new_actual = new("actual", &s.exceeded);
+        let new_forecast = new("forecast", &s.forecast_exceeded);
+        if new_actual.is_empty() && new_forecast.is_empty() {
+            continue;
+        }
+        let keys = new_actual
+            .iter()
+            .map(|t| key("actual", *t))
+            .chain(new_forecast.iter().map(|t| key("forecast", *t)))
+            .collect();
+        let mut data = json!(s);
+        data["new_exceeded"] = json!(new_actual);
+        data["new_forecast_exceeded"] = json!(new_forecast);
+        pending.push(Pending {
+            event: EventKind::BudgetThresholdExceeded,
+            data,
+            kind: KIND,
+            keys,
+        });
     }
-    Ok(ExitStatus::Success)
+    Ok(pending)
 }
+
+/// Notification kind in `meta.notifications`.
+const KIND: &str = "budget";
 
 fn check(
     wh: &Warehouse,

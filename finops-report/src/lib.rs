@@ -22,6 +22,7 @@ use std::path::PathBuf;
 use clap::{Args, Subcommand, ValueEnum};
 use finops_core::focus;
 use finops_core::naming::quote_literal;
+use finops_core::notifications;
 use finops_core::output::ExitStatus;
 use finops_core::{Context, Period, Warehouse};
 
@@ -273,6 +274,9 @@ pub struct AnomaliesArgs {
     /// Write the list to FILE instead of standard output
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
+    /// Send anomaly.detected for every anomaly found, also those hooks were told before
+    #[arg(long)]
+    pub renotify: bool,
 }
 
 /// `finops budgets check`.
@@ -281,6 +285,10 @@ pub struct BudgetsArgs {
     /// The month to check, YYYY-MM (default: the newest month with data)
     #[arg(long, value_name = "YYYY-MM")]
     pub month: Option<Period>,
+    /// Send budget.threshold_exceeded for every threshold reached, also those hooks were told
+    /// before
+    #[arg(long)]
+    pub renotify: bool,
 }
 
 /// Runs `finops report …`; `file_format` is `--format csv|html`.
@@ -292,7 +300,13 @@ pub fn run_report(
     let wh = open_focus(ctx)?;
     match cmd {
         ReportCommand::Costs(args) => costs::run(&wh, ctx, &args, file_format),
-        ReportCommand::Anomalies(args) => anomalies::run(&wh, ctx, &args, file_format),
+        ReportCommand::Anomalies(args) => {
+            let pending = anomalies::run(&wh, ctx, &args, file_format)?;
+            // The read-only connection goes before the notification record is written.
+            drop(wh);
+            notifications::send(ctx, pending.into_iter().collect())?;
+            Ok(ExitStatus::Success)
+        }
     }
 }
 
@@ -308,7 +322,10 @@ pub fn run_budgets(cmd: BudgetsCommand, ctx: &Context) -> miette::Result<ExitSta
         ));
     }
     let wh = open_focus(ctx)?;
-    budgets::run(&wh, ctx, &configs, &args)
+    let pending = budgets::run(&wh, ctx, &configs, &args)?;
+    drop(wh);
+    notifications::send(ctx, pending)?;
+    Ok(ExitStatus::Success)
 }
 
 /// The warehouse, read-only, with a FOCUS table in it.

@@ -405,6 +405,10 @@ fn planted_anomalies_are_found_and_nothing_else() {
     assert_eq!(event["event"], "anomaly.detected");
     assert_eq!(event["data"]["anomalies"].as_array().unwrap().len(), 5);
     assert_eq!(event["data"]["window"], 14);
+    // Told once: the same run again sends nothing new.
+    let again = sb.finops(&["report", "anomalies", "--period", "2024-01..2024-03"]);
+    assert_eq!(again.code, 0, "{again:?}");
+    assert_eq!(std::fs::read_to_string(&events).unwrap(), text);
 
     // By account, as CSV: the same five days.
     let csv = sb.finops(&[
@@ -434,13 +438,15 @@ fn planted_anomalies_are_found_and_nothing_else() {
             "2024-03-26"
         ]
     );
-    // The last 7 days of data (the default) hold the step on the flat series; the last 3
-    // are calm, and then no event is sent.
+    // The last 7 days of data (the default) hold the step on the flat series, told already
+    // by the first run: listed, not sent. --renotify sends it again. The last 3 days are calm.
     let week = sb
         .finops(&["report", "anomalies", "--format", "json"])
         .json();
     assert_eq!(week["from"], "2024-03-25");
     assert_eq!(week["anomalies"].as_array().unwrap().len(), 1);
+    let renotify = sb.finops(&["report", "anomalies", "--renotify"]);
+    assert_eq!(renotify.code, 0, "{renotify:?}");
     let calm = sb.finops(&["report", "anomalies", "--days", "3"]);
     assert_eq!(calm.code, 0, "{calm:?}");
     assert_eq!(
@@ -451,7 +457,7 @@ fn planted_anomalies_are_found_and_nothing_else() {
     assert_eq!(
         sent.lines().filter(|l| !l.is_empty()).count(),
         3,
-        "the full range, by account, the last week; not the calm days"
+        "the full range, by account, the last week again; not the repeat, not the calm days"
     );
     let short = sb.finops(&["report", "anomalies", "--window", "2"]);
     assert_eq!(short.code, 1, "{short:?}");
@@ -615,6 +621,45 @@ timeout = 1
         assert_eq!(e["schema"], "finops.event/v1");
         assert!(e["warehouse"].as_str().unwrap().ends_with("finops.duckdb"));
     }
+
+    // Told once: a threshold is recorded in meta.notifications only when every hook got it.
+    // "broken" failed above, so the next run sends it again.
+    let check = |extra: &[&str]| {
+        let mut args = vec!["budgets", "check", "--month", "2024-02"];
+        args.extend_from_slice(extra);
+        let run = sb.finops_with(&args, &env);
+        assert_eq!(run.code, 0, "{run:?}");
+        server.requests().len()
+    };
+    assert_eq!(check(&[]), 4, "re-sent: a hook failed last time");
+    let config = std::fs::read_to_string(sb.dir.path().join("finops.toml")).unwrap();
+    let without_broken = config.replace("command = \"echo nope >&2; exit 7\"", "command = \"cat\"");
+    assert_ne!(config, without_broken);
+    std::fs::write(sb.dir.path().join("finops.toml"), without_broken).unwrap();
+    assert_eq!(
+        check(&[]),
+        5,
+        "still not recorded, so sent; now every hook got it"
+    );
+    assert_eq!(check(&[]), 5, "recorded: not sent again");
+    let told = sb.query(
+        &venv,
+        "SELECT kind, key FROM meta.notifications ORDER BY key",
+    );
+    assert_eq!(
+        told,
+        [
+            serde_json::json!({"kind": "budget", "key": "all-usd|2024-02|actual|50"}),
+            serde_json::json!({"kind": "budget", "key": "all-usd|2024-02|actual|90"}),
+            serde_json::json!({"kind": "budget", "key": "all-usd|2024-02|forecast|50"}),
+            serde_json::json!({"kind": "budget", "key": "all-usd|2024-02|forecast|90"}),
+        ]
+    );
+    assert_eq!(check(&["--renotify"]), 6);
+    assert_eq!(
+        server.requests()[5].body["data"]["new_exceeded"],
+        serde_json::json!([50, 90])
+    );
 
     // Bad entries are refused before anything runs, naming the entry.
     for (config, code, message) in [
