@@ -136,7 +136,7 @@ fn run(cli: Cli, command_path: &[&str]) -> miette::Result<ExitStatus> {
             .inspect_err(|e| import_failed(&ctx, command_path, e)),
         Command::Report(cmd) => finops_report::run_report(cmd, &ctx, file_format.as_deref()),
         Command::Budgets(cmd) => finops_report::run_budgets(cmd, &ctx),
-        Command::Config(ConfigCommand::Show) => Ok(config_show(&ctx)),
+        Command::Config(ConfigCommand::Show) => config_show(&ctx),
         Command::Focus(cmd) => commands::focus::run(cmd, &mut ctx, file_format.as_deref()),
         #[allow(unreachable_patterns)]
         _ => unreachable!("vendor stubs are handled above"),
@@ -186,14 +186,22 @@ fn runtime() -> miette::Result<tokio::runtime::Runtime> {
         })
 }
 
-fn config_show(ctx: &Context) -> ExitStatus {
+fn config_show(ctx: &Context) -> miette::Result<ExitStatus> {
     let shown = ctx.settings.show();
+    let budgets: Vec<serde_json::Value> = ctx.settings.list("budgets")?;
+    let budgets: Vec<&str> = budgets
+        .iter()
+        .filter_map(|b| b.get("name").and_then(serde_json::Value::as_str))
+        .collect();
+    let hooks = ctx.hooks.describe();
     if ctx.ui.format == output::Format::Json {
         output::print_json(&json!({
             "file": ctx.settings.file().map(|p| p.display().to_string()),
             "keys": shown,
+            "budgets": budgets,
+            "hooks": hooks,
         }));
-        return ExitStatus::Success;
+        return Ok(ExitStatus::Success);
     }
     let mut t = Table::new(vec!["key", "value", "source", "env"]);
     for k in shown {
@@ -211,5 +219,27 @@ fn config_show(ctx: &Context) -> ExitStatus {
             .map_or_else(|| "(none)".to_owned(), |p| p.display().to_string())
     ));
     output::print_table(output::Format::Table, &t);
-    ExitStatus::Success
+    if !budgets.is_empty() {
+        output::print_text(&format!("\n[[budgets]]: {}", budgets.join(", ")));
+    }
+    if !hooks.is_empty() {
+        let mut h = Table::new(vec!["hook", "event", "delivers to"]);
+        for hook in hooks {
+            let target = hook
+                .get("command")
+                .map(|c| format!("command: {}", c.as_str().unwrap_or_default()))
+                .or_else(|| {
+                    hook.get("url")
+                        .map(|u| format!("POST {}", u.as_str().unwrap_or_default()))
+                });
+            h.push(vec![
+                hook["name"].clone(),
+                hook["event"].clone(),
+                json!(target),
+            ]);
+        }
+        output::print_text("\n[[hooks]]:");
+        output::print_table(output::Format::Table, &h);
+    }
+    Ok(ExitStatus::Success)
 }

@@ -220,6 +220,24 @@ impl Hooks {
         Ok(Self { hooks })
     }
 
+    /// Each hook as `config show` prints it: name, event, and the command or the redacted URL.
+    pub fn describe(&self) -> Vec<serde_json::Value> {
+        self.hooks
+            .iter()
+            .map(|h| {
+                let (kind, target) = match &h.target {
+                    Target::Command(c) => ("command", c.clone()),
+                    Target::Url(u) => ("url", redact_url(u)),
+                };
+                let event = match h.filter {
+                    EventFilter::All => "*",
+                    EventFilter::Only(k) => k.as_str(),
+                };
+                serde_json::json!({"name": h.name, "event": event, kind: target})
+            })
+            .collect()
+    }
+
     /// True when no hook listens to `kind` (callers may skip building the event).
     pub fn is_idle(&self, kind: EventKind) -> bool {
         !self.hooks.iter().any(|h| h.listens(kind))

@@ -277,6 +277,37 @@ fn bad_toml_points_at_the_error() {
 }
 
 #[test]
+fn config_show_lists_budgets_and_hooks_without_secrets() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("finops.toml"),
+        "[[budgets]]\nname = \"cloud\"\namount = 10\n\n[[hooks]]\nevent = \"*\"\n\
+         url = \"https://hooks.example.com/services/T0/s3cr3t-token\"\n\n[[hooks]]\nname = \"log\"\n\
+         event = \"import.failed\"\ncommand = \"logger finops\"\n",
+    )
+    .unwrap();
+    let run = finops(dir.path(), &[], &["config", "show", "--format", "json"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    let v: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(v["budgets"], serde_json::json!(["cloud"]));
+    assert_eq!(
+        v["hooks"],
+        serde_json::json!([
+            {"name": "[[hooks]] #1", "event": "*", "url": "https://hooks.example.com/…"},
+            {"name": "log", "event": "import.failed", "command": "logger finops"},
+        ])
+    );
+    let text = finops(dir.path(), &[], &["config", "show"]);
+    assert_eq!(text.code, 0, "{text:?}");
+    assert!(text.stdout.contains("[[budgets]]: cloud"), "{text:?}");
+    assert!(
+        text.stdout.contains("POST https://hooks.example.com/…"),
+        "{text:?}"
+    );
+    assert!(!text.stdout.contains("s3cr3t") && !run.stdout.contains("s3cr3t"));
+}
+
+#[test]
 fn config_show_reports_each_source() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(
