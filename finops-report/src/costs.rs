@@ -403,6 +403,8 @@ impl CostReport {
         headers.extend(self.periods.iter().cloned());
         headers.push("total".into());
         headers.push("change".into());
+        let totals = index_by(&totals, &self.keys, "cost_sum")?;
+        let last_change = index_by(&last_change, &self.keys, "change")?;
         let mut table = Table::new(headers);
         for i in 0..wide.height() {
             let key = key_of(&wide, &self.keys, i)?;
@@ -411,8 +413,8 @@ impl CostReport {
                 let col = wide.column(p).map_err(polars_error("pivoting"))?;
                 row.push(json!(frame::text(col, i)));
             }
-            row.push(json!(lookup(&totals, &self.keys, &key, "cost_sum")?));
-            row.push(json!(lookup(&last_change, &self.keys, &key, "change")?));
+            row.push(json!(totals.get(&key).cloned().flatten()));
+            row.push(json!(last_change.get(&key).cloned().flatten()));
             table.push(row);
         }
         for (currency, total) in self.totals()? {
@@ -430,13 +432,11 @@ impl CostReport {
                 )
                 .and_then(|d| d.group_by_stable(["period"])?.select(["cost"]).sum())
                 .map_err(polars_error("totals"))?;
+            let by_period = index_by(&in_currency, &["period".to_owned()], "cost_sum")?;
             for p in &self.periods {
-                row.push(json!(lookup(
-                    &in_currency,
-                    &["period".to_owned()],
-                    std::slice::from_ref(p),
-                    "cost_sum"
-                )?));
+                row.push(json!(
+                    by_period.get(std::slice::from_ref(p)).cloned().flatten()
+                ));
             }
             row.push(json!(total));
             row.push(Value::Null);
@@ -446,18 +446,14 @@ impl CostReport {
     }
 }
 
-/// The text of `column` in the row of `df` whose `keys` equal `key`.
-fn lookup(
+/// The text of `column` for each row of `df`, by the row's `keys`.
+fn index_by(
     df: &DataFrame,
     keys: &[String],
-    key: &[String],
     column: &str,
-) -> miette::Result<Option<String>> {
-    let col = df.column(column).map_err(polars_error("looking up"))?;
-    for i in 0..df.height() {
-        if key_of(df, keys, i)? == key {
-            return Ok(frame::text(col, i));
-        }
-    }
-    Ok(None)
+) -> miette::Result<HashMap<Vec<String>, Option<String>>> {
+    let col = df.column(column).map_err(polars_error("indexing"))?;
+    (0..df.height())
+        .map(|i| Ok((key_of(df, keys, i)?, frame::text(col, i))))
+        .collect()
 }
