@@ -190,7 +190,7 @@ fn detect(
                     CAST("ChargePeriodStart" AS DATE) AS day, sum("{cost}") AS cost
              FROM {focus}
              WHERE "ChargePeriodStart" >= CAST({first} AS DATE) - {window}
-               AND "ChargePeriodStart" < CAST({last} AS DATE) + 1
+               AND "ChargePeriodStart" < CAST({last} AS DATE) + 1 {usage}
              GROUP BY ALL),
            series AS (SELECT {group}, min(day) AS since FROM daily GROUP BY ALL),
            days AS (SELECT CAST(range AS DATE) AS day
@@ -202,6 +202,11 @@ fn detect(
          ORDER BY {group_s}, day"#,
         group_s = grouping.keys(Some("s")),
         cost = args.cost.column(),
+        usage = if args.all_charges {
+            ""
+        } else {
+            r#"AND "ChargeCategory" = 'Usage'"#
+        },
         focus = focus_table(wh),
         first = quote_literal(first),
         last = quote_literal(last),

@@ -274,6 +274,10 @@ pub struct AnomaliesArgs {
     /// Write the list to FILE instead of standard output
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
+    /// Also watch purchases, fees, taxes, credits and adjustments (by default only
+    /// ChargeCategory Usage: a monthly fee or a yearly purchase would be an anomaly every time)
+    #[arg(long)]
+    pub all_charges: bool,
     /// Send anomaly.detected for every anomaly found, also those hooks were told before
     #[arg(long)]
     pub renotify: bool,

@@ -103,7 +103,7 @@ fn cost_report_equals_the_focus_table_in_every_format() {
         .map(|t| (t["currency"].as_str().unwrap(), t["cost"].as_str().unwrap()))
         .collect();
     assert_eq!(totals["USD"], unscaled(usd_total(&truth)));
-    assert_eq!(totals["USD"], "60513.15");
+    assert_eq!(totals["USD"], "65513.15");
     assert_eq!(totals["CAD"], AZURE_CAD);
 
     // --top 2: the rest of each currency becomes "(other)"; month sums are unchanged.
@@ -193,9 +193,9 @@ fn cost_report_equals_the_focus_table_in_every_format() {
         .lines()
         .find(|l| l.starts_with("(total)") && l.contains("USD"))
         .unwrap();
-    assert!(total_usd.contains("60513.15"), "{total_usd}");
+    assert!(total_usd.contains("65513.15"), "{total_usd}");
     assert!(
-        total_usd.contains("20542.565") && total_usd.contains("19444.485"),
+        total_usd.contains("20542.565") && total_usd.contains("24444.485"),
         "{total_usd}"
     );
 
@@ -209,7 +209,7 @@ fn cost_report_equals_the_focus_table_in_every_format() {
     );
     let waited = sb.finops(&["report", "costs", "--wait-lock", "30"]);
     assert_eq!(waited.code, 0, "{waited:?}");
-    assert!(waited.stdout.contains("60513.15"), "{waited:?}");
+    assert!(waited.stdout.contains("65513.15"), "{waited:?}");
     holder.wait().unwrap();
 
     // Bad input.
@@ -284,7 +284,8 @@ fn html_report_draws_its_chart_in_chromium() {
         [
             "Amazon Relational Database Service",
             "AWS Lambda",
-            "Amazon Simple Storage Service",
+            // Its usage and the one-time purchase of 5000.
+            "Amazon Elastic Compute Cloud",
             "(other)"
         ]
     );
@@ -314,7 +315,7 @@ fn html_report_draws_its_chart_in_chromium() {
     assert_eq!(drawn, 4 * 3);
     assert_eq!(charts[0].matches("<rect ").count(), 4 * 3);
     // The table is there too, with the exact total.
-    assert!(dom.contains("<td class=\"num\">60513.15</td>"), "{dom}");
+    assert!(dom.contains("<td class=\"num\">65513.15</td>"), "{dom}");
 }
 
 #[test]
@@ -459,6 +460,38 @@ fn planted_anomalies_are_found_and_nothing_else() {
         3,
         "the full range, by account, the last week again; not the repeat, not the calm days"
     );
+    // Only usage is watched by default; with every charge, the one-time purchase is one too
+    // (and the only one not told before).
+    let all = sb.finops(&[
+        "report",
+        "anomalies",
+        "--period",
+        "2024-01..2024-03",
+        "--all-charges",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(all.code, 0, "{all:?}");
+    let purchase = &truth["purchase"];
+    let listed = all.json()["anomalies"].as_array().unwrap().clone();
+    assert_eq!(listed.len(), 6, "{listed:#?}");
+    let on_day: Vec<&Value> = listed
+        .iter()
+        .filter(|a| a["date"] == purchase["date"])
+        .collect();
+    assert_eq!(on_day.len(), 1, "{listed:#?}");
+    assert_eq!(on_day[0]["series"]["service"], purchase["service"]);
+    assert_eq!(on_day[0]["series"]["account"], purchase["account"]);
+    let last: Value = serde_json::from_str(
+        std::fs::read_to_string(&events)
+            .unwrap()
+            .lines()
+            .rfind(|l| !l.is_empty())
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(last["data"]["anomalies"].as_array().unwrap().len(), 1);
+    assert_eq!(last["data"]["anomalies"][0]["date"], purchase["date"]);
     let short = sb.finops(&["report", "anomalies", "--window", "2"]);
     assert_eq!(short.code, 1, "{short:?}");
     assert!(short.stderr.contains("too short"), "{short:?}");
@@ -480,7 +513,7 @@ thresholds = [50, 90, 100]
 
 [[budgets]]
 name = "ec2-prod"
-amount = 2000
+amount = 10000
 thresholds = [80, 100]
 cost = "billed"
 [budgets.filter]
@@ -531,7 +564,7 @@ timeout = 1
         all["forecast"], truth["months"]["2024-02"],
         "a complete month"
     );
-    assert_eq!(all["exceeded"], serde_json::json!([50, 90]));
+    assert_eq!(all["exceeded"], serde_json::json!([50, 90, 100]));
     assert_eq!(all["days_with_data"], 29);
     let ec2 = &statuses[1];
     let ec2_feb: i128 = truth["series"]["Amazon Elastic Compute Cloud|111111111111"]
@@ -540,7 +573,8 @@ timeout = 1
         .iter()
         .filter(|(d, _)| d.starts_with("2024-02"))
         .map(|(_, v)| scaled(v.as_str().unwrap()))
-        .sum();
+        .sum::<i128>()
+        + scaled(truth["purchase"]["cost"].as_str().unwrap());
     assert_eq!(ec2["actual"].as_str().unwrap(), unscaled(ec2_feb));
     assert_eq!(ec2["exceeded"], serde_json::json!([]), "{ec2}");
     assert!(
@@ -649,8 +683,10 @@ timeout = 1
     assert_eq!(
         told,
         [
+            serde_json::json!({"kind": "budget", "key": "all-usd|2024-02|actual|100"}),
             serde_json::json!({"kind": "budget", "key": "all-usd|2024-02|actual|50"}),
             serde_json::json!({"kind": "budget", "key": "all-usd|2024-02|actual|90"}),
+            serde_json::json!({"kind": "budget", "key": "all-usd|2024-02|forecast|100"}),
             serde_json::json!({"kind": "budget", "key": "all-usd|2024-02|forecast|50"}),
             serde_json::json!({"kind": "budget", "key": "all-usd|2024-02|forecast|90"}),
         ]
@@ -658,7 +694,7 @@ timeout = 1
     assert_eq!(check(&["--renotify"]), 6);
     assert_eq!(
         server.requests()[5].body["data"]["new_exceeded"],
-        serde_json::json!([50, 90])
+        serde_json::json!([50, 90, 100])
     );
 
     // Bad entries are refused before anything runs, naming the entry.

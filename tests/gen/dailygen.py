@@ -6,6 +6,7 @@
 Series are service x account. Each day of each series has two line items whose costs add up
 to the series' cost for the day. Most series carry a deterministic +/-2% wiggle; one is
 perfectly flat. Planted anomalies (service, account, day index, factor) multiply one day's cost.
+One one-time Purchase sits on a usage series (found as an anomaly only with --all-charges).
 Every other column comes from one Usage row of a small awsgen.py export, so the file has
 exactly the columns AWS writes.
 
@@ -28,6 +29,8 @@ SERVICES = ["Amazon Elastic Compute Cloud", "Amazon Simple Storage Service", "AW
             "Amazon Relational Database Service"]
 ACCOUNTS = ["111111111111", "222222222222"]
 FLAT = ("AWS Lambda", "222222222222")
+# A one-time purchase on a usage series: an anomaly only when every charge is watched.
+PURCHASE = ("Amazon Elastic Compute Cloud", "111111111111", 45, Decimal("5000"))
 SPIKES = [
     ("Amazon Elastic Compute Cloud", "111111111111", 30, Decimal(3)),
     ("Amazon Simple Storage Service", "222222222222", 50, Decimal(5)),
@@ -70,10 +73,15 @@ def main():
                 cost = series_cost(s, a, d) * spikes.get((svc, acct, d), Decimal(1))
                 first = (cost * Decimal("0.6")).quantize(Decimal("0.000001"))
                 for k, part in enumerate([first, cost - first]):
-                    rows.append((svc, acct, day.isoformat(), str(part), f"res-{s}-{a}-{k}"))
+                    rows.append((svc, acct, day.isoformat(), str(part), f"res-{s}-{a}-{k}", "Usage"))
                 truth.setdefault(f"{svc}|{acct}", {})[day.isoformat()] = plain(cost)
                 m = day.strftime("%Y-%m")
                 months[m] = months.get(m, Decimal(0)) + cost
+    svc, acct, d, cost = PURCHASE
+    purchase_day = start + dt.timedelta(days=d)
+    rows.append((svc, acct, purchase_day.isoformat(), str(cost), "purchase-1", "Purchase"))
+    m = purchase_day.strftime("%Y-%m")
+    months[m] += cost
 
     here = os.path.dirname(os.path.abspath(__file__))
     with tempfile.TemporaryDirectory() as tmp:
@@ -88,18 +96,19 @@ def main():
         mdir = [r for r, _, fs in os.walk(os.path.join(tmp, "template", "metadata")) if fs][0]
         with open(os.path.join(mdir, os.listdir(mdir)[0])) as f:
             template_manifest = json.load(f)
-    con.execute("CREATE TABLE gen (svc VARCHAR, acct VARCHAR, day DATE, cost VARCHAR, res VARCHAR)")
-    con.executemany("INSERT INTO gen VALUES (?, ?, ?, ?, ?)", rows)
+    con.execute("CREATE TABLE gen (svc VARCHAR, acct VARCHAR, day DATE, cost VARCHAR, res VARCHAR, cat VARCHAR)")
+    con.executemany("INSERT INTO gen VALUES (?, ?, ?, ?, ?, ?)", rows)
     ts = "strftime(CAST({} AS TIMESTAMP), '%Y-%m-%dT%H:%M:%SZ')"
     replace = {
         "ServiceName": "svc", "SubAccountId": "acct", "SubAccountName": "'account-' || right(acct, 4)",
-        "ResourceId": "res", "ChargeDescription": "'Usage of ' || svc",
+        "ResourceId": "res", "ChargeDescription": "cat || ' of ' || svc", "ChargeCategory": "cat",
+        "ChargeFrequency": "CASE cat WHEN 'Usage' THEN 'Usage-Based' ELSE 'One-Time' END",
         "ChargePeriodStart": ts.format("day"), "ChargePeriodEnd": ts.format("day + 1"),
         "BillingPeriodStart": ts.format("date_trunc('month', day)"),
         "BillingPeriodEnd": ts.format("date_trunc('month', day) + INTERVAL 1 month"),
         "BilledCost": "cost", "EffectiveCost": "cost", "ListCost": "cost", "ContractedCost": "cost",
         "ListUnitPrice": "cost", "ContractedUnitPrice": "cost", "PricingQuantity": "'1'",
-        "ConsumedQuantity": "'1'",
+        "ConsumedQuantity": "CASE cat WHEN 'Usage' THEN '1' END",
     }
     cols = [r[0] for r in con.execute("DESCRIBE tpl").fetchall()]
     select = ", ".join(f"{replace[c]} AS \"{c}\"" if c in replace else f"tpl.\"{c}\"" for c in cols)
@@ -129,6 +138,8 @@ def main():
             "spikes": [{"service": s, "account": a, "date": (start + dt.timedelta(days=d)).isoformat(),
                         "factor": str(f)} for s, a, d, f in SPIKES],
             "flat": {"service": FLAT[0], "account": FLAT[1]},
+            "purchase": {"service": PURCHASE[0], "account": PURCHASE[1],
+                         "date": purchase_day.isoformat(), "cost": plain(PURCHASE[3])},
             "months": {m: plain(v) for m, v in months.items()},
             "rows": len(rows),
         }, f, indent=2)
