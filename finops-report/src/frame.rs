@@ -27,14 +27,13 @@ pub(crate) fn polars_error(action: &str) -> impl Fn(PolarsError) -> miette::Repo
 }
 
 /// The text of cell `i` of `col`: decimals with every significant digit and no trailing
-/// zeros, dates as `YYYY-MM-DD`, `None` for null.
+/// zeros, dates as `YYYY-MM-DD` (polars' own formatting), `None` for null.
 pub(crate) fn text(col: &Column, i: usize) -> Option<String> {
     match col.get(i).ok()? {
         AnyValue::Null => None,
         AnyValue::Decimal(v, scale) => Some(decimal_text(v, scale)),
         AnyValue::String(s) => Some(s.to_owned()),
         AnyValue::StringOwned(s) => Some(s.to_string()),
-        AnyValue::Date(days) => Some(date_text(days)),
         other => Some(other.to_string()),
     }
 }
@@ -52,20 +51,6 @@ pub(crate) fn decimal_text(v: i128, scale: usize) -> String {
     } else {
         format!("{sign}{int}.{frac}")
     }
-}
-
-/// Days since 1970-01-01 → `YYYY-MM-DD` (proleptic Gregorian, Howard Hinnant's algorithm).
-pub(crate) fn date_text(days: i32) -> String {
-    let z = i64::from(days) + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!("{y:04}-{m:02}-{d:02}")
 }
 
 #[cfg(test)]
@@ -86,8 +71,11 @@ mod tests {
 
     #[test]
     fn dates() {
-        assert_eq!(date_text(0), "1970-01-01");
-        assert_eq!(date_text(19_723), "2024-01-01");
-        assert_eq!(date_text(19_782), "2024-02-29");
+        let days = Column::new("d".into(), [0i32, 19_723, 19_782])
+            .cast(&DataType::Date)
+            .unwrap();
+        assert_eq!(text(&days, 0).as_deref(), Some("1970-01-01"));
+        assert_eq!(text(&days, 1).as_deref(), Some("2024-01-01"));
+        assert_eq!(text(&days, 2).as_deref(), Some("2024-02-29"));
     }
 }
