@@ -95,6 +95,19 @@ pub enum Error {
         env: String,
     },
 
+    /// A command that reads FOCUS rows found no warehouse, or no FOCUS table in it.
+    ///
+    /// Resolution: import an export first.
+    #[error("there are no FOCUS rows in `{}` yet", path.display())]
+    #[diagnostic(
+        code(finops::focus::empty),
+        help("import something first, e.g. `finops aws import-cur`")
+    )]
+    NoFocusRows {
+        /// The DuckDB file.
+        path: PathBuf,
+    },
+
     /// Another process holds the warehouse file.
     ///
     /// Resolution: wait for the other run to finish; only one writer can use a DuckDB file.
@@ -298,6 +311,7 @@ impl Error {
             | Self::VendorNotAvailable { .. }
             | Self::InvalidArguments { .. } => ExitStatus::Usage,
             Self::WarehouseLocked { .. }
+            | Self::NoFocusRows { .. }
             | Self::WarehouseOpen { .. }
             | Self::Db { .. }
             | Self::CorruptGzip { .. }

@@ -143,11 +143,10 @@ fn report_days(wh: &Warehouse, args: &AnomaliesArgs) -> miette::Result<(String, 
         )
         .map_err(|e| miette::miette!("reading the newest charge date: {e}"))?;
     let Some(newest) = newest else {
-        return Err(miette::miette!(
-            code = "finops::focus::empty",
-            help = "import something first, e.g. `finops aws import-cur`",
-            "there are no FOCUS rows yet"
-        ));
+        return Err(finops_core::Error::NoFocusRows {
+            path: wh.path().into(),
+        }
+        .into());
     };
     let days = |sql: String| -> miette::Result<(String, String)> {
         wh.conn()

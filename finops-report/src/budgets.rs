@@ -164,7 +164,9 @@ pub(crate) fn run(
             .map_err(|e| miette::miette!("reading the newest month: {e}"))?;
         newest
             .and_then(|m| m.parse::<Period>().ok())
-            .ok_or_else(|| miette::miette!("there are no FOCUS rows yet"))?
+            .ok_or_else(|| finops_core::Error::NoFocusRows {
+                path: wh.path().into(),
+            })?
     };
     let start = quote_literal(&month.first_day());
     let end = quote_literal(&month.next().first_day());

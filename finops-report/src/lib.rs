@@ -334,24 +334,7 @@ pub fn run_budgets(cmd: BudgetsCommand, ctx: &Context) -> miette::Result<ExitSta
 
 /// The warehouse, read-only, with a FOCUS table in it.
 fn open_focus(ctx: &Context) -> miette::Result<Warehouse> {
-    let cfg = ctx.warehouse_config()?;
-    let path = cfg.path;
-    let no_rows = || {
-        miette::miette!(
-            code = "finops::focus::empty",
-            help = "import something first, e.g. `finops aws import-cur`",
-            "there are no FOCUS rows in `{}` yet",
-            path.display()
-        )
-    };
-    let Some(wh) = Warehouse::open_read_only(&path, cfg.wait_lock)? else {
-        return Err(no_rows());
-    };
-    let table = focus::table();
-    if !wh.table_exists(&table.schema, &table.name)? {
-        return Err(no_rows());
-    }
-    Ok(wh)
+    Ok(focus::open_read_only(&ctx.warehouse_config()?)?)
 }
 
 /// `"focus"."cost_and_usage"` in the warehouse's catalog.

@@ -14,14 +14,7 @@ pub(crate) fn run(
     file_format: Option<&str>,
 ) -> miette::Result<ExitStatus> {
     let configured: FocusConfig = ctx.settings.section("focus")?;
-    let wh_cfg = ctx.warehouse_config()?;
-    let Some(wh) = Warehouse::open_read_only(&wh_cfg.path, wh_cfg.wait_lock)? else {
-        return Err(no_focus_rows(&wh_cfg.path));
-    };
-    let table = focus::table();
-    if !wh.table_exists(&table.schema, &table.name)? {
-        return Err(no_focus_rows(&wh_cfg.path));
-    }
+    let wh = focus::open_read_only(&ctx.warehouse_config()?)?;
     match cmd {
         FocusCommand::Validate { focus_version, all } => validate(
             &wh,
@@ -60,15 +53,6 @@ pub(crate) fn run(
             Ok(ExitStatus::Success)
         }
     }
-}
-
-fn no_focus_rows(path: &std::path::Path) -> miette::Report {
-    miette::miette!(
-        code = "finops::focus::empty",
-        help = "import something first, e.g. `finops aws import-cur`",
-        "there are no FOCUS rows in `{}` yet",
-        path.display()
-    )
 }
 
 fn validate(

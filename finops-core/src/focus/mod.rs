@@ -15,7 +15,10 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
+use crate::config::WarehouseConfig;
+use crate::error::{Error, Result};
 use crate::naming::TableRef;
+use crate::warehouse::Warehouse;
 
 /// Schema of the FOCUS table.
 pub const SCHEMA: &str = "focus";
@@ -25,6 +28,22 @@ pub const TABLE: &str = "cost_and_usage";
 /// `focus.cost_and_usage`.
 pub fn table() -> TableRef {
     TableRef::new(SCHEMA, TABLE)
+}
+
+/// The warehouse of `cfg`, read-only (waiting for a writer's lock up to `wait_lock`), for a
+/// command that reads `focus.cost_and_usage`: [`Error::NoFocusRows`] when there is no
+/// warehouse or no FOCUS table in it.
+pub fn open_read_only(cfg: &WarehouseConfig) -> Result<Warehouse> {
+    let no_rows = || Error::NoFocusRows {
+        path: cfg.path.clone(),
+    };
+    let wh = Warehouse::open_read_only(&cfg.path, cfg.wait_lock)?.ok_or_else(no_rows)?;
+    let t = table();
+    if wh.table_exists(&t.schema, &t.name)? {
+        Ok(wh)
+    } else {
+        Err(no_rows())
+    }
 }
 
 /// A FOCUS version finops can produce.
