@@ -10,6 +10,7 @@ use crate::events::EventKind;
 use crate::import::{ImportReport, Outcome};
 use crate::output::{self, ExitStatus, Format, Table, print_json, print_table};
 use crate::period::Period;
+use crate::precision::{NumberKind, Rounding};
 use crate::state::{self, ExportKey};
 use crate::warehouse::{META_SCHEMA, Warehouse};
 
@@ -114,6 +115,22 @@ pub fn print_import(format: Format, report: &ImportReport, dry_run: bool) {
         ]);
     }
     print_table(format, &t);
+    let rounded: Vec<String> = report
+        .periods
+        .iter()
+        .filter_map(|p| match &p.outcome {
+            Outcome::Loaded { rounding, .. } if !rounding.is_empty() => {
+                Some(format!("  {}  {}", p.period, rounding_summary(rounding)))
+            }
+            _ => None,
+        })
+        .collect();
+    if !rounded.is_empty() {
+        output::print_text(&format!(
+            "\nrounded half to even to the stored precision (per column: `show-state --format json`):\n{}",
+            rounded.join("\n")
+        ));
+    }
     let loaded = report
         .periods
         .iter()
@@ -138,6 +155,37 @@ pub fn print_import(format: Format, report: &ImportReport, dry_run: bool) {
         report.periods.len(),
         if dry_run { planned } else { loaded },
     ));
+}
+
+/// One line on what a period's load rounded, by kind of number: how many values and the
+/// largest rounding; for money also the largest column total (what the tolerance checks);
+/// for the derived costs how far the source's own figure was.
+pub fn rounding_summary(rounding: &[Rounding]) -> String {
+    let mut parts = Vec::new();
+    for (kind, label) in [
+        (NumberKind::Money, "money"),
+        (NumberKind::UnitPrice, "unit prices"),
+        (NumberKind::Quantity, "quantities"),
+        (NumberKind::DerivedCost, "ListCost/ContractedCost"),
+    ] {
+        let of: Vec<&Rounding> = rounding.iter().filter(|r| r.kind == kind).collect();
+        if of.is_empty() {
+            continue;
+        }
+        let values: u64 = of.iter().map(|r| r.values).sum();
+        let largest = of.iter().map(|r| r.largest).fold(0.0_f64, f64::max);
+        parts.push(match kind {
+            NumberKind::Money => {
+                let total = of.iter().map(|r| r.total).fold(0.0_f64, f64::max);
+                format!("{label} {values} values, largest {largest:.1e}, column total at most {total:.1e}")
+            }
+            NumberKind::DerivedCost => format!(
+                "{label} = unit price × quantity, {values} differ from the source's figure, by up to {largest:.1e}"
+            ),
+            _ => format!("{label} {values} values, largest {largest:.1e}"),
+        });
+    }
+    parts.join("; ")
 }
 
 /// `finops <vendor> show-state`: the current version of each period of `vendor`'s exports

@@ -102,6 +102,13 @@ pub const CORE_KEYS: &[KeySpec] = &[
         doc: "seconds to wait for another process's lock on the warehouse before failing",
     },
     KeySpec {
+        key: "import.rounding_tolerance",
+        kind: Kind::Str,
+        default: Some("1e-9"),
+        flag: None,
+        doc: "largest total rounding of one money column in one period, in currency units; more fails the period",
+    },
+    KeySpec {
         key: "focus.version",
         kind: Kind::Str,
         default: Some("1.3"),
@@ -148,6 +155,46 @@ impl Default for WarehouseConfig {
             threads: None,
             wait_lock: 0,
         }
+    }
+}
+
+/// `[import]`.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ImportConfig {
+    /// Largest total rounding of one money column in one period, in currency units.
+    #[serde(deserialize_with = "tolerance")]
+    pub rounding_tolerance: f64,
+}
+
+impl Default for ImportConfig {
+    fn default() -> Self {
+        Self {
+            rounding_tolerance: crate::precision::DEFAULT_TOLERANCE,
+        }
+    }
+}
+
+/// A non-negative finite number, written as a number or as text (`"1e-9"`).
+fn tolerance<'de, D: serde::Deserializer<'de>>(d: D) -> std::result::Result<f64, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Num {
+        F(f64),
+        S(String),
+    }
+    let v = match Num::deserialize(d)? {
+        Num::F(f) => f,
+        Num::S(s) => s.trim().parse::<f64>().map_err(|_| {
+            serde::de::Error::custom(format!("`{s}` is not a number (write it like `1e-9`)"))
+        })?,
+    };
+    if v.is_finite() && v >= 0.0 {
+        Ok(v)
+    } else {
+        Err(serde::de::Error::custom(format!(
+            "`{v}` is not a tolerance: give a non-negative amount such as `1e-9`"
+        )))
     }
 }
 

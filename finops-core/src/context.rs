@@ -1,6 +1,6 @@
 //! What every command gets: the resolved settings and how to talk to the user.
 
-use crate::config::{Settings, WarehouseConfig};
+use crate::config::{ImportConfig, Settings, WarehouseConfig};
 use crate::error::Result;
 use crate::events::{Event, EventKind, Hooks};
 use crate::output::Ui;
@@ -20,6 +20,28 @@ impl Context {
     /// The `[warehouse]` section.
     pub fn warehouse_config(&self) -> Result<WarehouseConfig> {
         self.settings.section("warehouse")
+    }
+
+    /// The `[import]` section.
+    pub fn import_config(&self) -> Result<ImportConfig> {
+        self.settings.section("import")
+    }
+
+    /// Import options for `force`/`dry_run` and a period range, with `[import]` applied.
+    pub fn import_options(
+        &self,
+        force: bool,
+        dry_run: bool,
+        start: Option<crate::Period>,
+        end: Option<crate::Period>,
+    ) -> Result<crate::import::ImportOptions> {
+        Ok(crate::import::ImportOptions {
+            force,
+            dry_run,
+            start,
+            end,
+            rounding_tolerance: self.import_config()?.rounding_tolerance,
+        })
     }
 
     /// Sends an event to the hooks that listen to it (nothing when none does); `data` is

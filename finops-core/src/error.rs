@@ -138,9 +138,9 @@ pub enum Error {
     WarehouseOpen {
         /// The DuckDB file.
         path: PathBuf,
-        /// DuckDB's error.
+        /// DuckDB's message.
         #[source]
-        source: duckdb::Error,
+        source: DbMessage,
     },
 
     /// A statement failed in DuckDB.
@@ -151,9 +151,29 @@ pub enum Error {
     Db {
         /// What finops was doing (`loading aws.cur_x for 2023-11`).
         action: String,
-        /// DuckDB's error.
+        /// DuckDB's message.
         #[source]
-        source: duckdb::Error,
+        source: DbMessage,
+    },
+
+    /// A delivered value that should be a number is not one, is NaN or infinite, or has more
+    /// digits before the point than finops keeps.
+    ///
+    /// Resolution: check the file at the named place; re-sync it if it is damaged.
+    #[error("value `{value}` in {location} {reason}")]
+    #[diagnostic(
+        code(finops::data::bad_number),
+        help(
+            "nothing of this period was loaded and its previous data is kept. If the file is damaged, re-sync it; if the cloud wrote it so, please report it: finops stores numbers as DECIMAL(38, 18)"
+        )
+    )]
+    BadNumber {
+        /// The value as delivered.
+        value: String,
+        /// Column and file (and line, when found).
+        location: String,
+        /// Why it cannot be stored.
+        reason: String,
     },
 
     /// A name from user input is not safe to use as an export name.
@@ -252,6 +272,54 @@ pub enum Error {
         detail: String,
     },
 
+    /// Rounding a money column to the stored precision would change the period's total by
+    /// more than the tolerance: that would be real money, so the period is not loaded.
+    ///
+    /// Resolution: check the column's values in the source; raise
+    /// `import.rounding_tolerance` only if a change of that size is acceptable.
+    #[error(
+        "rounding `{column}` ({table}) to {scale} decimals would change {period}'s total by up to {total:e}, more than the tolerance {tolerance:e} ({values} values rounded, the largest by {largest:e})"
+    )]
+    #[diagnostic(
+        code(finops::data::rounding_tolerance),
+        help(
+            "the source has values with more decimals than finops keeps, and enough of them to show in a total; nothing of {period} was loaded and its previous data is kept. If that much is acceptable, raise `import.rounding_tolerance` (FINOPS_IMPORT_ROUNDING_TOLERANCE)"
+        )
+    )]
+    RoundingTolerance {
+        /// The billing period.
+        period: String,
+        /// `raw` or `focus`.
+        table: String,
+        /// The column.
+        column: String,
+        /// Decimal places it keeps.
+        scale: u32,
+        /// Values rounded.
+        values: u64,
+        /// The largest rounding.
+        largest: f64,
+        /// The sum of the absolute roundings.
+        total: f64,
+        /// The tolerance.
+        tolerance: f64,
+    },
+
+    /// A FOCUS mapping produced a column of the wrong kind (a bug in the mapping).
+    ///
+    /// Resolution: report it; the mapping must write FOCUS numbers as decimals.
+    #[error("the FOCUS mapping wrote `{column}` wrongly: {detail}")]
+    #[diagnostic(
+        code(finops::focus::mapping),
+        help("this is a bug in the vendor's FOCUS mapping; please report it with the export kind")
+    )]
+    FocusMapping {
+        /// The FOCUS column.
+        column: String,
+        /// What is wrong.
+        detail: String,
+    },
+
     /// A file-system operation failed.
     ///
     /// Resolution: check the path, free space and permissions.
@@ -271,6 +339,28 @@ pub enum Error {
     },
 }
 
+/// DuckDB's message for a failed statement.
+#[derive(Debug)]
+pub struct DbMessage(pub String);
+
+impl DbMessage {
+    /// The message of `e`: DuckDB's own text when it gave one, else the error's.
+    pub fn of(e: &duckdb::Error) -> Self {
+        match e {
+            duckdb::Error::DuckDBFailure(_, Some(msg)) => Self(msg.trim_end().to_owned()),
+            other => Self(other.to_string()),
+        }
+    }
+}
+
+impl std::fmt::Display for DbMessage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for DbMessage {}
+
 fn unknown_key_help(suggestion: Option<&str>) -> String {
     match suggestion {
         Some(s) => format!("did you mean `{s}`? `finops config show` lists every valid key"),
@@ -279,10 +369,25 @@ fn unknown_key_help(suggestion: Option<&str>) -> String {
 }
 
 impl Error {
-    /// A DuckDB failure while doing `action`.
+    /// A DuckDB failure while doing `action`: its message without the C API's error code
+    /// (`Error code 1: Unknown error code` on every DuckDB error), or, when it is a value
+    /// that is not an amount ([`crate::precision::bad_number`]), [`Error::BadNumber`].
     pub fn db(action: impl Into<String>) -> impl FnOnce(duckdb::Error) -> Self {
         let action = action.into();
-        move |source| Self::Db { action, source }
+        move |source| {
+            let message = DbMessage::of(&source);
+            if let Some((value, location)) = crate::precision::bad_number(&message.0) {
+                return Self::BadNumber {
+                    reason: crate::precision::bad_number_reason(&value).to_owned(),
+                    value,
+                    location,
+                };
+            }
+            Self::Db {
+                action,
+                source: message,
+            }
+        }
     }
 
     /// A file-system failure while doing `action` on `path`.
@@ -314,8 +419,11 @@ impl Error {
             | Self::NoFocusRows { .. }
             | Self::WarehouseOpen { .. }
             | Self::Db { .. }
+            | Self::BadNumber { .. }
             | Self::CorruptGzip { .. }
             | Self::CorruptParquet { .. }
+            | Self::RoundingTolerance { .. }
+            | Self::FocusMapping { .. }
             | Self::Io { .. } => ExitStatus::Failure,
         }
     }

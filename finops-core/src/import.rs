@@ -13,12 +13,13 @@ use crate::error::{Error, Result};
 use crate::naming::{TableRef, quote_ident, quote_literal};
 use crate::output::{ExitStatus, Ui};
 use crate::period::Period;
+use crate::precision::{self, Rounding, RoundingColumn};
 use crate::state::{self, ExportKey, LoadRecord};
 use crate::vendor::{Delivery, DeliverySource, Staged};
 use crate::warehouse::Warehouse;
 
 /// Which periods to consider and what to do with them.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct ImportOptions {
     /// Reload periods whose version is already loaded.
     pub force: bool,
@@ -28,6 +29,20 @@ pub struct ImportOptions {
     pub start: Option<Period>,
     /// Last period to consider (inclusive).
     pub end: Option<Period>,
+    /// Largest total rounding of a money column in one period (`import.rounding_tolerance`).
+    pub rounding_tolerance: f64,
+}
+
+impl Default for ImportOptions {
+    fn default() -> Self {
+        Self {
+            force: false,
+            dry_run: false,
+            start: None,
+            end: None,
+            rounding_tolerance: crate::precision::DEFAULT_TOLERANCE,
+        }
+    }
 }
 
 impl ImportOptions {
@@ -62,6 +77,9 @@ pub enum Outcome {
         cost: Option<String>,
         /// Wall time of staging and loading.
         duration_ms: u64,
+        /// The values rounded to the stored precision, per column (only columns with any).
+        #[serde(skip_serializing_if = "Vec::is_empty")]
+        rounding: Vec<Rounding>,
     },
     /// Nothing to do.
     Skipped,
@@ -215,7 +233,7 @@ pub async fn run<S: DeliverySource>(
                 crate::fault::point("between-periods");
             }
             loaded_one = true;
-            report.outcome = match load_one(wh, source, d, &staging, ui).await {
+            report.outcome = match load_one(wh, source, d, &staging, opts, ui).await {
                 Ok(outcome) => outcome,
                 Err(report_err) => {
                     let error = render_error(&report_err);
@@ -250,6 +268,7 @@ async fn load_one<S: DeliverySource>(
     source: &S,
     d: &Delivery<S::Detail>,
     staging: &std::path::Path,
+    opts: &ImportOptions,
     ui: &Ui,
 ) -> miette::Result<Outcome> {
     let key = source.key();
@@ -289,8 +308,9 @@ async fn load_one<S: DeliverySource>(
         staged: &staged,
         cost_expression: cost.as_deref(),
         scope: scope.as_ref().map(|(c, v)| (c.as_str(), v.as_str())),
+        rounding_tolerance: opts.rounding_tolerance,
     };
-    let (rows, cost) = replace_period(wh, &load, |rows| LoadRecord {
+    let (rows, cost, rounding) = replace_period(wh, &load, |rows, rounding| LoadRecord {
         period: d.period,
         version_id: d.version_id.clone(),
         target_table: table.to_string(),
@@ -298,6 +318,7 @@ async fn load_one<S: DeliverySource>(
         rows,
         bytes: staged.bytes,
         duration_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+        rounding,
     })?;
     spinner.finish_and_clear();
     crate::fault::point("after-commit");
@@ -309,10 +330,20 @@ async fn load_one<S: DeliverySource>(
         key.export,
         d.period
     );
+    for r in &rounding {
+        tracing::info!(
+            "{}/{} {}: {}",
+            key.source,
+            key.export,
+            d.period,
+            r.describe()
+        );
+    }
     Ok(Outcome::Loaded {
         rows,
         cost,
         duration_ms,
+        rounding,
     })
 }
 
@@ -330,6 +361,8 @@ pub struct PeriodLoad<'a> {
     pub cost_expression: Option<&'a str>,
     /// The column and value marking this source's rows in a shared raw table.
     pub scope: Option<(&'a str, &'a str)>,
+    /// Largest total rounding of a money column accepted.
+    pub rounding_tolerance: f64,
 }
 
 /// The attached side database that holds one period's parsed rows while it loads.
@@ -337,28 +370,53 @@ const STAGE_DB: &str = "finops_load";
 
 /// Replaces one billing period of the raw table with the staged rows, rebuilds its FOCUS rows,
 /// and records the load, in one transaction. New columns are added; none are dropped.
-/// Returns the rows inserted and the period's cost total.
+/// Returns the rows inserted, the period's cost total and what was rounded.
 ///
 /// The files are first parsed into a side database (`<warehouse>.staging/load.duckdb`),
-/// committed there; the transaction then copies those rows into the raw table and builds
-/// FOCUS from them. FOCUS must not read the raw table's new rows: DuckDB keeps a
-/// transaction's uncommitted rows in memory, and a wide scan of millions of them spills
-/// gigabytes (measured: 10 M CUR rows failed at a 1 GB `memory_limit`; from the side
-/// database the same rebuild runs in 1.1 GB).
+/// and the period's FOCUS rows built there from them, both committed there; the
+/// transaction then copies both into the warehouse. Neither parse nor FOCUS build reads
+/// the transaction's own uncommitted rows: DuckDB keeps those in memory, and a wide scan of
+/// millions of them spills gigabytes (measured: 10 M CUR rows failed at a 1 GB
+/// `memory_limit`; from the side database the same rebuild runs in 1.1 GB). Values rounded
+/// to the stored precision are counted there too; a money column whose total rounding
+/// exceeds the tolerance fails the period before anything is replaced.
 pub fn replace_period(
     wh: &Warehouse,
     load: &PeriodLoad<'_>,
-    record: impl FnOnce(u64) -> LoadRecord,
-) -> Result<(u64, Option<String>)> {
+    record: impl FnOnce(u64, Vec<Rounding>) -> LoadRecord,
+) -> Result<(u64, Option<String>, Vec<Rounding>)> {
     let PeriodLoad { table, period, .. } = *load;
     let action = format!("loading {table} for {period}");
     let stage = StageDb::attach(wh, &action)?;
-    let result = stage
-        .fill(wh, load, &action)
-        .and_then(|staged| replace_from_stage(wh, load, &staged, record, &action));
+    let result = (|| {
+        let mut rounding = stage.fill(wh, load, &action)?;
+        if let Some(focus_sql) = &load.staged.focus_sql {
+            rounding.extend(stage.build_focus(wh, load, focus_sql, &action)?);
+        }
+        if let Some(r) = precision::check_tolerance(&rounding, load.rounding_tolerance) {
+            return Err(Error::RoundingTolerance {
+                period: period.to_string(),
+                table: r.table.clone(),
+                column: r.column.clone(),
+                scale: r.scale,
+                values: r.values,
+                largest: r.largest,
+                total: r.total,
+                tolerance: load.rounding_tolerance,
+            });
+        }
+        let (rows, cost) =
+            replace_from_stage(wh, load, |rows| record(rows, rounding.clone()), &action)?;
+        Ok((rows, cost, rounding))
+    })();
     stage.detach(wh);
     result
 }
+
+/// The temporary view over the side database's raw rows, without hidden columns.
+const ROWS_VIEW: &str = "finops_rows";
+/// The temporary view over the side database's FOCUS rows, without hidden columns.
+const FOCUS_VIEW: &str = "finops_focus_rows";
 
 /// The side database of one period's load: attached, filled, detached and deleted.
 struct StageDb {
@@ -389,16 +447,20 @@ impl StageDb {
         Ok(Self { path, alias })
     }
 
-    /// Parses the staged files into the side database (committed there) and returns the
-    /// qualified name of the table holding them.
-    fn fill(&self, wh: &Warehouse, load: &PeriodLoad<'_>, action: &str) -> Result<String> {
+    fn table(&self, name: &str) -> String {
+        format!("{}.main.{}", quote_ident(&self.alias), quote_ident(name))
+    }
+
+    /// Parses the staged files into the side database (committed there), makes
+    /// [`ROWS_VIEW`] show them, and returns what was rounded.
+    fn fill(&self, wh: &Warehouse, load: &PeriodLoad<'_>, action: &str) -> Result<Vec<Rounding>> {
         let PeriodLoad {
             table,
             period,
             staged,
             ..
         } = *load;
-        let name = format!("{}.main.rows", quote_ident(&self.alias));
+        let name = self.table("rows");
         let period_lit = quote_literal(&period.first_day());
         tracing::trace!("raw SELECT for {table} {period}: {}", staged.select_sql);
         let started = Instant::now();
@@ -412,10 +474,57 @@ impl StageDb {
             "{table} {period}: files parsed in {} ms",
             started.elapsed().as_millis()
         );
-        Ok(name)
+        visible_view(wh, ROWS_VIEW, &name, &staged.roundings, action)?;
+        precision::read_roundings(wh.conn(), &name, "raw", &staged.roundings)
+            .map_err(Error::db(action))
+    }
+
+    /// Builds the period's FOCUS rows from [`ROWS_VIEW`] into the side database through
+    /// the vendor's mapping and core's finishing step (committed there), makes
+    /// [`FOCUS_VIEW`] show them, and returns what was rounded.
+    fn build_focus(
+        &self,
+        wh: &Warehouse,
+        load: &PeriodLoad<'_>,
+        focus_sql: &str,
+        action: &str,
+    ) -> Result<Vec<Rounding>> {
+        let conn = wh.conn();
+        let source = quote_literal(&format!("{}/{}", load.key.source, load.key.export));
+        let period_lit = quote_literal(&load.period.first_day());
+        tracing::trace!(
+            "FOCUS SELECT for {} {}: {focus_sql}",
+            load.table,
+            load.period
+        );
+        let started = Instant::now();
+        conn.execute_batch(&format!(
+            "CREATE OR REPLACE TEMP VIEW finops_period AS SELECT * FROM {ROWS_VIEW}"
+        ))
+        .map_err(Error::db(action))?;
+        let finished = crate::focus::finish::prepare(conn, focus_sql)?;
+        let name = self.table("focus");
+        conn.execute_batch(&format!(
+            "CREATE TABLE {name} AS SELECT *, {source} AS x_source, CAST({period_lit} AS DATE) AS x_billing_period FROM ({})",
+            finished.sql
+        ))
+        .map_err(Error::db(action))?;
+        tracing::debug!(
+            "{} {}: FOCUS rows built in {} ms",
+            load.table,
+            load.period,
+            started.elapsed().as_millis()
+        );
+        visible_view(wh, FOCUS_VIEW, &name, &finished.roundings, action)?;
+        precision::read_roundings(conn, &name, "focus", &finished.roundings)
+            .map_err(Error::db(action))
     }
 
     fn detach(self, wh: &Warehouse) {
+        let _ = wh.conn().execute_batch(&format!(
+            "DROP VIEW IF EXISTS {FOCUS_VIEW}; DROP VIEW IF EXISTS finops_focus_mapped; \
+             DROP VIEW IF EXISTS finops_period; DROP VIEW IF EXISTS {ROWS_VIEW}"
+        ));
         if let Err(e) = wh
             .conn()
             .execute_batch(&format!("DETACH {}", quote_ident(&self.alias)))
@@ -426,6 +535,33 @@ impl StageDb {
             tracing::warn!("{e}");
         }
     }
+}
+
+/// A temporary view `view` over `table` without its hidden rounding columns.
+fn visible_view(
+    wh: &Warehouse,
+    view: &str,
+    table: &str,
+    hidden: &[RoundingColumn],
+    action: &str,
+) -> Result<()> {
+    let exclude = if hidden.is_empty() {
+        String::new()
+    } else {
+        format!(
+            " EXCLUDE ({})",
+            hidden
+                .iter()
+                .map(|h| quote_ident(&h.hidden))
+                .collect::<Vec<_>>()
+                .join(", ")
+        )
+    };
+    wh.conn()
+        .execute_batch(&format!(
+            "CREATE OR REPLACE TEMP VIEW {view} AS SELECT *{exclude} FROM {table}"
+        ))
+        .map_err(Error::db(action))
 }
 
 /// Removes a DuckDB file and its write-ahead log, if present.
@@ -440,12 +576,11 @@ fn remove_db_files(path: &std::path::Path) -> Result<()> {
     Ok(())
 }
 
-/// The transaction of [`replace_period`]: the period's old rows out, the staged rows in,
-/// FOCUS rebuilt from them, the state recorded.
+/// The transaction of [`replace_period`]: the period's old rows out, the staged raw and
+/// FOCUS rows in, the state recorded.
 fn replace_from_stage(
     wh: &Warehouse,
     load: &PeriodLoad<'_>,
-    staged_table: &str,
     record: impl FnOnce(u64) -> LoadRecord,
     action: &str,
 ) -> Result<(u64, Option<String>)> {
@@ -456,23 +591,21 @@ fn replace_from_stage(
         staged,
         cost_expression,
         scope,
+        ..
     } = *load;
     let scope_sql = scope.map_or_else(String::new, |(c, v)| {
         format!(" AND {} = {}", quote_ident(c), quote_literal(v))
     });
     let conn = wh.conn();
-    if let Some(sql) = &staged.focus_sql {
-        tracing::trace!("FOCUS SELECT for {table} {period}: {sql}");
-    }
     conn.execute_batch("BEGIN TRANSACTION")
         .map_err(Error::db(action))?;
     let result = (|| {
         let period_lit = quote_literal(&period.first_day());
         if wh.table_exists(&table.schema, &table.name)? {
-            add_missing_columns(wh, table, staged_table, action)?;
+            add_missing_columns(wh, table, ROWS_VIEW, action)?;
         } else {
             let staged = wh.pairs(
-                &format!("SELECT column_name, column_type FROM (DESCRIBE {staged_table})"),
+                &format!("SELECT column_name, column_type FROM (DESCRIBE {ROWS_VIEW})"),
                 action,
             )?;
             let cols: Vec<String> = staged
@@ -499,7 +632,7 @@ fn replace_from_stage(
         let rows = conn
             .execute(
                 &format!(
-                    "INSERT INTO {} BY NAME SELECT * FROM {staged_table}",
+                    "INSERT INTO {} BY NAME SELECT * FROM {ROWS_VIEW}",
                     wh.qualified(table)
                 ),
                 [],
@@ -510,16 +643,16 @@ fn replace_from_stage(
             "{table} {period}: {rows} raw rows inserted in {} ms",
             started.elapsed().as_millis()
         );
-        if let Some(focus_sql) = &staged.focus_sql {
+        if staged.focus_sql.is_some() {
             let started = Instant::now();
-            replace_focus_rows(wh, key, period, staged_table, focus_sql, action)?;
+            replace_focus_rows(wh, key, period, action)?;
             tracing::debug!(
-                "{table} {period}: FOCUS rows rebuilt in {} ms",
+                "{table} {period}: FOCUS rows replaced in {} ms",
                 started.elapsed().as_millis()
             );
         }
         // Summed over the staged rows: the same rows, and already committed.
-        let cost_sql = cost_expression.map(|expr| format!("SELECT {expr} FROM {staged_table}"));
+        let cost_sql = cost_expression.map(|expr| format!("SELECT {expr} FROM {ROWS_VIEW}"));
         let rec = record(rows as u64);
         state::record_success(wh, key, &rec, cost_sql.as_deref())?;
         let cost = match &cost_sql {
@@ -568,16 +701,9 @@ fn add_missing_columns(wh: &Warehouse, table: &TableRef, view: &str, action: &st
     Ok(())
 }
 
-/// Rebuilds the FOCUS rows of one source × period from `focus_sql` over the period's staged
-/// rows (`finops_period`). Runs inside the caller's transaction.
-fn replace_focus_rows(
-    wh: &Warehouse,
-    key: &ExportKey,
-    period: Period,
-    staged_table: &str,
-    focus_sql: &str,
-    action: &str,
-) -> Result<()> {
+/// Replaces the FOCUS rows of one source × period with the ones built in the side
+/// database ([`FOCUS_VIEW`]). Runs inside the caller's transaction.
+fn replace_focus_rows(wh: &Warehouse, key: &ExportKey, period: Period, action: &str) -> Result<()> {
     let conn = wh.conn();
     let focus = crate::focus::table();
     let source = quote_literal(&format!("{}/{}", key.source, key.export));
@@ -597,12 +723,7 @@ fn replace_focus_rows(
         ))
         .map_err(Error::db(action))?;
     }
-    conn.execute_batch(&format!(
-        "CREATE OR REPLACE TEMP VIEW finops_period AS SELECT * FROM {staged_table}; \
-         CREATE OR REPLACE TEMP VIEW finops_focus AS SELECT *, {source} AS x_source, CAST({period_lit} AS DATE) AS x_billing_period FROM ({focus_sql})"
-    ))
-    .map_err(Error::db(action))?;
-    add_missing_columns(wh, &focus, "finops_focus", action)?;
+    add_missing_columns(wh, &focus, FOCUS_VIEW, action)?;
     conn.execute(
         &format!("DELETE FROM {} WHERE x_source = {source} AND x_billing_period = CAST({period_lit} AS DATE)", wh.qualified(&focus)),
         [],
@@ -611,15 +732,13 @@ fn replace_focus_rows(
     let rows = conn
         .execute(
             &format!(
-                "INSERT INTO {} BY NAME SELECT * FROM finops_focus",
+                "INSERT INTO {} BY NAME SELECT * FROM {FOCUS_VIEW}",
                 wh.qualified(&focus)
             ),
             [],
         )
         .map_err(Error::db(action))?;
     tracing::debug!("{rows} FOCUS rows for {source} {period}");
-    conn.execute_batch("DROP VIEW finops_focus; DROP VIEW finops_period")
-        .map_err(Error::db(action))?;
     Ok(())
 }
 

@@ -21,12 +21,15 @@ pub mod naming;
 pub mod notifications;
 pub mod output;
 pub mod period;
+pub mod precision;
 pub mod redacted;
 pub mod state;
 pub mod vendor;
 pub mod warehouse;
 
 pub use context::Context;
+/// The DuckDB crate finops is built on, for vendors' mapping tests.
+pub use duckdb;
 pub use error::{Error, Result};
 pub use output::ExitStatus;
 pub use period::Period;

@@ -8,6 +8,7 @@ use serde::Serialize;
 
 use crate::error::{Error, Result};
 use crate::period::Period;
+use crate::precision::Rounding;
 use crate::warehouse::Warehouse;
 
 /// `{state}` and `{history}` are replaced by the qualified table names.
@@ -24,7 +25,8 @@ CREATE TABLE IF NOT EXISTS {state} (
     rows            BIGINT NOT NULL,
     bytes           BIGINT NOT NULL,
     duration_ms     BIGINT NOT NULL,
-    cost            DECIMAL(38, 18)
+    cost            DECIMAL(38, 18),
+    rounding        VARCHAR
 );
 CREATE TABLE IF NOT EXISTS {history} (
     attempted_at    TIMESTAMP NOT NULL,
@@ -38,8 +40,11 @@ CREATE TABLE IF NOT EXISTS {history} (
     rows            BIGINT,
     bytes           BIGINT,
     duration_ms     BIGINT,
-    error           VARCHAR
+    error           VARCHAR,
+    rounding        VARCHAR
 );
+ALTER TABLE {state} ADD COLUMN IF NOT EXISTS rounding VARCHAR;
+ALTER TABLE {history} ADD COLUMN IF NOT EXISTS rounding VARCHAR;
 ";
 
 /// Creates the state tables if they do not exist.
@@ -81,6 +86,8 @@ pub struct LoadRecord {
     pub bytes: u64,
     /// Wall time of the load.
     pub duration_ms: u64,
+    /// The values rounded to the stored precision, per column (only columns with any).
+    pub rounding: Vec<Rounding>,
 }
 
 /// One row of `meta.load_state`.
@@ -110,6 +117,8 @@ pub struct StateRow {
     pub duration_ms: u64,
     /// Sum of the source's billed cost for the period, exact, as text.
     pub cost: Option<String>,
+    /// The values rounded to the stored precision, per column.
+    pub rounding: Vec<Rounding>,
 }
 
 /// One row of `meta.load_history`.
@@ -129,6 +138,8 @@ pub struct HistoryRow {
     pub rows: Option<u64>,
     /// The error, for failed attempts.
     pub error: Option<String>,
+    /// The values rounded to the stored precision, per column, for loaded attempts.
+    pub rounding: Vec<Rounding>,
 }
 
 fn now_micros() -> i64 {
@@ -194,9 +205,10 @@ pub(crate) fn record_success(
     )
     .map_err(Error::db(&action))?;
     let cost_expr = cost_sql.map_or_else(|| "NULL".to_owned(), |sql| format!("({sql})"));
+    let rounding = rounding_json(&rec.rounding);
     conn.execute(
         &format!(
-            "INSERT INTO {state_table} VALUES (?, ?, ?, CAST(? AS DATE), ?, ?, make_timestamp(?), ?, ?, ?, ?, {cost_expr})"
+            "INSERT INTO {state_table} VALUES (?, ?, ?, CAST(? AS DATE), ?, ?, make_timestamp(?), ?, ?, ?, ?, {cost_expr}, ?)"
         ),
         duckdb::params![
             key.source,
@@ -209,12 +221,13 @@ pub(crate) fn record_success(
             to_i64(rec.files),
             to_i64(rec.rows),
             to_i64(rec.bytes),
-            to_i64(rec.duration_ms)
+            to_i64(rec.duration_ms),
+            rounding
         ],
     )
     .map_err(Error::db(&action))?;
     conn.execute(
-        &format!("INSERT INTO {history_table} VALUES (make_timestamp(?), ?, ?, ?, CAST(? AS DATE), ?, 'loaded', ?, ?, ?, ?, NULL)"),
+        &format!("INSERT INTO {history_table} VALUES (make_timestamp(?), ?, ?, ?, CAST(? AS DATE), ?, 'loaded', ?, ?, ?, ?, NULL, ?)"),
         duckdb::params![
             now_micros(),
             key.source,
@@ -225,11 +238,35 @@ pub(crate) fn record_success(
             to_i64(rec.files),
             to_i64(rec.rows),
             to_i64(rec.bytes),
-            to_i64(rec.duration_ms)
+            to_i64(rec.duration_ms),
+            rounding
         ],
     )
     .map_err(Error::db(&action))?;
     Ok(())
+}
+
+/// The JSON text stored for `rounding` (NULL when nothing was rounded).
+fn rounding_json(rounding: &[Rounding]) -> Option<String> {
+    (!rounding.is_empty())
+        .then(|| serde_json::to_string(rounding).ok())
+        .flatten()
+}
+
+/// `rounding`, or NULL in a warehouse written before it existed (opened read-only, so not
+/// upgraded).
+fn rounding_column(wh: &Warehouse, table: &str) -> Result<&'static str> {
+    let columns = wh.columns(crate::warehouse::META_SCHEMA, table)?;
+    Ok(if columns.iter().any(|(n, _)| n == "rounding") {
+        "rounding"
+    } else {
+        "CAST(NULL AS VARCHAR)"
+    })
+}
+
+fn parse_rounding(text: Option<String>) -> Vec<Rounding> {
+    text.and_then(|t| serde_json::from_str(&t).ok())
+        .unwrap_or_default()
 }
 
 /// Records a failed attempt, in its own transaction (the load's was rolled back).
@@ -243,7 +280,7 @@ pub(crate) fn record_failure(
     wh.conn()
         .execute(
             &format!(
-                "INSERT INTO {} VALUES (make_timestamp(?), ?, ?, ?, CAST(? AS DATE), ?, 'failed', NULL, NULL, NULL, NULL, ?)",
+                "INSERT INTO {} VALUES (make_timestamp(?), ?, ?, ?, CAST(? AS DATE), ?, 'failed', NULL, NULL, NULL, NULL, ?, NULL)",
                 wh.meta_table("load_history")
             ),
             duckdb::params![now_micros(), key.source, key.export, key.kind, period.first_day(), version_id, error],
@@ -259,9 +296,10 @@ pub fn list_state(wh: &Warehouse, source: &str, export: Option<&str>) -> Result<
         .conn()
         .prepare(&format!(
             "SELECT source, export, kind, CAST(billing_period AS VARCHAR), version_id, target_table,
-                    strftime(loaded_at, '%Y-%m-%d %H:%M:%S'), files, rows, bytes, duration_ms, CAST(cost AS VARCHAR)
+                    strftime(loaded_at, '%Y-%m-%d %H:%M:%S'), files, rows, bytes, duration_ms, CAST(cost AS VARCHAR), {}
              FROM {} WHERE source = ? AND (? IS NULL OR export = ?)
              ORDER BY export, billing_period",
+            rounding_column(wh, "load_state")?,
             wh.meta_table("load_state")
         ))
         .map_err(Error::db(action()))?;
@@ -280,6 +318,7 @@ pub fn list_state(wh: &Warehouse, source: &str, export: Option<&str>) -> Result<
                 bytes: to_u64(r.get(9)?),
                 duration_ms: to_u64(r.get(10)?),
                 cost: r.get::<_, Option<String>>(11)?.map(|c| trim_decimal(&c)),
+                rounding: parse_rounding(r.get(12)?),
             })
         })
         .map_err(Error::db(action()))?;
@@ -298,9 +337,10 @@ pub fn list_history(
     let mut stmt = wh
         .conn()
         .prepare(&format!(
-            "SELECT strftime(attempted_at, '%Y-%m-%d %H:%M:%S'), export, CAST(billing_period AS VARCHAR), version_id, status, rows, error
+            "SELECT strftime(attempted_at, '%Y-%m-%d %H:%M:%S'), export, CAST(billing_period AS VARCHAR), version_id, status, rows, error, {}
              FROM {} WHERE source = ? AND (? IS NULL OR export = ?)
              ORDER BY attempted_at DESC LIMIT ?",
+            rounding_column(wh, "load_history")?,
             wh.meta_table("load_history")
         ))
         .map_err(Error::db(action()))?;
@@ -314,6 +354,7 @@ pub fn list_history(
                 status: r.get(4)?,
                 rows: r.get::<_, Option<i64>>(5)?.map(to_u64),
                 error: r.get(6)?,
+                rounding: parse_rounding(r.get(7)?),
             })
         })
         .map_err(Error::db(action()))?;

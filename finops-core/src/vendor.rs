@@ -51,6 +51,9 @@ pub struct Staged {
     pub focus_sql: Option<String>,
     /// Bytes staged or read.
     pub bytes: u64,
+    /// The hidden columns of `select_sql` carrying each number column's rounding
+    /// ([`crate::load::RawSelect::roundings`]).
+    pub roundings: Vec<crate::precision::RoundingColumn>,
 }
 
 /// A vendor's export, as core sees it.

@@ -53,7 +53,7 @@ impl Warehouse {
                     message: format!("warehouse.threads rejected by DuckDB: {source}"),
                 })?;
         }
-        let conn = Connection::open_with_flags(&path, config).map_err(|e| open_error(&path, e))?;
+        let conn = Connection::open_with_flags(&path, config).map_err(|e| open_error(&path, &e))?;
         let wh = Self::with_catalog(conn, path)?;
         wh.set_temp_directory()?;
         crate::state::ensure_tables(&wh)?;
@@ -77,9 +77,9 @@ impl Warehouse {
             .and_then(|c| c.enable_autoload_extension(false))
             .map_err(|source| Error::WarehouseOpen {
                 path: path.into(),
-                source,
+                source: crate::error::DbMessage::of(&source),
             })?;
-        let conn = Connection::open_with_flags(path, config).map_err(|e| open_error(path, e))?;
+        let conn = Connection::open_with_flags(path, config).map_err(|e| open_error(path, &e))?;
         Self::with_catalog(conn, path.into()).map(Some)
     }
 
@@ -215,7 +215,7 @@ pub fn describe(sql: &str) -> Result<Vec<(String, String)>> {
 }
 
 /// Turns DuckDB's lock conflict into [`Error::WarehouseLocked`].
-fn open_error(path: &Path, source: duckdb::Error) -> Error {
+fn open_error(path: &Path, source: &duckdb::Error) -> Error {
     let text = source.to_string();
     if text.contains("Could not set lock") || text.contains("Conflicting lock") {
         let holder = text.split_once("Conflicting lock is held in ").map_or_else(
@@ -235,7 +235,7 @@ fn open_error(path: &Path, source: duckdb::Error) -> Error {
     }
     Error::WarehouseOpen {
         path: path.into(),
-        source,
+        source: crate::error::DbMessage::of(source),
     }
 }
 
@@ -302,7 +302,7 @@ mod tests {
     fn lock_error_is_friendly() {
         let e = open_error(
             Path::new("w.duckdb"),
-            duckdb::Error::DuckDBFailure(
+            &duckdb::Error::DuckDBFailure(
                 duckdb::ffi::Error::new(1),
                 Some("IO Error: Could not set lock on file \"w.duckdb\": Conflicting lock is held in /usr/bin/finops (PID 42). See also https://duckdb.org".into()),
             ),

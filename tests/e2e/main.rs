@@ -17,6 +17,7 @@ mod aws_cur;
 mod azure;
 mod cost_explorer;
 mod dbt;
+mod dirty;
 mod exports;
 mod faults;
 mod focus;

@@ -14,7 +14,12 @@ Kinds:
   focus  AWS "FOCUS 1.0 with AWS columns" export, same layout as cur2
 
 Every value is a function of the row number and --seed (no random state), so the same
-arguments give the same bytes. The data is realistic in shape: tens of services, thousands of
+arguments give the same bytes. With --dirty, money, rates and quantities are computed in binary
+floating point, as AWS computes them (`0.30000000000000004`, `1.4901161193847656E-8`), some
+tiny (E-notation with negative exponents), some huge (positive exponents), credits of `-0.0`,
+and E written upper- and lower-case; the totals are then the exact sums of the text written (or
+of the doubles' shortest round-trip text, in Parquet) and of each value rounded half to even
+to 18 decimals (what finops must store). The data is realistic in shape: tens of services, thousands of
 resources, several accounts and regions, sparse tags, every line item type (RI and Savings Plan
 usage, negation, fees, tax, credits, refunds). Runs on the DuckDB of the test venv.
 
@@ -25,6 +30,7 @@ Example:
 
 import argparse
 import concurrent.futures
+from decimal import Decimal
 import json
 import os
 import sys
@@ -142,8 +148,22 @@ def values(rows):
 
 
 def base_sql(args):
-    """The generated line items, one per row number, with exact DECIMAL money."""
+    """The generated line items, one per row number: exact DECIMAL money, or with --dirty,
+    DOUBLE money, rates and quantities carrying floating-point noise."""
     per = -(-args.rows // args.months)
+    if args.dirty:
+        # x 1.1 and / 3 make most values inexact in binary; every 97th quantity is tiny, every
+        # 89th huge; every 7th credit is negative zero (see `items`).
+        amount = ("CAST(amount AS DOUBLE) * 1.1 * CASE WHEN h1 % 97 = 0 THEN 1e-9 WHEN h1 % 89 = 0 THEN 1e6 ELSE 1 END")
+        fee = "CAST(fee AS DOUBLE) * 1.1"
+        rate = "CAST(CASE WHEN ty = 'Fee' THEN support.rate ELSE svc.rate END AS DOUBLE) / 3"
+        money = "DOUBLE"
+        unused_qty = "CAST(h3 % 100 + 1 AS DOUBLE) / 3"
+    else:
+        amount, fee = "amount", "fee"
+        rate = "CAST(CASE WHEN ty = 'Fee' THEN support.rate ELSE svc.rate END AS DECIMAL(18, 6))"
+        money = "DECIMAL(38, 12)"
+        unused_qty = "CAST(h3 % 100 + 1 AS DECIMAL(18, 3))"
     return f"""
     CREATE OR REPLACE TABLE svc AS SELECT row_number() OVER () - 1 AS sid, * FROM (VALUES {values(SERVICES)})
         t(code, name, family, usage_type, operation, unit, rate, res);
@@ -170,6 +190,8 @@ def base_sql(args):
         CAST(h2 % 50000 + 100 AS DECIMAL(18, 0)) * CAST(0.01 AS DECIMAL(3, 2)) AS fee,
         printf('%012d', 200000000000 + (h3 % {ACCOUNTS}) * 111111) AS account
       FROM hh;
+    CREATE OR REPLACE VIEW typed_dirty AS
+      SELECT * REPLACE ({amount} AS amount, {fee} AS fee) FROM typed;
     CREATE OR REPLACE VIEW base AS
       SELECT typed.*,
         CASE WHEN ty = 'Fee' THEN support.code ELSE svc.code END AS svc_code,
@@ -179,7 +201,7 @@ def base_sql(args):
         CASE WHEN ty = 'Fee' THEN support.operation ELSE svc.operation END AS operation,
         CASE WHEN ty = 'Fee' THEN support.usage_type
              WHEN svc.sid = 0 AND h3 % 10 = 0 AND ty = 'Usage' THEN 'SpotUsage:m5.large' ELSE svc.usage_type END AS usage_type,
-        CAST(CASE WHEN ty = 'Fee' THEN support.rate ELSE svc.rate END AS DECIMAL(18, 6)) AS rate,
+        {rate} AS rate,
         CASE WHEN ty NOT IN ('Fee', 'Tax', 'Credit', 'RIFee', 'SavingsPlanRecurringFee') AND svc.res IS NOT NULL
              THEN svc.res || printf('%06x', h3 % 3000) END AS resource,
         CASE WHEN ty <> 'Fee' THEN region.code END AS region_code,
@@ -194,7 +216,7 @@ def base_sql(args):
              THEN ps + to_hours(CAST(h2 % (24 * 28) AS INTEGER)) ELSE ps END AS us,
         CASE WHEN ty IN ('Usage', 'DiscountedUsage', 'SavingsPlanCoveredUsage', 'SavingsPlanNegation', 'Refund')
              THEN ps + to_hours(CAST(h2 % (24 * 28) AS INTEGER) + 1) ELSE pe END AS ue
-      FROM typed
+      FROM typed_dirty AS typed
       JOIN svc ON svc.sid = CASE WHEN ty IN ('DiscountedUsage', 'SavingsPlanCoveredUsage', 'SavingsPlanNegation', 'RIFee', 'SavingsPlanRecurringFee') THEN 0
                                  ELSE h2 % {len(SERVICES)} END
       CROSS JOIN support
@@ -203,15 +225,15 @@ def base_sql(args):
       SELECT *,
         CAST(CASE ty WHEN 'Usage' THEN amount * rate WHEN 'DiscountedUsage' THEN 0 WHEN 'SavingsPlanCoveredUsage' THEN amount * rate
                 WHEN 'SavingsPlanNegation' THEN -(amount * rate) WHEN 'Tax' THEN fee * CAST(0.01 AS DECIMAL(3, 2))
-                WHEN 'Credit' THEN -(fee * CAST(0.1 AS DECIMAL(2, 1)))
+                WHEN 'Credit' THEN CASE WHEN {1 if args.dirty else 0} = 1 AND h1 % 7 = 0 THEN CAST('-0.0' AS DOUBLE) ELSE -(fee * CAST(0.1 AS DECIMAL(2, 1))) END
                 WHEN 'Fee' THEN fee WHEN 'RIFee' THEN fee WHEN 'SavingsPlanRecurringFee' THEN fee ELSE -(amount * rate) END
-             AS DECIMAL(38, 12)) AS cost,
+             AS {money}) AS cost,
         CASE WHEN ty IN ('Usage', 'DiscountedUsage', 'SavingsPlanCoveredUsage', 'SavingsPlanNegation', 'Refund') THEN amount * rate END AS public_cost,
         CASE WHEN ty = 'DiscountedUsage' THEN amount * rate * CAST(0.6 AS DECIMAL(2, 1)) END AS ri_effective,
         CASE WHEN ty = 'SavingsPlanCoveredUsage' THEN amount * rate * CAST(0.72 AS DECIMAL(3, 2)) END AS sp_effective,
         CASE WHEN ty = 'RIFee' THEN fee * CAST(0.1 AS DECIMAL(2, 1)) END AS ri_unused_upfront,
         CASE WHEN ty = 'RIFee' THEN fee * CAST(0.05 AS DECIMAL(3, 2)) END AS ri_unused_recurring,
-        CASE WHEN ty = 'RIFee' THEN CAST(h3 % 100 + 1 AS DECIMAL(18, 3)) END AS ri_unused_qty,
+        CASE WHEN ty = 'RIFee' THEN {unused_qty} END AS ri_unused_qty,
         CASE WHEN ty = 'SavingsPlanRecurringFee' THEN fee END AS sp_total,
         CASE WHEN ty = 'SavingsPlanRecurringFee' THEN fee * CAST(0.8 AS DECIMAL(2, 1)) END AS sp_used
       FROM base;
@@ -285,11 +307,15 @@ def column_exprs(args):
 
 
 def text(expr, ty):
-    """A value as CSV text: exact decimals with trailing zeros trimmed, ISO timestamps."""
+    """A value as CSV text: exact decimals with trailing zeros trimmed, ISO timestamps. With
+    --dirty, a double's shortest round-trip text (DuckDB's `1.4901161193847656e-08`), on
+    every other row as Java prints it (`1.4901161193847656E-8`, `1.0E20`)."""
     if ty == "time":
         return ts(expr)
     if ty in ("money", "rate", "qty"):
         v = f"CAST({expr} AS VARCHAR)"
+        if DIRTY:
+            return (f"CASE WHEN h1 % 2 = 0 THEN regexp_replace(regexp_replace({v}, 'e\\+?0*([0-9])', 'E\\1'), 'e-0*([0-9])', 'E-\\1') ELSE {v} END")
         return f"CASE WHEN contains({v}, '.') THEN rtrim(rtrim({v}, '0'), '.') ELSE {v} END"
     return expr
 
@@ -426,8 +452,11 @@ def main():
     p.add_argument("--revision", type=int, default=0, help="a re-issue: new version id, other values")
     p.add_argument("--usage-share", type=int, default=850, help="per mille of plain Usage rows")
     p.add_argument("--totals", required=True, help="JSON file for the generator's totals")
+    p.add_argument("--dirty", action="store_true", help="floating-point money, rates and quantities (see above)")
     p.add_argument("--threads", type=int, default=os.cpu_count() or 2)
     args = p.parse_args()
+    global DIRTY
+    DIRTY = args.dirty
     fmt = args.format or ("csv" if args.kind == "cur1" else "parquet")
     if args.kind == "cur1" and fmt != "csv":
         sys.exit("cur1 is generated as csv.gz only")
@@ -476,6 +505,11 @@ def main():
             f"FROM (SELECT {select}, ty FROM items_src WHERE m = {m} AND {keep}))"
         ).fetchone()
         totals[period] = {"rows": row[0], "cost": trim(row[1]), "focus_rows": row[0] + row[2], "version": version, "files": len(rels)}
+        if args.dirty:
+            cost, stored = exact_sums(con, select, f"m = {m} AND {keep}", cost_col, fmt)
+            totals[period].update({"cost": cost, "cost_stored": stored})
+        else:
+            totals[period]["cost_stored"] = totals[period]["cost"]
         if args.kind == "cur1":
             manifest = {
                 "assemblyId": version, "account": PAYER,
@@ -508,7 +542,7 @@ def main():
     summary = {
         "kind": args.kind, "format": fmt, "export": args.export, "prefix": args.prefix,
         "rows": sum(t["rows"] for t in totals.values()),
-        "cost": trim(con.execute("SELECT CAST(sum(CAST(c AS DECIMAL(38, 18))) AS VARCHAR) FROM (SELECT unnest(?) AS c)", [[t["cost"] or "0" for t in totals.values()]]).fetchone()[0]),
+        "cost": exact(sum((Decimal(t["cost"] or "0") for t in totals.values()), Decimal(0))),
         "periods": totals,
     }
     with open(args.totals, "w") as f:
@@ -522,6 +556,36 @@ def trim(v):
 
 
 column_exprs_cache = []
+DIRTY = False
+
+
+def exact_sums(con, select, where, cost_col, fmt):
+    """(exact sum, sum of each value rounded half to even to 18 decimals) of the cost column as
+    written: its CSV text, or the shortest round-trip text of its Parquet double (Python's
+    repr, independent of DuckDB's formatting)."""
+    from decimal import Decimal, ROUND_HALF_EVEN, getcontext
+    getcontext().prec = 200
+    q = Decimal("1e-18")
+    total, stored = Decimal(0), Decimal(0)
+    cur = con.cursor()
+    cur.execute(f"SELECT \"{cost_col}\" FROM (SELECT {select} FROM items_src WHERE {where})")
+    while True:
+        chunk = cur.fetchmany(100000)
+        if not chunk:
+            break
+        for (v,) in chunk:
+            if v is None or v == "":
+                continue
+            d = Decimal(repr(v)) if isinstance(v, float) else Decimal(v)
+            total += d
+            stored += d.quantize(q, rounding=ROUND_HALF_EVEN)
+    cur.close()
+    return exact(total), exact(stored)
+
+
+def exact(d):
+    s = format(d, "f")
+    return s.rstrip("0").rstrip(".") if "." in s else s
 
 if __name__ == "__main__":
     main()

@@ -13,6 +13,12 @@ amortized data spreads the purchase over the covered usage and adds an UnusedRes
 The purchase equals amortized covered usage + unused, so a correct actual+amortized join has
 equal billed and effective totals.
 
+With --dirty, quantities, prices and costs are computed in binary floating point and written
+as their shortest round-trip text, as Cost Management writes them (`0.30000000000000004`,
+`3.1956503283001026E-07`), MCA exports bill in EUR at an exchange rate with 18 decimals, and a
+managed disk is priced 135.17 (its price times the rate is over 100); the totals are exact sums
+of the text, and `*_stored` their sums with each value rounded half to even to 18 decimals.
+
 Writes its totals (rows, exact cost, expected FOCUS rows and sums per month) to --totals.
 """
 
@@ -24,7 +30,32 @@ import io
 import json
 import os
 import sys
-from decimal import Decimal
+from decimal import Decimal, ROUND_HALF_EVEN
+
+DIRTY = False
+RATE = "0.938565998821447470"
+
+
+def q18(v):
+    """What finops stores: the value rounded half to even to 18 decimals."""
+    return v.quantize(Decimal("1e-18"), rounding=ROUND_HALF_EVEN)
+
+
+class Sum:
+    """An exact sum of values, and of the values as finops stores them."""
+
+    def __init__(self):
+        self.exact, self.stored = Decimal(0), Decimal(0)
+
+    def add(self, v):
+        self.exact += v
+        self.stored += q18(v)
+
+
+def float_text(f, i):
+    """A double's shortest round-trip text; on every other row with an upper-case E."""
+    t = repr(f)
+    return t.replace("e", "E") if i % 2 else t
 
 EA = ["InvoiceSectionName", "AccountName", "AccountOwnerId", "SubscriptionId", "SubscriptionName",
       "ResourceGroup", "ResourceLocation", "Date", "ProductName", "MeterCategory", "MeterSubCategory",
@@ -70,6 +101,8 @@ SERVICES = [  # consumed service, meter category, meter, unit of measure, resour
     ("Microsoft.Sql", "SQL Database", "vCore", "1 Hour", "servers", "0.5044"),
     ("Microsoft.Web", "Azure App Service", "P1 v3", "1 Hour", "sites", "0.2"),
 ]
+# With --dirty: a premium managed disk, priced per month (its price x an exchange rate is over 100).
+DISK = ("Microsoft.Compute", "Storage", "P30 LRS Disk", "1/Month", "disks", "135.17")
 LOCATIONS = ["eastus", "West Europe", "CentralUS", "westus2"]
 SUBS = ["0f0e0d0c-0000-4000-8000-%012d" % i for i in range(4)]
 RESERVATION = "/providers/Microsoft.Capacity/reservationOrders/11111111-2222-3333-4444-555555555555/reservations/66666666-7777-8888-9999-000000000000"
@@ -99,8 +132,9 @@ def text(v):
 def usage_rows(year, month, n, seed, flavor):
     first, last = month_days(year, month)
     rows = []
+    services = SERVICES + [DISK] if DIRTY else SERVICES
     for i in range(n):
-        svc = SERVICES[(i + seed) % len(SERVICES)]
+        svc = services[(i + seed) % len(services)]
         day = first + dt.timedelta(days=i % last.day)
         qty = Decimal((i * 37 + seed) % 500 + 1) / Decimal(100)
         cost = money(i, seed, 6)
@@ -111,12 +145,22 @@ def usage_rows(year, month, n, seed, flavor):
         rid = f"/subscriptions/{sub}/resourceGroups/{rg}/providers/{svc[0]}/{svc[4]}/res-{i % 300}"
         tags = "" if i % 3 == 0 else f'"team": "t{i % 4}","env": "{"prod" if i % 2 else "dev"}"'
         cost_text = text(cost)
-        if i % 7 == 0:  # scientific notation, as Cost Management writes small values
+        qty_text, price_text = text(qty), svc[5]
+        if DIRTY:
+            q = ((i * 37 + seed) % 500 + 1) / 3
+            price = float(svc[5]) * 1.1
+            f = q * price * (float(RATE) if flavor == "mca" else 1.0)
+            if i % 7 == 0:
+                f *= 1e-6
+            qty_text, price_text, cost_text = float_text(q, i), float_text(price, i), float_text(f, i)
+            qty, cost = Decimal(qty_text), Decimal(cost_text)
+        elif i % 7 == 0:  # scientific notation, as Cost Management writes small values
             small = cost / Decimal(1000000)
             cost = small
             mant = (small * Decimal(10) ** 6)
             cost_text = f"{text(mant.normalize())}E-06"
-        rows.append(dict(i=i, svc=svc, day=day, qty=qty, cost=cost, cost_text=cost_text, covered=covered,
+        rows.append(dict(i=i, svc=svc, day=day, qty=qty, qty_text=qty_text, price_text=price_text,
+                         cost=cost, cost_text=cost_text, covered=covered,
                          sub=sub, loc=loc, rg=rg, rid=rid, tags=tags))
     return rows
 
@@ -128,10 +172,10 @@ def cost_row(r, flavor, year, month, charge, model, cost_text, benefit=""):
         "SubscriptionId": r["sub"], "SubscriptionName": f"sub-{r['sub'][-1]}",
         "ResourceLocation": r["loc"], "Date": fmt_date(r["day"], flavor),
         "ProductName": f"{svc[1]} - {svc[2]}", "MeterCategory": svc[1], "MeterSubCategory": svc[2],
-        "MeterId": f"meter-{SERVICES.index(svc)}", "MeterName": svc[2], "MeterRegion": r["loc"],
-        "UnitOfMeasure": svc[3], "Quantity": text(r["qty"]), "EffectivePrice": svc[5],
+        "MeterId": f"meter-{(SERVICES + [DISK]).index(svc)}", "MeterName": svc[2], "MeterRegion": r["loc"],
+        "UnitOfMeasure": svc[3], "Quantity": r.get("qty_text", text(r["qty"])), "EffectivePrice": r.get("price_text", svc[5]),
         "CostInBillingCurrency": cost_text, "ConsumedService": svc[0], "ResourceId": r["rid"],
-        "Tags": r["tags"], "AdditionalInfo": "", "UnitPrice": svc[5], "PayGPrice": svc[5],
+        "Tags": r["tags"], "AdditionalInfo": "", "UnitPrice": r.get("price_text", svc[5]), "PayGPrice": r.get("price_text", svc[5]),
         "PublisherType": "Azure", "PublisherName": "Microsoft", "ChargeType": charge,
         "Frequency": "UsageBased" if charge != "Purchase" else "Recurring", "PricingModel": model,
         "BillingPeriodStartDate": fmt_date(first, flavor), "BillingPeriodEndDate": fmt_date(last, flavor),
@@ -143,14 +187,14 @@ def cost_row(r, flavor, year, month, charge, model, cost_text, benefit=""):
         common.update({"BillingAccountId": "12345678", "BillingAccountName": "Example Ltd",
                        "BillingCurrencyCode": "USD", "BillingProfileId": "12345678",
                        "BillingProfileName": "Example Ltd", "AccountName": "example.com",
-                       "PartNumber": f"PN-{SERVICES.index(svc)}", "ResourceName": r["rid"].rsplit("/", 1)[1]})
+                       "PartNumber": f"PN-{(SERVICES + [DISK]).index(svc)}", "ResourceName": r["rid"].rsplit("/", 1)[1]})
         return {c: common.get(c, "") for c in EA}
     lower = {k[0].lower() + k[1:]: v for k, v in common.items()}
     lower.update({"billingAccountId": "acct-1:ba", "billingAccountName": "Contoso", "billingProfileId": "BP-1",
                   "billingProfileName": "Contoso Profile", "billingCurrency": "EUR", "pricingCurrency": "USD",
-                  "costInPricingCurrency": cost_text, "exchangeRatePricingToBilling": "0.9",
-                  "paygCostInBillingCurrency": cost_text, "invoiceId": f"E0{year}{month:02d}",
-                  "resourceGroupName": r["rg"], "ProductId": f"DZH3{SERVICES.index(svc)}",
+                  "costInPricingCurrency": r["cost_text"], "exchangeRatePricingToBilling": RATE if DIRTY else "0.9",
+                  "paygCostInBillingCurrency": r["cost_text"], "invoiceId": f"E0{year}{month:02d}",
+                  "resourceGroupName": r["rg"], "ProductId": f"DZH3{(SERVICES + [DISK]).index(svc)}",
                   "location": r["loc"], "provider": "Azure"})
     # MCA headers are camelCase, except the few Microsoft capitalises.
     out = {}
@@ -166,20 +210,20 @@ def focus_row(r, year, month):
     start = dt.datetime.combine(r["day"], dt.time())
     return {
         "BilledCost": r["cost_text"], "EffectiveCost": r["cost_text"],
-        "ListCost": text(Decimal(svc[5]) * r["qty"]), "ContractedCost": text(Decimal(svc[5]) * r["qty"]), "BillingAccountId": "/providers/Microsoft.Billing/billingAccounts/1",
+        "ListCost": text(Decimal(r["price_text"]) * r["qty"]), "ContractedCost": text(Decimal(r["price_text"]) * r["qty"]), "BillingAccountId": "/providers/Microsoft.Billing/billingAccounts/1",
         "BillingAccountName": "Example", "BillingAccountType": "Billing Account", "BillingCurrency": "USD",
         "BillingPeriodStart": f"{first.isoformat()}T00:00:00Z",
         "BillingPeriodEnd": f"{(last + dt.timedelta(days=1)).isoformat()}T00:00:00Z",
         "ChargeCategory": "Usage", "ChargeClass": "", "ChargeDescription": svc[2],
         "ChargeFrequency": "Usage-Based", "ChargePeriodStart": start.isoformat() + "Z",
         "ChargePeriodEnd": (start + dt.timedelta(days=1)).isoformat() + "Z",
-        "ConsumedQuantity": text(r["qty"]), "ConsumedUnit": "Hours",
-        "PricingQuantity": text(r["qty"]), "PricingUnit": "Hours", "PricingCategory": "Standard",
-        "ListUnitPrice": svc[5], "ContractedUnitPrice": svc[5], "InvoiceIssuerName": "Microsoft",
+        "ConsumedQuantity": r["qty_text"], "ConsumedUnit": "Hours",
+        "PricingQuantity": r["qty_text"], "PricingUnit": "Hours", "PricingCategory": "Standard",
+        "ListUnitPrice": r["price_text"], "ContractedUnitPrice": r["price_text"], "InvoiceIssuerName": "Microsoft",
         "ProviderName": "Microsoft", "PublisherName": "Microsoft", "RegionId": r["loc"].lower().replace(" ", ""),
         "RegionName": r["loc"], "ResourceId": r["rid"], "ResourceName": r["rid"].rsplit("/", 1)[1],
         "ResourceType": svc[4], "ServiceCategory": "Compute", "ServiceName": svc[1],
-        "SkuId": f"sku-{SERVICES.index(svc)}", "SkuPriceId": f"price-{SERVICES.index(svc)}",
+        "SkuId": f"sku-{(SERVICES + [DISK]).index(svc)}", "SkuPriceId": f"price-{(SERVICES + [DISK]).index(svc)}",
         "SubAccountId": f"/subscriptions/{r['sub']}", "SubAccountName": "sub", "SubAccountType": "Subscription",
         "Tags": "{" + r["tags"] + "}" if r["tags"] else "{}", "x_BilledCostInUsd": r["cost_text"],
         "x_PricingBlockSize": "1", "x_ResourceGroupName": r["rg"], "x_SkuMeterCategory": svc[1],
@@ -227,7 +271,10 @@ def main():
     p.add_argument("--run", type=int, default=1, help="run number: a later run re-issues the month")
     p.add_argument("--out", required=True)
     p.add_argument("--totals", required=True)
+    p.add_argument("--dirty", action="store_true", help="floating-point quantities, prices and costs (see above)")
     a = p.parse_args()
+    global DIRTY
+    DIRTY = a.dirty
 
     year, month = map(int, a.start.split("-"))
     totals = {"export": a.export, "dataset": a.dataset, "periods": {}}
@@ -237,14 +284,14 @@ def main():
     for _ in range(a.months):
         first, last = month_days(year, month)
         usage = usage_rows(year, month, a.rows, a.seed + a.run - 1 + 31 * month, a.flavor)
-        out_rows, billed, effective, raw_cost, focus_rows = [], Decimal(0), Decimal(0), Decimal(0), 0
+        out_rows, billed, effective, raw_cost, focus_rows = [], Sum(), Sum(), Sum(), 0
         covered_total = Decimal(0)
         for r in usage:
             if a.dataset == "focus":
                 out_rows.append(focus_row(r, year, month))
-                raw_cost += r["cost"]
-                billed += r["cost"]
-                effective += r["cost"]
+                raw_cost.add(r["cost"])
+                billed.add(r["cost"])
+                effective.add(r["cost"])
                 focus_rows += 1
                 continue
             header_rows = out_rows
@@ -254,25 +301,25 @@ def main():
                     header_rows.append(cost_row(r, a.flavor, year, month, "Usage", "Reservation", "0", RESERVATION))
                 else:
                     header_rows.append(cost_row(r, a.flavor, year, month, "Usage", "Reservation", r["cost_text"], RESERVATION))
-                    raw_cost += r["cost"]
-                    effective += r["cost"]
+                    raw_cost.add(r["cost"])
+                    effective.add(r["cost"])
             else:
                 header_rows.append(cost_row(r, a.flavor, year, month, "Usage", "OnDemand", r["cost_text"]))
-                raw_cost += r["cost"]
-                billed += r["cost"]
-                effective += r["cost"]
+                raw_cost.add(r["cost"])
+                billed.add(r["cost"])
+                effective.add(r["cost"])
         if a.dataset != "focus":
             unused = Decimal("12.345678")
             purchase = covered_total + unused
-            anchor = dict(usage[0], qty=Decimal(1), tags="")
+            anchor = dict(usage[0], qty=Decimal(1), qty_text="1", tags="")
             if a.dataset == "actual":
                 out_rows.append(cost_row(anchor, a.flavor, year, month, "Purchase", "Reservation", text(purchase), RESERVATION))
-                raw_cost += purchase
-                billed += purchase
+                raw_cost.add(purchase)
+                billed.add(purchase)
             else:
                 out_rows.append(cost_row(anchor, a.flavor, year, month, "UnusedReservation", "Reservation", text(unused), RESERVATION))
-                raw_cost += unused
-                effective += unused
+                raw_cost.add(unused)
+                effective.add(unused)
             focus_rows = len(out_rows)
         # Files.
         stamp = f"{year}{month:02d}{min(last.day, 28):02d}{(a.run % 24):02d}00"
@@ -308,8 +355,10 @@ def main():
         with open(os.path.join(out_dir, "manifest.json"), "w") as f:
             json.dump(manifest, f, indent=2)
         totals["periods"][f"{year}-{month:02d}"] = {
-            "rows": len(out_rows), "cost": text(raw_cost), "focus_rows": focus_rows,
-            "billed": text(billed), "effective": text(effective), "version": run_id,
+            "rows": len(out_rows), "cost": text(raw_cost.exact), "focus_rows": focus_rows,
+            "billed": text(billed.exact), "effective": text(effective.exact), "version": run_id,
+            "cost_stored": text(raw_cost.stored), "billed_stored": text(billed.stored),
+            "effective_stored": text(effective.stored),
             "purchase_rows": 1 if a.dataset == "actual" else 0,
         }
         year, month = (year + 1, 1) if month == 12 else (year, month + 1)

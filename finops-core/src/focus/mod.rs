@@ -8,6 +8,7 @@
 pub mod check;
 pub mod columns;
 pub mod export;
+pub mod finish;
 pub mod upgrade;
 
 use std::fmt;

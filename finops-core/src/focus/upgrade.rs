@@ -14,6 +14,7 @@ use std::fmt::Write as _;
 
 use super::columns::{COLUMNS, DataType};
 use crate::naming::{quote_ident, quote_literal};
+use crate::precision::{Binding, RAW_DECIMAL, parse_number};
 
 /// The `SELECT` producing FOCUS 1.3 columns (and the source's `x_` columns) from
 /// `finops_period`, whose columns are `source` (name, DuckDB type). `overrides` are
@@ -41,10 +42,7 @@ pub fn upgrade_select(source: &[(String, String)], overrides: &[(&str, String)])
             let expr = if ty.starts_with("MAP(") || ty.starts_with("STRUCT(") {
                 format!("CAST(to_json({}) AS VARCHAR)", quote_ident(name))
             } else if ty == "DOUBLE" || ty == "FLOAT" {
-                format!(
-                    "CAST(CAST({} AS VARCHAR) AS DECIMAL(38, 18))",
-                    quote_ident(name)
-                )
+                inline_number(&format!("CAST({} AS VARCHAR)", quote_ident(name)), name)
             } else {
                 quote_ident(name)
             };
@@ -64,11 +62,14 @@ pub fn upgrade_select(source: &[(String, String)], overrides: &[(&str, String)])
         } else {
             quote_ident(c.name)
         };
-        layer2.push(format!(
-            "CAST({expr} AS {}) AS {}",
-            c.data_type.sql(),
-            quote_ident(c.name)
-        ));
+        // Numbers stay at the raw precision: core's finishing step rounds them to FOCUS's
+        // scale and derives the cost products ([`super::finish`]).
+        let ty = if c.data_type.is_decimal() {
+            RAW_DECIMAL
+        } else {
+            c.data_type.sql()
+        };
+        layer2.push(format!("CAST({expr} AS {ty}) AS {}", quote_ident(c.name)));
     }
     for x in &extensions {
         layer2.push(quote_ident(x));
@@ -86,7 +87,7 @@ pub fn upgrade_select(source: &[(String, String)], overrides: &[(&str, String)])
 /// Columns later FOCUS versions added, from the ones FOCUS 1.0 has.
 fn derivations() -> BTreeMap<&'static str, String> {
     let commitment_quantity = "CASE WHEN \"CommitmentDiscountId\" IS NULL OR \"ChargeCategory\" NOT IN ('Usage', 'Purchase') THEN NULL \
-         WHEN \"CommitmentDiscountCategory\" = 'Usage' THEN \"PricingQuantity\" ELSE CAST(\"EffectiveCost\" AS DECIMAL(38, 10)) END";
+         WHEN \"CommitmentDiscountCategory\" = 'Usage' THEN \"PricingQuantity\" ELSE \"EffectiveCost\" END";
     [
         ("ServiceProviderName", "COALESCE(\"PublisherName\", \"ProviderName\")".to_owned()),
         ("HostProviderName", "\"ProviderName\"".to_owned()),
@@ -126,9 +127,9 @@ fn derivations() -> BTreeMap<&'static str, String> {
     .collect()
 }
 
-/// A source column as finops stores the FOCUS column: text as is, a map or struct as a
-/// JSON object, floating point through its shortest text, and decimals exactly (an error,
-/// never rounding, when a value needs more fractional digits than the column has).
+/// A source column as the FOCUS column before finishing: text as is, a map or struct as a
+/// JSON object, numbers as `DECIMAL(38, 18)` (text and floating point parsed as raw tables
+/// parse them; core's finishing step rounds to FOCUS's scale).
 fn cast(col: &str, source_type: &str, target: DataType, name: &str) -> String {
     let is_nested = source_type.starts_with("MAP(") || source_type.starts_with("STRUCT(");
     match target {
@@ -144,32 +145,23 @@ fn cast(col: &str, source_type: &str, target: DataType, name: &str) -> String {
         }
         DataType::DateTime => format!("CAST({col} AS TIMESTAMP)"),
         DataType::Cost | DataType::UnitPrice | DataType::Quantity => {
-            let text = if source_type == "VARCHAR" {
-                format!("NULLIF(trim({col}), '')")
+            if source_type == "VARCHAR" {
+                inline_number(col, name)
             } else if source_type == "DOUBLE" || source_type == "FLOAT" {
-                format!("CAST({col} AS VARCHAR)")
+                inline_number(&format!("CAST({col} AS VARCHAR)"), name)
             } else {
-                col.to_owned()
-            };
-            exact_cast(
-                &format!("CAST({text} AS DECIMAL(38, 18))"),
-                target.sql(),
-                name,
-            )
+                format!("CAST({col} AS {RAW_DECIMAL})")
+            }
         }
     }
 }
 
-/// Casts `expr` to the decimal type `sql_type`, raising an error that names the FOCUS column
-/// instead of rounding a value with more fractional digits than the type keeps.
-pub fn exact_cast(expr: &str, sql_type: &str, column: &str) -> String {
-    let msg = quote_literal(&format!(
-        " has more fractional digits than FOCUS {column} ({sql_type}) keeps; finops does not round"
-    ));
-    format!(
-        "CASE WHEN ({expr}) IS DISTINCT FROM CAST(({expr}) AS {sql_type}) \
-         THEN error(concat('value ', CAST(({expr}) AS VARCHAR), {msg})) ELSE CAST(({expr}) AS {sql_type}) END"
-    )
+/// A number written as text, parsed as raw tables parse it (one expression, for the rare
+/// FOCUS number column delivered as text).
+fn inline_number(text: &str, column: &str) -> String {
+    let mut b = Binding::Inline(Vec::new());
+    let (value, _) = parse_number(text, &quote_literal(&format!("column {column}")), &mut b);
+    b.wrap(&value)
 }
 
 #[cfg(test)]

@@ -303,6 +303,7 @@ impl DeliverySource for CostExplorerSource {
             select_sql: raw.sql,
             focus_sql: None,
             bytes,
+            roundings: raw.roundings,
         })
     }
 }

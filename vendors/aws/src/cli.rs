@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use clap::{Args, Subcommand};
 use finops_core::commands;
 use finops_core::config::FlagValue;
-use finops_core::import::{self, ImportOptions};
+use finops_core::import;
 use finops_core::output::{ExitStatus, Table, print_table};
 use finops_core::vendor::DeliverySource;
 use finops_core::{Context, Period};
@@ -218,12 +218,12 @@ async fn import_cur(args: ImportCurArgs, ctx: &mut Context) -> miette::Result<Ex
     let single = cfg.report.is_some();
     let sources = Source::resolve(&cfg).await?;
     let wh = ctx.open_warehouse()?;
-    let opts = ImportOptions {
-        force: args.force,
-        dry_run: args.dry_run,
-        start: args.periods.start,
-        end: args.periods.end,
-    };
+    let opts = ctx.import_options(
+        args.force,
+        args.dry_run,
+        args.periods.start,
+        args.periods.end,
+    )?;
     let mut reports = Vec::new();
     for source in &sources {
         reports.push(match source {
@@ -385,12 +385,7 @@ async fn import_ce(args: ImportCeArgs, ctx: &mut Context) -> miette::Result<Exit
     let name = args.name.unwrap_or_else(|| query.default_name());
     let source = crate::ce::CostExplorerSource::new(&cfg, name, query, months).await?;
     let wh = ctx.open_warehouse()?;
-    let opts = ImportOptions {
-        force: true,
-        dry_run: args.dry_run,
-        start: None,
-        end: None,
-    };
+    let opts = ctx.import_options(true, args.dry_run, None, None)?;
     let report = import::run(&wh, &source, &opts, &ctx.ui).await?;
     Ok(commands::finish_imports(ctx, &[report], true, args.dry_run))
 }

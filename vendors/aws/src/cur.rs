@@ -226,6 +226,7 @@ impl DeliverySource for CurSource {
             select_sql: raw.sql,
             focus_sql,
             bytes,
+            roundings: raw.roundings,
         })
     }
 }

@@ -345,14 +345,18 @@ impl DeliverySource for DataExportSource {
                 .collect();
             load::csv_select(&files, &columns, rename)
         };
-        let columns = finops_core::warehouse::describe(&format!(
+        let columns: Vec<(String, String)> = finops_core::warehouse::describe(&format!(
             "SELECT column_name, column_type FROM (DESCRIBE {})",
             raw.sql
-        ))?;
+        ))?
+        .into_iter()
+        .filter(|(n, _)| !finops_core::precision::is_hidden(n))
+        .collect();
         Ok(Staged {
             focus_sql: Some(self.focus_sql(&columns)),
             select_sql: raw.sql,
             bytes,
+            roundings: raw.roundings,
         })
     }
 }

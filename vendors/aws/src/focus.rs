@@ -8,7 +8,6 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 
-use finops_core::focus::upgrade::exact_cast;
 use finops_core::naming::{quote_ident, quote_literal};
 
 /// AWS product code → FOCUS ServiceCategory (FinOps Foundation mapping, MIT; see data/README.md).
@@ -148,6 +147,16 @@ pub fn focus_select(inputs: &Inputs) -> String {
         .collect();
     let tags_expr = &inputs.tags;
 
+    let lup = format!(
+        "COALESCE({}, {}, 0)",
+        n("pricing_public_on_demand_rate"),
+        n("line_item_unblended_rate")
+    );
+    let qty = format!("COALESCE({}, 0)", n("line_item_usage_amount"));
+    let unused_qty = format!(
+        "CASE WHEN {ty} = 'RIFee' THEN COALESCE({}, 0) ELSE __unused_amount END",
+        n("reservation_unused_quantity")
+    );
     let mut sql = String::new();
     let _ = write!(
         sql,
@@ -164,8 +173,9 @@ pub fn focus_select(inputs: &Inputs) -> String {
          q AS (SELECT *, \
            CASE WHEN __unused THEN 0 WHEN __priced THEN {lup} END AS __lup, \
            CASE WHEN __unused THEN {unused_qty} WHEN {ty} = 'SavingsPlanNegation' THEN -({qty}) WHEN __priced THEN {qty} END AS __qty, \
-           CASE WHEN __unused THEN 0 ELSE CAST({billed} AS DECIMAL(38, 20)) END AS __billed, \
-           CASE WHEN __unused THEN CAST(__unused_amount AS DECIMAL(38, 20)) ELSE CAST({effective} AS DECIMAL(38, 20)) END AS __effective, \
+           CAST(CASE WHEN __unused THEN 0 ELSE {billed} END AS DECIMAL(38, 18)) AS __billed, \
+           CAST(CASE WHEN __unused THEN __unused_amount ELSE {effective} END AS DECIMAL(38, 18)) AS __effective, \
+           CAST(CASE WHEN __unused THEN 0 WHEN {ty} = 'SavingsPlanNegation' THEN -({public_cost}) ELSE {public_cost} END AS DECIMAL(38, 18)) AS __list_source, \
            CASE WHEN __commitment IS NULL THEN NULL WHEN {ty} IN ('DiscountedUsage', 'RIFee', 'Fee') THEN 'Usage' ELSE 'Spend' END AS __commitment_category, \
            COALESCE({currency}, 'USD') AS __currency, \
            COALESCE({product_name}, {product_code}) AS __service, \
@@ -196,8 +206,8 @@ pub fn focus_select(inputs: &Inputs) -> String {
            CASE WHEN __cat = 'Usage' THEN 'Usage-Based' WHEN {ty} IN ('RIFee', 'SavingsPlanRecurringFee') OR __cat = 'Tax' THEN 'Recurring' ELSE 'One-Time' END AS ChargeFrequency, \
            __billed AS BilledCost, \
            __effective AS EffectiveCost, \
-           CASE WHEN __lup IS NOT NULL AND __qty IS NOT NULL THEN __lup * __qty ELSE __billed END AS ListCost, \
-           CASE WHEN __lup IS NOT NULL AND __qty IS NOT NULL THEN __lup * __qty ELSE __billed END AS ContractedCost, \
+           CASE WHEN __lup IS NOT NULL AND __qty IS NOT NULL THEN __list_source ELSE __billed END AS ListCost, \
+           CASE WHEN __lup IS NOT NULL AND __qty IS NOT NULL THEN NULL ELSE __billed END AS ContractedCost, \
            __lup AS ListUnitPrice, \
            __lup AS ContractedUnitPrice, \
            CASE WHEN NOT __priced THEN NULL WHEN __unused OR {ty} IN ('DiscountedUsage', 'SavingsPlanCoveredUsage', 'SavingsPlanNegation') THEN 'Committed' \
@@ -231,7 +241,7 @@ pub fn focus_select(inputs: &Inputs) -> String {
            CASE __commitment_category WHEN 'Usage' THEN 'Reserved Instance' WHEN 'Spend' THEN 'Savings Plan' END AS CommitmentDiscountType, \
            CASE WHEN __unused THEN 'Unused' WHEN __commitment IS NOT NULL AND __cat = 'Usage' THEN 'Used' END AS CommitmentDiscountStatus, \
            CASE WHEN __commitment IS NULL OR __cat NOT IN ('Usage', 'Purchase') THEN NULL \
-                WHEN __commitment_category = 'Usage' THEN __qty ELSE CAST(__effective AS DECIMAL(38, 10)) END AS CommitmentDiscountQuantity, \
+                WHEN __commitment_category = 'Usage' THEN __qty ELSE __effective END AS CommitmentDiscountQuantity, \
            CASE WHEN __commitment IS NULL OR __cat NOT IN ('Usage', 'Purchase') THEN NULL \
                 WHEN __commitment_category = 'Usage' THEN COALESCE(__unit, 'Units') ELSE __currency END AS CommitmentDiscountUnit, \
            CAST(NULL AS VARCHAR) AS ContractApplied, \
@@ -248,33 +258,12 @@ pub fn focus_select(inputs: &Inputs) -> String {
            {operation} AS x_Operation, \
            {product_code} AS x_ServiceCode \
          FROM q LEFT JOIN svc ON svc.code = {product_code}",
-        lup = exact_cast(
-            &format!(
-                "COALESCE({}, {}, 0)",
-                n("pricing_public_on_demand_rate"),
-                n("line_item_unblended_rate")
-            ),
-            "DECIMAL(38, 10)",
-            "ListUnitPrice"
-        ),
-        qty = exact_cast(
-            &format!("COALESCE({}, 0)", n("line_item_usage_amount")),
-            "DECIMAL(38, 10)",
-            "PricingQuantity"
-        ),
+        public_cost = n("pricing_public_on_demand_cost"),
         billed = n("line_item_unblended_cost"),
         ri_unused_upfront = n("reservation_unused_amortized_upfront_fee_for_billing_period"),
         ri_unused_recurring = n("reservation_unused_recurring_fee"),
         sp_total = n("savings_plan_total_commitment_to_date"),
         sp_used = n("savings_plan_used_commitment"),
-        unused_qty = exact_cast(
-            &format!(
-                "CASE WHEN {ty} = 'RIFee' THEN COALESCE({}, 0) ELSE __unused_amount END",
-                n("reservation_unused_quantity")
-            ),
-            "DECIMAL(38, 10)",
-            "PricingQuantity"
-        ),
         currency = s("line_item_currency_code"),
         product_name = s("product_product_name"),
         region_code = s("product_region_code"),
@@ -390,6 +379,63 @@ mod tests {
         assert!(
             sql.contains("('AmazonEC2', 'Compute')"),
             "service categories are inlined"
+        );
+    }
+
+    /// A noisy rate (stored rounded to 18 decimals) times a billion units: the FOCUS unit price
+    /// is rounded half to even to 10 decimals, ListCost is its product with the quantity,
+    /// exactly, and BilledCost is the delivered cost, untouched.
+    #[test]
+    fn noisy_rates_and_huge_quantities_give_exact_products() {
+        let conn = finops_core::duckdb::Connection::open_in_memory().unwrap();
+        let d = |v: &str| format!("CAST('{v}' AS DECIMAL(38, 18))");
+        conn.execute_batch(&format!(
+            "CREATE TABLE finops_period AS SELECT 'Usage' AS line_item_line_item_type, 'AmazonS3' AS line_item_product_code, \
+             {} AS pricing_public_on_demand_rate, {} AS line_item_usage_amount, {} AS line_item_unblended_cost, \
+             {} AS pricing_public_on_demand_cost, 'Requests' AS pricing_unit",
+            d("0.000547945205479452"),
+            d("1000000000"),
+            d("547945.205479452054794521"),
+            d("547945.205479452054794521"),
+        ))
+        .unwrap();
+        let present: BTreeSet<String> = [
+            "line_item_line_item_type",
+            "line_item_product_code",
+            "pricing_public_on_demand_rate",
+            "line_item_usage_amount",
+            "line_item_unblended_cost",
+            "pricing_public_on_demand_cost",
+            "pricing_unit",
+        ]
+        .into_iter()
+        .map(str::to_owned)
+        .collect();
+        let sql = focus_select(&Inputs::cur1(present, &[]));
+        let f = finops_core::focus::finish::prepare(&conn, &sql).unwrap();
+        conn.execute_batch(&format!("CREATE TABLE f AS {}", f.sql))
+            .unwrap();
+        let row: (String, String, String, String) = conn
+            .query_row(
+                "SELECT CAST(ListUnitPrice AS VARCHAR), CAST(PricingQuantity AS VARCHAR), CAST(ListCost AS VARCHAR), CAST(BilledCost AS VARCHAR) FROM f",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+            )
+            .unwrap();
+        assert_eq!(
+            row,
+            (
+                "0.0005479452".into(),
+                "1000000000.0000000000".into(),
+                "547945.20000000000000000000".into(),
+                "547945.20547945205479452100".into(),
+            )
+        );
+        let r = finops_core::precision::read_roundings(&conn, "f", "focus", &f.roundings).unwrap();
+        let list = r.iter().find(|r| r.column == "ListCost").unwrap();
+        assert!(
+            (list.largest - 0.005_479_452_054_794_521).abs() < 1e-12,
+            "{r:?}"
         );
     }
 

@@ -2,8 +2,8 @@
 //! has none. The SQL that reads the files is core's ([`finops_core::load`]).
 
 pub use finops_core::load::{
-    ColumnType, DECIMAL, RawSelect, SCALE, csv_describe, csv_select, describe_parquet,
-    focus_column_type, parquet_describe, parquet_select,
+    ColumnType, RawSelect, csv_describe, csv_select, describe_parquet, focus_column_type,
+    parquet_select,
 };
 
 use crate::manifest::Column;

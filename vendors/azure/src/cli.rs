@@ -9,7 +9,7 @@ use std::sync::Arc;
 use clap::{Args, Subcommand};
 use finops_core::commands;
 use finops_core::config::FlagValue;
-use finops_core::import::{self, ImportOptions};
+use finops_core::import;
 use finops_core::output::{ExitStatus, Table, print_table};
 use finops_core::vendor::DeliverySource;
 use finops_core::{Context, Period};
@@ -227,12 +227,12 @@ async fn import_exports(args: ImportArgs, ctx: &mut Context) -> miette::Result<E
     let single = cfg.export.is_some();
     let sources = resolve(&cfg).await?;
     let wh = ctx.open_warehouse()?;
-    let opts = ImportOptions {
-        force: args.force,
-        dry_run: args.dry_run,
-        start: args.periods.start,
-        end: args.periods.end,
-    };
+    let opts = ctx.import_options(
+        args.force,
+        args.dry_run,
+        args.periods.start,
+        args.periods.end,
+    )?;
     let mut reports = Vec::new();
     for source in &sources {
         if source.purchases_only() {

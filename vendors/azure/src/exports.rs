@@ -6,8 +6,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use finops_core::Period;
-use finops_core::load::{self, ColumnType};
-use finops_core::naming::{TableRef, export_table_name, quote_ident, validate_export_name};
+use finops_core::load::{self, ColumnType, FileKind, ReadColumn};
+use finops_core::naming::{TableRef, export_table_name, validate_export_name};
 use finops_core::output::Ui;
 use finops_core::state::ExportKey;
 use finops_core::vendor::{Delivery, DeliveryFile, DeliverySource, Staged};
@@ -347,26 +347,27 @@ impl DeliverySource for ExportSource {
             },
             Dataset::Actual | Dataset::Amortized => focus::cost_column_type(h),
         };
-        let (raw, sources, source_types): (load::RawSelect, Vec<String>, Vec<String>) =
+        let (sources, kind, from): (Vec<(String, String)>, FileKind, String) =
             if manifest.is_parquet() {
-                let schema = load::describe_parquet(&files)?;
-                let raw = load::parquet_select(&files, &schema, false);
-                let (names, types_in_file) = schema.into_iter().unzip();
-                (raw, names, types_in_file)
-            } else {
-                let header = finops_core::warehouse::describe(&load::csv_describe(&files))?;
-                let columns: Vec<(String, ColumnType)> = header
-                    .iter()
-                    .map(|(h, _)| (h.clone(), type_of(h)))
-                    .collect();
-                let csv_types = columns
-                    .iter()
-                    .map(|(_, t)| sql_type(*t).to_owned())
-                    .collect();
                 (
-                    load::csv_select(&files, &columns, false),
-                    header.into_iter().map(|(h, _)| h).collect(),
-                    csv_types,
+                    load::describe_parquet(&files)?,
+                    FileKind::Parquet,
+                    load::parquet_source(&files),
+                )
+            } else {
+                let header: Vec<String> =
+                    finops_core::warehouse::describe(&load::csv_describe(&files))?
+                        .into_iter()
+                        .map(|(h, _)| h)
+                        .collect();
+                let from = load::csv_source(&files, &header);
+                (
+                    header
+                        .into_iter()
+                        .map(|h| (h, "VARCHAR".to_owned()))
+                        .collect(),
+                    FileKind::Csv,
+                    from,
                 )
             };
         // Output names: FOCUS exports keep theirs; cost exports are snake_cased from the
@@ -377,34 +378,32 @@ impl DeliverySource for ExportSource {
             finops_core::naming::snake_case_all(
                 sources
                     .iter()
-                    .map(|h| focus::canonical_name(h))
+                    .map(|(h, _)| focus::canonical_name(h))
                     .collect::<Vec<_>>()
                     .iter()
                     .map(String::as_str),
             )
         } else {
-            sources.clone()
+            sources.iter().map(|(h, _)| h.clone()).collect()
         };
-        let mut exprs = Vec::new();
-        let mut columns = Vec::new();
-        for ((src, ty), name) in sources.iter().zip(&source_types).zip(&names) {
-            let col = quote_ident(src);
-            let text = format!("NULLIF(trim({col}), '')");
-            let (expr, ty) = match (ty.as_str(), type_of(src)) {
-                ("VARCHAR", ColumnType::Decimal) if manifest.is_parquet() => {
-                    (load::exact_decimal(&text, src), load::DECIMAL.to_owned())
-                }
-                ("VARCHAR", ColumnType::LooseTimestamp | ColumnType::Timestamp)
-                    if manifest.is_parquet() =>
-                {
-                    (load::loose_timestamp(&text, src), "TIMESTAMP".to_owned())
-                }
-                _ => (col, ty.clone()),
-            };
-            exprs.push(format!("{expr} AS {}", quote_ident(name)));
-            columns.push((name.clone(), ty));
-        }
-        let select_sql = format!("SELECT {} FROM ({})", exprs.join(", "), raw.sql);
+        let read: Vec<ReadColumn> = sources
+            .iter()
+            .zip(names)
+            .map(|((source, source_type), name)| ReadColumn {
+                target: type_of(source),
+                source: source.clone(),
+                source_type: source_type.clone(),
+                name,
+            })
+            .collect();
+        let raw = load::select_columns(&from, kind, &read);
+        let columns: Vec<(String, String)> = finops_core::warehouse::describe(&format!(
+            "SELECT column_name, column_type FROM (DESCRIBE {})",
+            raw.sql
+        ))?
+        .into_iter()
+        .filter(|(n, _)| !finops_core::precision::is_hidden(n))
+        .collect();
         let present: BTreeSet<String> = columns.iter().map(|(n, _)| n.clone()).collect();
         let focus_sql = Some(match self.dataset {
             Dataset::Focus => focus::focus_upgrade(&columns),
@@ -415,19 +414,11 @@ impl DeliverySource for ExportSource {
             }),
         });
         Ok(Staged {
-            select_sql,
+            select_sql: raw.sql,
             focus_sql,
             bytes,
+            roundings: raw.roundings,
         })
-    }
-}
-
-/// The DuckDB type a CSV column gets.
-fn sql_type(t: ColumnType) -> &'static str {
-    match t {
-        ColumnType::Decimal => load::DECIMAL,
-        ColumnType::Timestamp | ColumnType::LooseTimestamp => "TIMESTAMP",
-        ColumnType::TextMap | ColumnType::DecimalMap | ColumnType::Text => "VARCHAR",
     }
 }
 

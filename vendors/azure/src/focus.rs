@@ -316,26 +316,29 @@ pub fn cost_to_focus(inputs: &Inputs) -> String {
     } else {
         String::new()
     };
-    // FOCUS keeps unit prices and quantities as DECIMAL(38, 10) and costs as DECIMAL(38, 20),
-    // so that cost = price × quantity holds exactly. Azure writes quantities with up to 12
-    // decimals (`5.99772E-07` GB): those are rounded to 10 here; the raw table keeps them
-    // exactly. (docs/focus.md, "Types".)
-    let price = |c: &str| format!("CAST({} AS DECIMAL(38, 10))", d(c));
-    let qty = format!("CAST({} AS DECIMAL(38, 10))", d("Quantity"));
-    let (list_unit, list_cost) = if mca {
+    // Numbers stay at the raw precision (DECIMAL(38, 18)); core's finishing step rounds
+    // unit prices and quantities to FOCUS's scale, half to even and recorded, and derives
+    // ListCost and ContractedCost from the stored values (docs/focus.md, "Types").
+    let price = |c: &str| d(c);
+    let qty = d("Quantity");
+    let (list_unit, list_source) = if mca {
         (
-            // Derived in the billing currency, to FOCUS' 10 places like any unit price.
-            format!(
-                "CAST({} * {} AS DECIMAL(38, 10))",
-                d("PayGPrice"),
-                d("ExchangeRatePricingToBilling")
+            // In the billing currency: PayGPrice × the exchange rate, each first rounded to 13
+            // decimals so that the product keeps 12 digits before the point (their
+            // DECIMAL(38, 18) product keeps two: a P30 disk at 135.17 would overflow).
+            finops_core::precision::product(
+                &d("PayGPrice"),
+                &d("ExchangeRatePricingToBilling"),
+                13,
             ),
-            // Not `PaygCostInBillingCurrency`: FOCUS wants ListCost = ListUnitPrice ×
-            // PricingQuantity, and Microsoft's figure is rounded differently.
-            "__qty * __list_unit".to_owned(),
+            // Microsoft's own list cost, to record how far it is from the product.
+            d("PaygCostInBillingCurrency"),
         )
     } else {
-        (price("PayGPrice"), "__qty * __list_unit".to_owned())
+        (
+            price("PayGPrice"),
+            "CAST(NULL AS DECIMAL(38, 18))".to_owned(),
+        )
     };
     let resource_id = s("ResourceId");
     let location = s("ResourceLocation");
@@ -392,8 +395,8 @@ pub fn cost_to_focus(inputs: &Inputs) -> String {
                 ELSE CASE WHEN __cat = 'Usage' THEN 'Usage-Based' ELSE 'One-Time' END END AS ChargeFrequency, \
            __billed AS BilledCost, \
            __effective AS EffectiveCost, \
-           CASE WHEN __cat IN ('Usage', 'Purchase') AND __class IS NULL AND __qty IS NOT NULL AND __list_unit IS NOT NULL THEN {list_cost} ELSE __billed END AS ListCost, \
-           CASE WHEN __cat IN ('Usage', 'Purchase') AND __class IS NULL AND __qty IS NOT NULL AND __contracted_unit IS NOT NULL THEN __qty * __contracted_unit ELSE __billed END AS ContractedCost, \
+           CASE WHEN __cat IN ('Usage', 'Purchase') AND __class IS NULL AND __qty IS NOT NULL AND __list_unit IS NOT NULL THEN {list_source} ELSE __billed END AS ListCost, \
+           CASE WHEN __cat IN ('Usage', 'Purchase') AND __class IS NULL AND __qty IS NOT NULL AND __contracted_unit IS NOT NULL THEN NULL ELSE __billed END AS ContractedCost, \
            CASE WHEN __cat IN ('Usage', 'Purchase') AND __class IS NULL THEN __list_unit END AS ListUnitPrice, \
            CASE WHEN __cat IN ('Usage', 'Purchase') AND __class IS NULL THEN __contracted_unit END AS ContractedUnitPrice, \
            CASE WHEN __cat NOT IN ('Usage', 'Purchase') OR __class IS NOT NULL THEN NULL \
@@ -517,6 +520,74 @@ mod tests {
         );
         assert_eq!(cost_column_type("Date"), ColumnType::LooseTimestamp);
         assert_eq!(cost_column_type("Tags"), ColumnType::Text);
+    }
+
+    /// An MCA row billed in EUR for a P30 disk priced in USD: PayGPrice × the exchange rate
+    /// is over 100 (the DECIMAL(38, 18) product kept two digits before the point and failed),
+    /// and ListCost keeps its 20 decimals (a CASE with a DECIMAL(38, 18) branch cut it to 18).
+    #[test]
+    fn mca_list_prices_over_100_do_not_overflow_and_keep_their_scale() {
+        let conn = finops_core::duckdb::Connection::open_in_memory().unwrap();
+        let d = |v: &str| format!("CAST('{v}' AS DECIMAL(38, 18))");
+        conn.execute_batch(&format!(
+            "CREATE TABLE finops_period AS SELECT 'Usage' AS charge_type, 'OnDemand' AS pricing_model, \
+             {} AS cost_in_billing_currency, {} AS cost_in_pricing_currency, 'EUR' AS billing_currency, \
+             'USD' AS pricing_currency, {} AS pay_g_price, {} AS unit_price, {} AS exchange_rate_pricing_to_billing, \
+             {} AS quantity, {} AS payg_cost_in_billing_currency, TIMESTAMP '2024-01-05' AS date, '1/Month' AS unit_of_measure",
+            d("94403.941213976723597698"),
+            d("100584.45629421447"),
+            d("135.17"),
+            d("135.17"),
+            d("0.938565998821447470"),
+            d("744.1234567891"),
+            d("94403.941213976723597698"),
+        ))
+        .unwrap();
+        let present: BTreeSet<String> = [
+            "charge_type",
+            "pricing_model",
+            "cost_in_billing_currency",
+            "cost_in_pricing_currency",
+            "billing_currency",
+            "pricing_currency",
+            "pay_g_price",
+            "unit_price",
+            "exchange_rate_pricing_to_billing",
+            "quantity",
+            "payg_cost_in_billing_currency",
+            "date",
+            "unit_of_measure",
+        ]
+        .into_iter()
+        .map(str::to_owned)
+        .collect();
+        let sql = cost_to_focus(&Inputs {
+            present,
+            dataset: Dataset::Actual,
+            purchases_only: false,
+        });
+        let f = finops_core::focus::finish::prepare(&conn, &sql).unwrap();
+        let row: (String, String, String, String, String) = conn
+            .query_row(
+                &format!(
+                    "SELECT CAST(ListUnitPrice AS VARCHAR), CAST(PricingQuantity AS VARCHAR), CAST(ListCost AS VARCHAR), \
+                     CAST(BilledCost AS VARCHAR), CAST(PricingCurrencyListUnitPrice AS VARCHAR) FROM ({})",
+                    f.sql
+                ),
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
+            )
+            .unwrap();
+        assert_eq!(
+            row,
+            (
+                "126.8659660607".into(),
+                "744.1234567891".into(),
+                "94403.94121397672359769837".into(),
+                "94403.94121397672359769800".into(),
+                "135.1700000000".into(),
+            )
+        );
     }
 
     #[test]
