@@ -84,6 +84,17 @@ pub(crate) enum Command {
     /// Inspect the configuration
     #[command(subcommand)]
     Config(ConfigCommand),
+    /// Print a shell completion script: `finops completions bash > /etc/bash_completion.d/finops`
+    #[command(
+        after_help = "Examples:\n  finops completions bash > ~/.local/share/bash-completion/completions/finops\n  finops completions zsh > \"${fpath[1]}/_finops\"\n  finops completions fish > ~/.config/fish/completions/finops.fish\n  finops completions powershell >> $PROFILE"
+    )]
+    Completions {
+        /// The shell
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff): `finops man > /usr/local/share/man/man1/finops.1`
+    Man,
 }
 
 #[derive(Debug, Subcommand)]

@@ -63,6 +63,27 @@ fn install_miette_hook() {
     allow(clippy::needless_pass_by_value, unused_variables)
 )]
 fn run(cli: Cli, command_path: &[&str]) -> miette::Result<ExitStatus> {
+    // Generated from the clap definition; they read no configuration.
+    match &cli.command {
+        Command::Completions { shell } => {
+            let mut out = Vec::new();
+            let mut cmd = Cli::command().version(&*Box::leak(registry::version().into_boxed_str()));
+            clap_complete::generate(*shell, &mut cmd, "finops", &mut out);
+            output::print_raw(&out);
+            return Ok(ExitStatus::Success);
+        }
+        Command::Man => {
+            let mut out = Vec::new();
+            clap_mangen::Man::new(
+                Cli::command().version(&*Box::leak(registry::version().into_boxed_str())),
+            )
+            .render(&mut out)
+            .map_err(|e| miette::miette!("cannot render the man page: {e}"))?;
+            output::print_raw(&out);
+            return Ok(ExitStatus::Success);
+        }
+        _ => {}
+    }
     // A vendor that is not in this build fails before anything else is read.
     match &cli.command {
         #[cfg(not(feature = "aws"))]
@@ -138,6 +159,7 @@ fn run(cli: Cli, command_path: &[&str]) -> miette::Result<ExitStatus> {
         Command::Budgets(cmd) => finops_report::run_budgets(cmd, &ctx),
         Command::Config(ConfigCommand::Show) => config_show(&ctx),
         Command::Focus(cmd) => commands::focus::run(cmd, &mut ctx, file_format.as_deref()),
+        Command::Completions { .. } | Command::Man => unreachable!("handled before the config"),
         #[allow(unreachable_patterns)]
         _ => unreachable!("vendor stubs are handled above"),
     }
@@ -187,6 +209,7 @@ fn runtime() -> miette::Result<tokio::runtime::Runtime> {
 }
 
 fn config_show(ctx: &Context) -> miette::Result<ExitStatus> {
+    let problems = registry::check_config(&ctx.settings);
     let shown = ctx.settings.show();
     let budgets: Vec<serde_json::Value> = ctx.settings.list("budgets")?;
     let budgets: Vec<&str> = budgets
@@ -200,8 +223,9 @@ fn config_show(ctx: &Context) -> miette::Result<ExitStatus> {
             "keys": shown,
             "budgets": budgets,
             "hooks": hooks,
+            "problems": problems.iter().map(ToString::to_string).collect::<Vec<_>>(),
         }));
-        return Ok(ExitStatus::Success);
+        return Ok(config_status(problems));
     }
     let mut t = Table::new(vec!["key", "value", "source", "env"]);
     for k in shown {
@@ -241,5 +265,16 @@ fn config_show(ctx: &Context) -> miette::Result<ExitStatus> {
         output::print_text("\n[[hooks]]:");
         output::print_table(output::Format::Table, &h);
     }
-    Ok(ExitStatus::Success)
+    Ok(config_status(problems))
+}
+
+/// `config show` fails (exit 2) with every problem the commands would find in the config.
+fn config_status(problems: Vec<finops_core::Error>) -> ExitStatus {
+    if problems.is_empty() {
+        return ExitStatus::Success;
+    }
+    for p in problems {
+        output::print_diagnostic(&miette::Report::new(p));
+    }
+    ExitStatus::Usage
 }

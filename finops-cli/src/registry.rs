@@ -2,7 +2,7 @@
 //! one entry here, one feature and optional dependency in Cargo.toml, and one `Command` variant.
 
 use finops_core::Error;
-use finops_core::config::KeySpec;
+use finops_core::config::{KeySpec, Settings};
 
 /// A vendor as the CLI sees it.
 pub(crate) struct VendorEntry {
@@ -16,6 +16,8 @@ pub(crate) struct VendorEntry {
     pub(crate) implemented: bool,
     /// Its config keys, when compiled.
     pub(crate) keys: &'static [KeySpec],
+    /// Reads its config section as its commands do (for `config show`), when compiled.
+    pub(crate) check: Option<fn(&Settings) -> finops_core::Result<()>>,
 }
 
 #[cfg(feature = "aws")]
@@ -26,6 +28,18 @@ const AWS_KEYS: &[KeySpec] = &[];
 const AZURE_KEYS: &[KeySpec] = finops_azure::config::KEYS;
 #[cfg(not(feature = "azure"))]
 const AZURE_KEYS: &[KeySpec] = &[];
+#[cfg(feature = "aws")]
+const AWS_CHECK: Option<fn(&Settings) -> finops_core::Result<()>> =
+    Some(|s| s.section::<finops_aws::config::AwsConfig>("aws").map(drop));
+#[cfg(not(feature = "aws"))]
+const AWS_CHECK: Option<fn(&Settings) -> finops_core::Result<()>> = None;
+#[cfg(feature = "azure")]
+const AZURE_CHECK: Option<fn(&Settings) -> finops_core::Result<()>> = Some(|s| {
+    s.section::<finops_azure::config::AzureConfig>("azure")
+        .map(drop)
+});
+#[cfg(not(feature = "azure"))]
+const AZURE_CHECK: Option<fn(&Settings) -> finops_core::Result<()>> = None;
 
 /// Every vendor, compiled in or not.
 pub(crate) static VENDORS: &[VendorEntry] = &[
@@ -35,6 +49,7 @@ pub(crate) static VENDORS: &[VendorEntry] = &[
         compiled: cfg!(feature = "aws"),
         implemented: true,
         keys: AWS_KEYS,
+        check: AWS_CHECK,
     },
     VendorEntry {
         name: "azure",
@@ -42,6 +57,7 @@ pub(crate) static VENDORS: &[VendorEntry] = &[
         compiled: cfg!(feature = "azure"),
         implemented: true,
         keys: AZURE_KEYS,
+        check: AZURE_CHECK,
     },
     VendorEntry {
         name: "gcp",
@@ -49,6 +65,7 @@ pub(crate) static VENDORS: &[VendorEntry] = &[
         compiled: false,
         implemented: false,
         keys: &[],
+        check: None,
     },
     VendorEntry {
         name: "oracle",
@@ -56,6 +73,7 @@ pub(crate) static VENDORS: &[VendorEntry] = &[
         compiled: false,
         implemented: false,
         keys: &[],
+        check: None,
     },
 ];
 
@@ -94,6 +112,47 @@ pub(crate) fn config_keys() -> Vec<&'static KeySpec> {
         .iter()
         .chain(VENDORS.iter().flat_map(|v| v.keys))
         .collect()
+}
+
+/// Every config section read as the commands read it: the problems found.
+pub(crate) fn check_config(settings: &Settings) -> Vec<Error> {
+    let mut problems = Vec::new();
+    let mut check = |r: finops_core::Result<()>| {
+        if let Err(e) = r {
+            problems.push(e);
+        }
+    };
+    check(
+        settings
+            .section::<finops_core::config::WarehouseConfig>("warehouse")
+            .map(drop),
+    );
+    check(
+        settings
+            .section::<finops_core::config::ImportConfig>("import")
+            .map(drop),
+    );
+    check(
+        settings
+            .section::<finops_core::focus::FocusConfig>("focus")
+            .map(drop),
+    );
+    check(
+        settings
+            .section::<finops_core::config::OutputConfig>("output")
+            .map(drop),
+    );
+    check(
+        settings
+            .list::<finops_report::BudgetConfig>("budgets")
+            .map(drop),
+    );
+    for v in VENDORS {
+        if let Some(f) = v.check {
+            check(f(settings));
+        }
+    }
+    problems
 }
 
 /// Config sections of vendors not compiled in: accepted in finops.toml, not checked.

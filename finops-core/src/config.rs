@@ -139,7 +139,8 @@ pub const DEFAULT_MEMORY_LIMIT: &str = "1GB";
 pub struct WarehouseConfig {
     /// The DuckDB file.
     pub path: PathBuf,
-    /// DuckDB `memory_limit`.
+    /// DuckDB `memory_limit`: a size such as `1GB` or `512MB`.
+    #[serde(deserialize_with = "memory_size")]
     pub memory_limit: String,
     /// DuckDB `threads`.
     pub threads: Option<u32>,
@@ -172,6 +173,61 @@ impl Default for ImportConfig {
         Self {
             rounding_tolerance: crate::precision::DEFAULT_TOLERANCE,
         }
+    }
+}
+
+/// A memory size as DuckDB takes it: a number and a unit (`1GB`, `512MB`, `1.5 GiB`), checked
+/// here because DuckDB's own answer to `abc` is `set max_memory:abc error` and to `-5GB` no
+/// limit at all.
+fn memory_size<'de, D: serde::Deserializer<'de>>(d: D) -> std::result::Result<String, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Size {
+        Text(String),
+        Number(f64),
+    }
+    match Size::deserialize(d)? {
+        Size::Text(s) => {
+            check_memory_size(&s).map_err(serde::de::Error::custom)?;
+            Ok(s)
+        }
+        Size::Number(n) => Err(serde::de::Error::custom(format!(
+            "`{n}` has no unit: write the size as text with its unit, such as \"{n}GB\""
+        ))),
+    }
+}
+
+/// Whether `s` is a memory size DuckDB reads (see [`WarehouseConfig::memory_limit`]).
+pub fn check_memory_size(s: &str) -> std::result::Result<(), String> {
+    let t = s.trim();
+    let split = t
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(t.len());
+    let (number, unit) = t.split_at(split);
+    let unit = unit.trim().to_ascii_lowercase();
+    let units = [
+        "b",
+        "kb",
+        "mb",
+        "gb",
+        "tb",
+        "kib",
+        "mib",
+        "gib",
+        "tib",
+        "bytes",
+        "kilobytes",
+        "megabytes",
+        "gigabytes",
+        "terabytes",
+    ];
+    let ok = number.parse::<f64>().is_ok_and(|n| n > 0.0) && units.contains(&unit.as_str());
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "`{s}` is not a memory size: write a positive number and a unit, such as \"1GB\" or \"512MB\""
+        ))
     }
 }
 
@@ -421,9 +477,35 @@ impl Settings {
             Ok(_) => self
                 .figment
                 .extract_inner(name)
-                .map_err(|e| Error::ConfigInvalid {
-                    message: e.to_string(),
-                }),
+                .map_err(|e| self.invalid(name, &e)),
+        }
+    }
+
+    /// A figment error as `` `warehouse.memory_limit` (file finops.toml): <what> ``: the key
+    /// as the user writes it, and where its value came from.
+    fn invalid(&self, section: &str, e: &figment::Error) -> Error {
+        let field = e
+            .path
+            .iter()
+            .filter(|p| *p != "default" && *p != section)
+            .cloned()
+            .collect::<Vec<_>>()
+            .join(".");
+        let key = if field.is_empty() {
+            section.to_owned()
+        } else {
+            format!("{section}.{field}")
+        };
+        let origin = self.specs.iter().find(|s| s.key == key).map_or_else(
+            || "its source".to_owned(),
+            |s| self.origin(s.key).to_string(),
+        );
+        let kind = match &e.kind {
+            figment::error::Kind::Message(m) => m.clone(),
+            other => other.to_string(),
+        };
+        Error::ConfigInvalid {
+            message: format!("`{key}` ({origin}): {kind}"),
         }
     }
 

@@ -35,6 +35,7 @@ impl Context {
         start: Option<crate::Period>,
         end: Option<crate::Period>,
     ) -> Result<crate::import::ImportOptions> {
+        crate::period::check_range(start, end)?;
         Ok(crate::import::ImportOptions {
             force,
             dry_run,

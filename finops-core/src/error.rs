@@ -320,6 +320,42 @@ pub enum Error {
         detail: String,
     },
 
+    /// The files of a delivery hold another number of rows than its manifest says.
+    ///
+    /// Resolution: re-sync the files (one is probably truncated) and run again.
+    #[error("the files of {period} hold {actual} rows, but the manifest says {expected}")]
+    #[diagnostic(
+        code(finops::data::row_count),
+        help(
+            "a file is truncated or the export was still being written; nothing of this period was loaded and its previous data is kept. Re-sync the files (or wait for the export to finish) and run again"
+        )
+    )]
+    RowCount {
+        /// The billing period.
+        period: String,
+        /// Rows the manifest states.
+        expected: u64,
+        /// Rows in the files.
+        actual: u64,
+    },
+
+    /// A CSV data file's header does not match the columns to read.
+    ///
+    /// Resolution: re-sync the file; if the cloud wrote it so, report it.
+    #[error("`{file}` {problem}")]
+    #[diagnostic(
+        code(finops::data::csv_header),
+        help(
+            "columns are read by the names in each file's header; a part that disagrees with the manifest (or the first part) is damaged or from another delivery. Nothing of this period was loaded and its previous data is kept; re-sync the files and run again"
+        )
+    )]
+    CsvHeader {
+        /// The file.
+        file: String,
+        /// What is wrong with its header.
+        problem: String,
+    },
+
     /// A file-system operation failed.
     ///
     /// Resolution: check the path, free space and permissions.
@@ -344,13 +380,65 @@ pub enum Error {
 pub struct DbMessage(pub String);
 
 impl DbMessage {
-    /// The message of `e`: DuckDB's own text when it gave one, else the error's.
+    /// The message of `e`: DuckDB's own text when it gave one, else the error's; a CSV
+    /// reader's error without the line it echoes (it can be megabytes) and without its advice
+    /// on reader options, which finops sets, not the user.
     pub fn of(e: &duckdb::Error) -> Self {
-        match e {
-            duckdb::Error::DuckDBFailure(_, Some(msg)) => Self(msg.trim_end().to_owned()),
-            other => Self(other.to_string()),
+        let text = match e {
+            duckdb::Error::DuckDBFailure(_, Some(msg)) => msg.trim_end().to_owned(),
+            other => other.to_string(),
+        };
+        Self(if text.contains("CSV Error") {
+            clean_csv_error(&text)
+        } else {
+            text
+        })
+    }
+}
+
+/// DuckDB's CSV error: its first lines and the file, the echoed line cut short, the option
+/// advice and settings dump dropped.
+fn clean_csv_error(text: &str) -> String {
+    let mut out = Vec::new();
+    let mut in_fixes = false;
+    for line in text.lines() {
+        let t = line.trim();
+        if t.starts_with("Possible Solution") {
+            continue;
+        }
+        if t.starts_with("Maximum line size") {
+            out.push(format!(
+                "{t} finops reads lines of up to 8 MiB; a longer one means a damaged file"
+            ));
+            continue;
+        }
+        if t.starts_with("Possible fixes") {
+            in_fixes = true;
+            continue;
+        }
+        if in_fixes {
+            if t.is_empty() {
+                in_fixes = false;
+            }
+            continue;
+        }
+        if let Some(rest) = t.strip_prefix("Original Line:") {
+            let rest = rest.trim();
+            if rest.chars().count() > 120 {
+                let cut: String = rest.chars().take(120).collect();
+                out.push(format!("Original Line: {cut}… (cut here)"));
+            } else {
+                out.push(format!("Original Line: {rest}"));
+            }
+        } else if let Some(file) = t.strip_prefix("file = ") {
+            out.push(format!("file: {file}"));
+        } else if line.starts_with("  ") && t.contains(" = ") {
+            // The reader's settings, which finops chose.
+        } else if !t.is_empty() {
+            out.push(t.to_owned());
         }
     }
+    out.join("\n")
 }
 
 impl std::fmt::Display for DbMessage {
@@ -420,6 +508,8 @@ impl Error {
             | Self::WarehouseOpen { .. }
             | Self::Db { .. }
             | Self::BadNumber { .. }
+            | Self::CsvHeader { .. }
+            | Self::RowCount { .. }
             | Self::CorruptGzip { .. }
             | Self::CorruptParquet { .. }
             | Self::RoundingTolerance { .. }

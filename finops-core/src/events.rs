@@ -284,13 +284,20 @@ impl Hook {
     }
 }
 
-/// Runs `sh -c cmd` with the event on stdin and `FINOPS_EVENT` set; kills it after `timeout`.
+/// Runs `sh -c cmd` with the event on stdin and `FINOPS_EVENT` set; kills it (and every
+/// process it started) after `timeout`.
+///
+/// The command's output is read by threads that are never waited on past a short grace once
+/// the command has exited or been killed: a command that leaves a process in the background
+/// (`notify … &`) keeps the pipes open, and waiting for them would ignore the timeout and
+/// keep the warehouse locked.
 fn run_command(
     cmd: &str,
     kind: EventKind,
     body: &[u8],
     timeout: Duration,
 ) -> std::result::Result<(), String> {
+    use std::os::unix::process::CommandExt;
     let mut child = Command::new("sh")
         .arg("-c")
         .arg(cmd)
@@ -298,39 +305,50 @@ fn run_command(
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
+        .process_group(0)
         .spawn()
         .map_err(|e| format!("cannot start `sh`: {e}"))?;
     // A command that does not read its input must not block us: write from a thread and
     // ignore a broken pipe.
-    let writer = child.stdin.take().map(|mut stdin| {
+    if let Some(mut stdin) = child.stdin.take() {
         let body = body.to_vec();
         std::thread::spawn(move || {
             let _ = stdin.write_all(&body);
-        })
-    });
-    let readers = [
+        });
+    }
+    let read = |pipe: Option<Box<dyn Read + Send>>| {
+        let (tx, rx) = std::sync::mpsc::channel();
+        if let Some(mut p) = pipe {
+            std::thread::spawn(move || {
+                let mut out = Vec::new();
+                let _ = p.read_to_end(&mut out);
+                let _ = tx.send(out);
+            });
+        }
+        rx
+    };
+    let stdout = read(
         child
             .stdout
             .take()
             .map(|s| Box::new(s) as Box<dyn Read + Send>),
+    );
+    let stderr = read(
         child
             .stderr
             .take()
             .map(|s| Box::new(s) as Box<dyn Read + Send>),
-    ]
-    .map(|pipe| {
-        pipe.map(|mut p| {
-            std::thread::spawn(move || {
-                let mut out = Vec::new();
-                let _ = p.read_to_end(&mut out);
-                out
-            })
-        })
-    });
+    );
     let status = child
         .wait_timeout(timeout)
         .map_err(|e| format!("cannot wait for the command: {e}"))?;
     let Some(status) = status else {
+        // The whole process group: `sh` and whatever it started.
+        let _ = Command::new("kill")
+            .args(["-KILL", "--", &format!("-{}", child.id())])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status();
         let _ = child.kill();
         let _ = child.wait();
         return Err(format!(
@@ -338,10 +356,8 @@ fn run_command(
             timeout.as_secs()
         ));
     };
-    if let Some(w) = writer {
-        let _ = w.join();
-    }
-    let [stdout, stderr] = readers.map(|r| r.and_then(|h| h.join().ok()).unwrap_or_default());
+    let grace = Duration::from_millis(200);
+    let stdout = stdout.recv_timeout(grace).unwrap_or_default();
     let stdout = String::from_utf8_lossy(&stdout);
     if !stdout.trim().is_empty() {
         tracing::debug!("hook output: {}", stdout.trim());
@@ -349,6 +365,7 @@ fn run_command(
     if status.success() {
         Ok(())
     } else {
+        let stderr = stderr.recv_timeout(grace).unwrap_or_default();
         let stderr = String::from_utf8_lossy(&stderr);
         let tail: String = stderr
             .trim()
@@ -496,6 +513,47 @@ mod tests {
         assert!(
             failing.contains("exit status: 3") && failing.contains("oops"),
             "{failing}"
+        );
+    }
+
+    /// Issue #17 (12): a command that leaves a process in the background holding its output
+    /// open returns when the command does, and a timeout kills the whole group.
+    #[test]
+    fn a_background_process_does_not_hold_the_hook() {
+        let body = b"{}";
+        let started = std::time::Instant::now();
+        run_command(
+            "sleep 30 & echo started",
+            EventKind::ImportCompleted,
+            body,
+            Duration::from_secs(20),
+        )
+        .unwrap();
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "{:?}",
+            started.elapsed()
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let marker = dir.path().join("survived");
+        let started = std::time::Instant::now();
+        let err = run_command(
+            &format!("(sleep 3; touch '{}') & sleep 30", marker.display()),
+            EventKind::ImportCompleted,
+            body,
+            Duration::from_secs(1),
+        )
+        .unwrap_err();
+        assert!(err.contains("timeout of 1 s"), "{err}");
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "{:?}",
+            started.elapsed()
+        );
+        std::thread::sleep(Duration::from_secs(4));
+        assert!(
+            !marker.exists(),
+            "the background process outlived the timeout"
         );
     }
 }

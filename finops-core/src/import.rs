@@ -177,7 +177,7 @@ pub async fn run<S: DeliverySource>(
     ui: &Ui,
 ) -> miette::Result<ImportReport> {
     let key = source.key().clone();
-    let table = source.table();
+    let table = resolve_table(wh, &key, source.table(), source.scope().is_some())?;
     let spinner = ui.spinner(format!("listing {}/{}", key.source, key.export));
     let mut deliveries = source.list().await?;
     spinner.finish_and_clear();
@@ -233,7 +233,7 @@ pub async fn run<S: DeliverySource>(
                 crate::fault::point("between-periods");
             }
             loaded_one = true;
-            report.outcome = match load_one(wh, source, d, &staging, opts, ui).await {
+            report.outcome = match load_one(wh, source, &table, d, &staging, opts, ui).await {
                 Ok(outcome) => outcome,
                 Err(report_err) => {
                     let error = render_error(&report_err);
@@ -263,9 +263,11 @@ pub async fn run<S: DeliverySource>(
     })
 }
 
+#[allow(clippy::too_many_arguments)]
 async fn load_one<S: DeliverySource>(
     wh: &Warehouse,
     source: &S,
+    table: &TableRef,
     d: &Delivery<S::Detail>,
     staging: &std::path::Path,
     opts: &ImportOptions,
@@ -298,12 +300,11 @@ async fn load_one<S: DeliverySource>(
     );
     crate::fault::point("before-load");
     let spinner = ui.spinner(format!("loading {} {}", key.export, d.period));
-    let table = source.table();
     let cost = source.cost_expression();
     let scope = source.scope();
     let load = PeriodLoad {
         key,
-        table: &table,
+        table,
         period: d.period,
         staged: &staged,
         cost_expression: cost.as_deref(),
@@ -345,6 +346,56 @@ async fn load_one<S: DeliverySource>(
         duration_ms,
         rounding,
     })
+}
+
+/// The raw table of `key`: the one its loads recorded, else `table`, unless another export
+/// of the vendor records `table` (their names normalise alike: `team-cur` and `team_cur`),
+/// then a name of its own ([`crate::naming::disambiguated_table_name`]). Two exports never
+/// share a raw table (unless `shared`: sources that scope their rows in one table): replacing
+/// one's period would delete the other's rows.
+fn resolve_table(
+    wh: &Warehouse,
+    key: &ExportKey,
+    table: TableRef,
+    shared: bool,
+) -> Result<TableRef> {
+    if shared || !wh.table_exists(crate::warehouse::META_SCHEMA, "load_state")? {
+        return Ok(table);
+    }
+    let recorded = wh.pairs(
+        &format!(
+            "SELECT DISTINCT export, target_table FROM {} WHERE source = {}",
+            wh.meta_table("load_state"),
+            quote_literal(&key.source)
+        ),
+        "reading the raw tables of the load state",
+    )?;
+    if let Some((schema, name)) = recorded
+        .iter()
+        .find(|(e, _)| *e == key.export)
+        .and_then(|(_, t)| t.split_once('.'))
+    {
+        return Ok(TableRef::new(schema, name));
+    }
+    let plain = table.to_string();
+    match recorded
+        .iter()
+        .find(|(e, t)| *t == plain && *e != key.export)
+    {
+        Some((other, _)) => {
+            let own = TableRef::new(
+                &table.schema,
+                crate::naming::disambiguated_table_name(&table.name, &key.export),
+            );
+            tracing::warn!(
+                "{}/{}: its name normalises like `{other}`'s, whose rows are in {plain}; loading it into {own}",
+                key.source,
+                key.export
+            );
+            Ok(own)
+        }
+        None => Ok(table),
+    }
 }
 
 /// One billing period to replace.
@@ -415,6 +466,8 @@ pub fn replace_period(
 
 /// The temporary view over the side database's raw rows, without hidden columns.
 const ROWS_VIEW: &str = "finops_rows";
+/// [`ROWS_VIEW`] under the raw table's names ([`crate::raw_columns`]).
+const STORED_VIEW: &str = "finops_rows_stored";
 /// The temporary view over the side database's FOCUS rows, without hidden columns.
 const FOCUS_VIEW: &str = "finops_focus_rows";
 
@@ -469,11 +522,25 @@ impl StageDb {
                 "CREATE TABLE {name} AS SELECT CAST({period_lit} AS DATE) AS billing_period, * FROM ({})",
                 staged.select_sql
             ))
-            .map_err(Error::db(action))?;
+            .map_err(|e| with_line(Error::db(action)(e)))?;
         tracing::debug!(
             "{table} {period}: files parsed in {} ms",
             started.elapsed().as_millis()
         );
+        if let Some(expected) = staged.expected_rows {
+            let actual: i64 = wh
+                .conn()
+                .query_row(&format!("SELECT count(*) FROM {name}"), [], |r| r.get(0))
+                .map_err(Error::db(action))?;
+            let actual = u64::try_from(actual).unwrap_or(0);
+            if actual != expected {
+                return Err(Error::RowCount {
+                    period: period.to_string(),
+                    expected,
+                    actual,
+                });
+            }
+        }
         visible_view(wh, ROWS_VIEW, &name, &staged.roundings, action)?;
         precision::read_roundings(wh.conn(), &name, "raw", &staged.roundings)
             .map_err(Error::db(action))
@@ -522,7 +589,7 @@ impl StageDb {
 
     fn detach(self, wh: &Warehouse) {
         let _ = wh.conn().execute_batch(&format!(
-            "DROP VIEW IF EXISTS {FOCUS_VIEW}; DROP VIEW IF EXISTS finops_focus_mapped; \
+            "DROP VIEW IF EXISTS {FOCUS_VIEW}; DROP VIEW IF EXISTS finops_focus_mapped; DROP VIEW IF EXISTS {STORED_VIEW}; \
              DROP VIEW IF EXISTS finops_period; DROP VIEW IF EXISTS {ROWS_VIEW}"
         ));
         if let Err(e) = wh
@@ -564,6 +631,34 @@ fn visible_view(
         .map_err(Error::db(action))
 }
 
+/// A value that is not an amount, located: DuckDB names the column and file, the line is
+/// found by reading the file again (only on this error path).
+fn with_line(e: Error) -> Error {
+    match e {
+        Error::BadNumber {
+            value,
+            location,
+            reason,
+        } => {
+            let line = location
+                .strip_prefix("column ")
+                .and_then(|rest| rest.rsplit_once(" of "))
+                .and_then(|(column, file)| {
+                    crate::load::locate_value(std::path::Path::new(file), column, &value)
+                });
+            Error::BadNumber {
+                location: match line {
+                    Some(n) => format!("{location}, line {n}"),
+                    None => location,
+                },
+                value,
+                reason,
+            }
+        }
+        other => other,
+    }
+}
+
 /// Removes a DuckDB file and its write-ahead log, if present.
 fn remove_db_files(path: &std::path::Path) -> Result<()> {
     let mut wal = path.as_os_str().to_owned();
@@ -601,11 +696,12 @@ fn replace_from_stage(
         .map_err(Error::db(action))?;
     let result = (|| {
         let period_lit = quote_literal(&period.first_day());
+        stored_view(wh, table, &staged.columns, action)?;
         if wh.table_exists(&table.schema, &table.name)? {
-            add_missing_columns(wh, table, ROWS_VIEW, action)?;
+            add_missing_columns(wh, table, STORED_VIEW, action)?;
         } else {
             let staged = wh.pairs(
-                &format!("SELECT column_name, column_type FROM (DESCRIBE {ROWS_VIEW})"),
+                &format!("SELECT column_name, column_type FROM (DESCRIBE {STORED_VIEW})"),
                 action,
             )?;
             let cols: Vec<String> = staged
@@ -632,7 +728,7 @@ fn replace_from_stage(
         let rows = conn
             .execute(
                 &format!(
-                    "INSERT INTO {} BY NAME SELECT * FROM {ROWS_VIEW}",
+                    "INSERT INTO {} BY NAME SELECT * FROM {STORED_VIEW}",
                     wh.qualified(table)
                 ),
                 [],
@@ -677,6 +773,39 @@ fn replace_from_stage(
             Err(e)
         }
     }
+}
+
+/// Makes [`STORED_VIEW`] show [`ROWS_VIEW`] under the raw table's stable column names.
+fn stored_view(
+    wh: &Warehouse,
+    table: &TableRef,
+    columns: &[(String, String)],
+    action: &str,
+) -> Result<()> {
+    let names = crate::raw_columns::assign(wh, table, columns, action)?;
+    let renamed: Vec<&(String, String)> = names.iter().filter(|(d, s)| d != s).collect();
+    let select = if renamed.is_empty() {
+        "*".to_owned()
+    } else {
+        format!(
+            "* EXCLUDE ({}), {}",
+            renamed
+                .iter()
+                .map(|(d, _)| quote_ident(d))
+                .collect::<Vec<_>>()
+                .join(", "),
+            renamed
+                .iter()
+                .map(|(d, s)| format!("{} AS {}", quote_ident(d), quote_ident(s)))
+                .collect::<Vec<_>>()
+                .join(", ")
+        )
+    };
+    wh.conn()
+        .execute_batch(&format!(
+            "CREATE OR REPLACE TEMP VIEW {STORED_VIEW} AS SELECT {select} FROM {ROWS_VIEW}"
+        ))
+        .map_err(Error::db(action))
 }
 
 /// Adds to `table` every column of `view` it lacks (never drops one).

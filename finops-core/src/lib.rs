@@ -22,6 +22,7 @@ pub mod notifications;
 pub mod output;
 pub mod period;
 pub mod precision;
+pub mod raw_columns;
 pub mod redacted;
 pub mod state;
 pub mod vendor;

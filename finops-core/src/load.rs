@@ -62,8 +62,21 @@ pub struct RawSelect {
     pub sql: String,
     /// Its output columns, snake-cased, as they land in the raw table (hidden ones excluded).
     pub names: Vec<String>,
+    /// The delivered name (header, field) of each of `names`.
+    pub sources: Vec<String>,
     /// The hidden columns carrying each number column's rounding.
     pub roundings: Vec<RoundingColumn>,
+}
+
+impl RawSelect {
+    /// (delivered name, raw name) of every column ([`crate::vendor::Staged::columns`]).
+    pub fn columns(&self) -> Vec<(String, String)> {
+        self.sources
+            .iter()
+            .cloned()
+            .zip(self.names.iter().cloned())
+            .collect()
+    }
 }
 
 /// One column to read: its name in the file, its type there (DuckDB's, `VARCHAR` for CSV),
@@ -96,13 +109,14 @@ pub fn select_columns(from: &str, kind: FileKind, columns: &[ReadColumn]) -> Raw
     let mut outputs = Vec::new();
     let mut hidden = Vec::new();
     let mut roundings = Vec::new();
-    let file = if kind == FileKind::Csv {
-        format!("' of ' || {}", quote_ident(FILE_COLUMN))
-    } else {
-        "''".to_owned()
-    };
+    let file = format!("' of ' || {}", quote_ident(FILE_COLUMN));
     for (i, c) in columns.iter().enumerate() {
-        let col = quote_ident(&c.source);
+        // CSV columns are read by position under neutral labels ([`csv_relation`]).
+        let col = if kind == FileKind::Csv {
+            quote_ident(&format!("{HIDDEN_PREFIX}c{i}"))
+        } else {
+            quote_ident(&c.source)
+        };
         let what = format!(
             "{} || {file}",
             quote_literal(&format!("column {}", c.source))
@@ -173,7 +187,7 @@ pub fn select_columns(from: &str, kind: FileKind, columns: &[ReadColumn]) -> Raw
             };
             match c.target {
                 ColumnType::Text | ColumnType::Decimal | ColumnType::DecimalMap => src,
-                ColumnType::Timestamp => format!("CAST(NULLIF({col}, '') AS TIMESTAMP)"),
+                ColumnType::Timestamp => utc_timestamp(&format!("NULLIF(trim({col}), '')")),
                 ColumnType::LooseTimestamp => {
                     loose_timestamp(&format!("NULLIF(trim({col}), '')"), &c.source)
                 }
@@ -181,6 +195,9 @@ pub fn select_columns(from: &str, kind: FileKind, columns: &[ReadColumn]) -> Raw
                     format!("CAST(CAST(NULLIF({col}, '') AS JSON) AS MAP(VARCHAR, VARCHAR))")
                 }
             }
+        } else if ty == "TIMESTAMP WITH TIME ZONE" {
+            // The instant in UTC (DuckDB without ICU converts through UTC).
+            format!("CAST({col} AS TIMESTAMP)")
         } else {
             col
         };
@@ -190,6 +207,7 @@ pub fn select_columns(from: &str, kind: FileKind, columns: &[ReadColumn]) -> Raw
     RawSelect {
         sql: stages.select(from, &outputs),
         names: columns.iter().map(|c| c.name.clone()).collect(),
+        sources: columns.iter().map(|c| c.source.clone()).collect(),
         roundings,
     }
 }
@@ -204,12 +222,18 @@ fn is_float_map(ty: &str) -> bool {
     ty.starts_with("MAP(") && (ty.ends_with(", DOUBLE)") || ty.ends_with(", FLOAT)"))
 }
 
-/// `SELECT` over CSV files (gzip or plain, by extension) whose header names `columns`, each
+/// `SELECT` over CSV files (gzip or plain, by extension) with the columns `columns`, each
 /// typed: text as is, numbers exactly (see the module), times as UTC timestamps, maps from
-/// JSON; empty fields are NULL. With `rename`, output names are snake-cased
-/// (`lineItem/UnblendedCost` → `line_item_unblended_cost`); without, they are kept (FOCUS
-/// `BilledCost`).
-pub fn csv_select(files: &[PathBuf], columns: &[(String, ColumnType)], rename: bool) -> RawSelect {
+/// JSON; empty fields are NULL. Columns are read by the name in each file's own header, so
+/// parts whose headers list them in another order read right; a file that lacks one of
+/// `columns`, has another, or has one twice is an error naming both ([`csv_relation`]).
+/// With `rename`, output names are snake-cased (`lineItem/UnblendedCost` →
+/// `line_item_unblended_cost`); without, they are kept (FOCUS `BilledCost`).
+pub fn csv_select(
+    files: &[PathBuf],
+    columns: &[(String, ColumnType)],
+    rename: bool,
+) -> Result<RawSelect> {
     let names = if rename {
         snake_case_all(columns.iter().map(|(h, _)| h.as_str()))
     } else {
@@ -226,41 +250,190 @@ pub fn csv_select(files: &[PathBuf], columns: &[(String, ColumnType)], rename: b
         })
         .collect();
     let headers: Vec<String> = columns.iter().map(|(h, _)| h.clone()).collect();
-    select_columns(&csv_source(files, &headers), FileKind::Csv, &read)
+    Ok(select_columns(
+        &csv_relation(files, &headers)?,
+        FileKind::Csv,
+        &read,
+    ))
 }
 
-/// The `read_csv` call over `files` whose header is `headers`, every column as text.
-pub fn csv_source(files: &[PathBuf], headers: &[String]) -> String {
-    format!(
-        "read_csv([{}], header = true, all_varchar = true, delim = ',', quote = '\"', escape = '\"', compression = '{}', hive_partitioning = false, auto_detect = false, filename = {}, columns = {{{}}})",
-        file_list(files),
-        compression(files),
-        quote_literal(FILE_COLUMN),
-        headers
+/// The header of a CSV file (gzip by extension), each name exactly as written (a UTF-8 byte
+/// order mark dropped). DuckDB's own header detection is not used: it renames names that
+/// differ only in case (`user:Team`, `user:team`), which AWS tag keys may.
+pub fn csv_header(path: &Path) -> Result<Vec<String>> {
+    let file = std::fs::File::open(path).map_err(Error::io("reading", path))?;
+    let reader: Box<dyn std::io::Read> = if is_gzip(path) {
+        Box::new(flate2::read::MultiGzDecoder::new(std::io::BufReader::new(
+            file,
+        )))
+    } else {
+        Box::new(std::io::BufReader::new(file))
+    };
+    let mut csv = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(reader);
+    let mut record = csv::StringRecord::new();
+    match csv.read_record(&mut record) {
+        Ok(true) => Ok(record
             .iter()
-            .map(|h| format!("{}: 'VARCHAR'", quote_literal(h)))
-            .collect::<Vec<_>>()
-            .join(", "),
-    )
+            .enumerate()
+            .map(|(i, h)| {
+                if i == 0 {
+                    h.trim_start_matches('\u{feff}').to_owned()
+                } else {
+                    h.to_owned()
+                }
+            })
+            .collect()),
+        Ok(false) => Err(Error::CsvHeader {
+            file: path.display().to_string(),
+            problem: "is empty: it has no header line".into(),
+        }),
+        Err(e) => Err(Error::CsvHeader {
+            file: path.display().to_string(),
+            problem: format!("has no readable header line ({e})"),
+        }),
+    }
+}
+
+/// The relation (for `FROM`) reading `columns` from CSV files by the names in each file's
+/// header, every value as text; its columns are `__finops_c0`, `__finops_c1`… in the order
+/// of `columns`. Files whose headers list the columns in the same order share one
+/// `read_csv`; groups in other orders are joined `UNION ALL BY NAME`. Every file must have
+/// each of `columns` exactly once and no other column.
+pub fn csv_relation(files: &[PathBuf], columns: &[String]) -> Result<String> {
+    let mut groups: Vec<(Vec<usize>, Vec<PathBuf>)> = Vec::new();
+    for file in files {
+        let header = csv_header(file)?;
+        let problem = |problem: String| Error::CsvHeader {
+            file: file.display().to_string(),
+            problem,
+        };
+        let mut seen = std::collections::HashSet::new();
+        if let Some(dup) = header.iter().find(|h| !seen.insert(h.as_str())) {
+            return Err(problem(format!(
+                "has the column `{dup}` twice; finops cannot tell which one to read"
+            )));
+        }
+        let extra: Vec<&String> = header.iter().filter(|h| !columns.contains(h)).collect();
+        if !extra.is_empty() {
+            return Err(problem(format!(
+                "has {} that the manifest (or the export's first file) does not list: {}",
+                if extra.len() == 1 {
+                    "a column"
+                } else {
+                    "columns"
+                },
+                names_list(&extra)
+            )));
+        }
+        let missing: Vec<&String> = columns.iter().filter(|c| !header.contains(c)).collect();
+        if !missing.is_empty() {
+            return Err(problem(format!(
+                "lacks {} that the manifest (or the export's first file) lists: {}",
+                if missing.len() == 1 {
+                    "a column"
+                } else {
+                    "columns"
+                },
+                names_list(&missing)
+            )));
+        }
+        let order: Vec<usize> = header
+            .iter()
+            .map(|h| columns.iter().position(|c| c == h).unwrap_or(0))
+            .collect();
+        match groups.iter_mut().find(|(o, _)| *o == order) {
+            Some((_, g)) => g.push(file.clone()),
+            None => groups.push((order, vec![file.clone()])),
+        }
+    }
+    let reads: Vec<String> = groups
+        .iter()
+        .map(|(order, group)| {
+            format!(
+                "SELECT * FROM read_csv([{}], header = true, all_varchar = true, delim = ',', quote = '\"', escape = '\"', compression = '{}', hive_partitioning = false, auto_detect = false, max_line_size = {MAX_LINE}, buffer_size = {}, filename = {}, columns = {{{}}})",
+                file_list(group),
+                compression(group),
+                4 * MAX_LINE,
+                quote_literal(FILE_COLUMN),
+                order
+                    .iter()
+                    .map(|i| format!("'{HIDDEN_PREFIX}c{i}': 'VARCHAR'"))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            )
+        })
+        .collect();
+    Ok(format!("({})", reads.join(" UNION ALL BY NAME ")))
+}
+
+/// The longest CSV line read: DuckDB's default is 2 MB, and tag-heavy lines can be long.
+/// The buffer (four lines) is DuckDB's default buffer size, so memory does not grow.
+const MAX_LINE: u64 = 8 << 20;
+
+fn names_list(names: &[&String]) -> String {
+    let shown: Vec<String> = names.iter().take(5).map(|n| format!("`{n}`")).collect();
+    if names.len() > 5 {
+        format!("{} and {} more", shown.join(", "), names.len() - 5)
+    } else {
+        shown.join(", ")
+    }
+}
+
+/// The line (1-based, as a text editor counts) of the first record of a CSV file whose
+/// `column` holds `value`, to point at a bad value DuckDB only names.
+pub fn locate_value(path: &Path, column: &str, value: &str) -> Option<u64> {
+    let file = std::fs::File::open(path).ok()?;
+    let reader: Box<dyn std::io::Read> = if is_gzip(path) {
+        Box::new(flate2::read::MultiGzDecoder::new(std::io::BufReader::new(
+            file,
+        )))
+    } else {
+        Box::new(std::io::BufReader::new(file))
+    };
+    let mut csv = csv::ReaderBuilder::new().flexible(true).from_reader(reader);
+    let index = csv
+        .headers()
+        .ok()?
+        .iter()
+        .position(|h| h.trim_start_matches('\u{feff}') == column)?;
+    let mut record = csv::StringRecord::new();
+    while csv.read_record(&mut record).ok()? {
+        if record.get(index).is_some_and(|v| v.trim() == value) {
+            return record.position().map(csv::Position::line);
+        }
+    }
+    None
+}
+
+fn is_gzip(path: &Path) -> bool {
+    path.extension().is_some_and(|e| e == "gz")
 }
 
 fn compression(files: &[PathBuf]) -> &'static str {
-    if files
-        .first()
-        .is_some_and(|f| f.extension().is_some_and(|e| e == "gz"))
-    {
+    if files.first().is_some_and(|f| is_gzip(f)) {
         "gzip"
     } else {
         "none"
     }
 }
 
-/// The header query for CSV files (the first file's header names every column).
-pub fn csv_describe(files: &[PathBuf]) -> String {
+/// An ISO 8601 time as a UTC `TIMESTAMP`: `2023-11-01T05:00:00+02:00` and `…-0800` are
+/// converted to UTC (a plain cast would keep 05:00), `…Z` and times without an offset are UTC.
+pub fn utc_timestamp(src: &str) -> String {
     format!(
-        "SELECT column_name, column_type FROM (DESCRIBE SELECT * FROM read_csv([{}], header = true, all_varchar = true, delim = ',', quote = '\"', escape = '\"', compression = '{}', hive_partitioning = false))",
-        file_list(&files[..1]),
-        compression(files)
+        "CASE WHEN {offset} THEN CAST(CAST({src} AS TIMESTAMPTZ) AS TIMESTAMP) ELSE CAST({src} AS TIMESTAMP) END",
+        offset = has_utc_offset(src)
+    )
+}
+
+/// Whether an ISO 8601 text ends in a `+hh[:mm]`/`-hh[:mm]` offset: a `+`, or a `-`, after
+/// the date (cheap string tests, no regular expression per value).
+fn has_utc_offset(src: &str) -> String {
+    format!(
+        "(length({src}) > 19 AND (contains(substr({src}, 11), '+') OR contains(substr({src}, 12), '-')))"
     )
 }
 
@@ -270,7 +443,9 @@ pub fn loose_timestamp(src: &str, header: &str) -> String {
         "is not a date (M/D/YYYY or ISO 8601) (column {header})"
     ));
     let parsed = format!(
-        "COALESCE(try_strptime({src}, ['%m/%d/%Y', '%Y-%m-%d', '%m/%d/%Y %H:%M:%S', '%m/%d/%Y %I:%M:%S %p']), TRY_CAST(replace({src}, 'Z', '') AS TIMESTAMP))"
+        "COALESCE(try_strptime({src}, ['%m/%d/%Y', '%Y-%m-%d', '%m/%d/%Y %H:%M:%S', '%m/%d/%Y %I:%M:%S %p']), \
+         CASE WHEN {offset} THEN TRY_CAST(TRY_CAST({src} AS TIMESTAMPTZ) AS TIMESTAMP) ELSE TRY_CAST(replace({src}, 'Z', '') AS TIMESTAMP) END)",
+        offset = has_utc_offset(src)
     );
     format!(
         "CASE WHEN {src} IS NULL THEN NULL ELSE COALESCE({parsed}, error(concat('value ', {src}, ' ', {msg}))) END"
@@ -300,11 +475,14 @@ pub fn parquet_select(files: &[PathBuf], schema: &[(String, String)], rename: bo
     select_columns(&parquet_source(files), FileKind::Parquet, &read)
 }
 
-/// The `read_parquet` call over `files`.
+/// The `read_parquet` call over `files`, columns matched by name across files (`union_by_name`:
+/// without it, DuckDB takes the first file's columns and drops any column only later files
+/// have, silently).
 pub fn parquet_source(files: &[PathBuf]) -> String {
     format!(
-        "read_parquet([{}], hive_partitioning = false)",
-        file_list(files)
+        "read_parquet([{}], hive_partitioning = false, union_by_name = true, filename = {})",
+        file_list(files),
+        quote_literal(FILE_COLUMN)
     )
 }
 
@@ -328,7 +506,7 @@ pub fn describe_parquet(files: &[PathBuf]) -> crate::error::Result<Vec<(String, 
 /// The schema query for Parquet files.
 pub fn parquet_describe(files: &[PathBuf]) -> String {
     format!(
-        "SELECT column_name, column_type FROM (DESCRIBE SELECT * FROM read_parquet([{}], hive_partitioning = false))",
+        "SELECT column_name, column_type FROM (DESCRIBE SELECT * FROM read_parquet([{}], hive_partitioning = false, union_by_name = true))",
         file_list(files)
     )
 }
@@ -412,7 +590,8 @@ mod tests {
                 ("discount".into(), ColumnType::DecimalMap),
             ],
             true,
-        );
+        )
+        .unwrap();
         assert_eq!(
             raw.names,
             [
@@ -455,12 +634,111 @@ mod tests {
         assert!((r[0].largest - 1e-19).abs() < 1e-30, "{r:?}");
     }
 
+    /// Issue #17 (1, 5, 14, 15): columns by the names in each part's header, case kept.
+    #[test]
+    fn csv_parts_are_read_by_header_name() {
+        let dir = tempfile::tempdir().unwrap();
+        let write = |name: &str, text: &str| {
+            let p = dir.path().join(name);
+            std::fs::write(&p, text).unwrap();
+            p
+        };
+        let a = write("a.csv", "Cost,user:Team,user:team\n1,x,y\n");
+        let b = write("b.csv", "user:team,Cost,user:Team\nY,2,X\n");
+        let cols: Vec<(String, ColumnType)> = [
+            ("Cost", ColumnType::Decimal),
+            ("user:Team", ColumnType::Text),
+            ("user:team", ColumnType::Text),
+        ]
+        .iter()
+        .map(|(n, t)| ((*n).to_owned(), *t))
+        .collect();
+        let raw = csv_select(&[a.clone(), b.clone()], &cols, true).unwrap();
+        assert_eq!(raw.names, ["cost", "user_team", "user_team_2"]);
+        let conn = duckdb::Connection::open_in_memory().unwrap();
+        let rows: Vec<(String, String, String)> = conn
+            .prepare(&format!(
+                "SELECT CAST(cost AS VARCHAR), user_team, user_team_2 FROM ({}) ORDER BY cost",
+                raw.sql
+            ))
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .unwrap()
+            .collect::<duckdb::Result<_>>()
+            .unwrap();
+        assert_eq!(
+            rows,
+            [
+                ("1.000000000000000000".into(), "x".into(), "y".into()),
+                ("2.000000000000000000".into(), "X".into(), "Y".into()),
+            ]
+        );
+        let headers: Vec<String> = cols.iter().map(|(n, _)| n.clone()).collect();
+        for (text, want) in [
+            (
+                "Cost,user:Team,user:team,Extra\n",
+                "has a column that the manifest (or the export's first file) does not list: `Extra`",
+            ),
+            (
+                "Cost,user:Team\n",
+                "lacks a column that the manifest (or the export's first file) lists: `user:team`",
+            ),
+            (
+                "Cost,user:Team,user:team,Cost\n",
+                "has the column `Cost` twice",
+            ),
+        ] {
+            let bad = write("bad.csv", text);
+            let err = csv_relation(&[a.clone(), bad], &headers)
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains(want) && err.contains("bad.csv"), "{err}");
+        }
+        assert_eq!(locate_value(&b, "Cost", "2"), Some(2));
+    }
+
+    /// Issue #17 (7): offsets are converted to UTC.
+    #[test]
+    fn timestamps_with_offsets_are_utc() {
+        let conn = duckdb::Connection::open_in_memory().unwrap();
+        for (v, want) in [
+            ("2023-11-01T05:00:00+02:00", "2023-11-01 03:00:00"),
+            ("2023-11-01T05:00:00-0800", "2023-11-01 13:00:00"),
+            ("2023-11-01T05:00:00Z", "2023-11-01 05:00:00"),
+            ("2023-11-01T05:00:00", "2023-11-01 05:00:00"),
+            ("2023-11-01", "2023-11-01 00:00:00"),
+        ] {
+            let got: String = conn
+                .query_row(
+                    &format!(
+                        "SELECT CAST({} AS VARCHAR)",
+                        utc_timestamp(&quote_literal(v))
+                    ),
+                    [],
+                    |r| r.get(0),
+                )
+                .unwrap();
+            assert_eq!(got, want, "{v}");
+            let loose: String = conn
+                .query_row(
+                    &format!(
+                        "SELECT CAST({} AS VARCHAR)",
+                        loose_timestamp(&quote_literal(v), "d")
+                    ),
+                    [],
+                    |r| r.get(0),
+                )
+                .unwrap();
+            assert_eq!(loose, want, "{v} (loose)");
+        }
+    }
+
     #[test]
     fn a_bad_number_names_its_column_and_file() {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("part-1.csv");
         std::fs::write(&file, "Cost\n1\nNaN\n").unwrap();
-        let raw = csv_select(&[file], &[("Cost".into(), ColumnType::Decimal)], false);
+        let raw = csv_select(&[file], &[("Cost".into(), ColumnType::Decimal)], false).unwrap();
         let conn = duckdb::Connection::open_in_memory().unwrap();
         let err = conn
             .execute_batch(&format!("CREATE TABLE t AS {}", raw.sql))

@@ -103,6 +103,18 @@ pub fn export_table_name(prefix: &str, export: &str) -> String {
     format!("{prefix}{body}")
 }
 
+/// `table` with a suffix from the exact export name (`cur_team_cur_1a2b3c4d`): the raw table
+/// of an export whose name normalises like another's (`team-cur`, `team_cur`; `Hourly`,
+/// `hourly`). The suffix is 32-bit FNV-1a of the name, stable across versions and machines.
+pub fn disambiguated_table_name(table: &str, export: &str) -> String {
+    let mut h: u32 = 0x811c_9dc5;
+    for b in export.bytes() {
+        h ^= u32::from(b);
+        h = h.wrapping_mul(0x0100_0193);
+    }
+    format!("{table}_{h:08x}")
+}
+
 /// Quotes an SQL identifier: `a"b` → `"a""b"`.
 pub fn quote_ident(ident: &str) -> String {
     format!("\"{}\"", ident.replace('"', "\"\""))

@@ -202,6 +202,14 @@ pub fn print_json(value: &serde_json::Value) {
     print_text(&serde_json::to_string_pretty(value).unwrap_or_default());
 }
 
+/// Writes bytes to stdout as they are (a completion script, a man page); a closed pipe is
+/// not an error.
+pub fn print_raw(bytes: &[u8]) {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    let _ = out.write_all(bytes).and_then(|()| out.flush());
+}
+
 /// Prints text and a newline to stdout, ignoring a closed pipe.
 pub fn print_text(text: &str) {
     let mut out = std::io::stdout().lock();

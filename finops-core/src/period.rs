@@ -10,6 +10,18 @@ pub struct Period {
     month: u8,
 }
 
+/// `--start` must not be after `--end`: a typo in a cron line would otherwise import nothing,
+/// every night, with exit 0.
+pub fn check_range(start: Option<Period>, end: Option<Period>) -> crate::Result<()> {
+    match (start, end) {
+        (Some(s), Some(e)) if s > e => Err(crate::Error::InvalidArguments {
+            message: format!("--start {s} is after --end {e}"),
+            help: "give the first billing period with --start and the last with --end (both YYYY-MM, inclusive)".into(),
+        }),
+        _ => Ok(()),
+    }
+}
+
 impl Period {
     /// The period of `year`-`month`; `None` unless 1 ≤ month ≤ 12 and 1970 ≤ year ≤ 9999.
     pub fn new(year: u16, month: u8) -> Option<Self> {

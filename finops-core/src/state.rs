@@ -52,7 +52,8 @@ pub(crate) fn ensure_tables(wh: &Warehouse) -> Result<()> {
     wh.ensure_schema(crate::warehouse::META_SCHEMA)?;
     let ddl = DDL
         .replace("{state}", &wh.meta_table("load_state"))
-        .replace("{history}", &wh.meta_table("load_history"));
+        .replace("{history}", &wh.meta_table("load_history"))
+        + &crate::raw_columns::DDL.replace("{table}", &wh.meta_table("raw_columns"));
     wh.conn()
         .execute_batch(&ddl)
         .map_err(Error::db("creating the finops state tables"))

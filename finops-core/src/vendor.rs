@@ -54,6 +54,13 @@ pub struct Staged {
     /// The hidden columns of `select_sql` carrying each number column's rounding
     /// ([`crate::load::RawSelect::roundings`]).
     pub roundings: Vec<crate::precision::RoundingColumn>,
+    /// (delivered name, raw name in `select_sql`) of its columns
+    /// ([`crate::load::RawSelect::columns`]); the raw table's names are kept stable across
+    /// deliveries from it ([`crate::raw_columns`]). Columns not listed keep their names.
+    pub columns: Vec<(String, String)>,
+    /// The number of rows the delivery says it has (Azure's `dataRowCount`), checked after
+    /// the files are parsed: a truncated file must not replace a full month with a short one.
+    pub expected_rows: Option<u64>,
 }
 
 /// A vendor's export, as core sees it.
@@ -90,10 +97,38 @@ pub trait DeliverySource: Sync {
     ) -> impl Future<Output = miette::Result<Staged>> + Send;
 }
 
+/// `bytes` without a leading UTF-8 byte order mark (some tools write one before JSON).
+pub fn strip_bom(bytes: &[u8]) -> &[u8] {
+    bytes.strip_prefix(b"\xef\xbb\xbf").unwrap_or(bytes)
+}
+
+/// Drops later copies of a data file a manifest lists more than once (which would load its
+/// rows twice), with a warning naming the manifest.
+pub fn dedupe_files(keys: &mut Vec<String>, location: &str) {
+    let mut seen = std::collections::HashSet::new();
+    let before = keys.len();
+    keys.retain(|k| seen.insert(k.clone()));
+    if keys.len() < before {
+        tracing::warn!(
+            "{location} lists {} data file(s) more than once; each is loaded once",
+            before - keys.len()
+        );
+    }
+}
+
 /// Every file under `dir`, recursively: path relative to `dir` (with `/`) → size. For vendors
-/// reading a local copy of an export tree; unreadable entries are skipped.
-pub fn local_files(dir: &Path) -> BTreeMap<String, u64> {
-    fn walk(path: &Path, rel: &str, out: &mut BTreeMap<String, u64>) {
+/// reading a local copy of an export tree, `root` (`dir` or a folder inside it). Symbolic
+/// links are followed while they stay inside `root` (a billing-period folder linked from
+/// elsewhere in the tree); one that points outside it, or nowhere, is skipped with a warning
+/// that names it, never silently.
+pub fn local_files(dir: &Path, root: &Path) -> BTreeMap<String, u64> {
+    fn walk(
+        root: &Path,
+        path: &Path,
+        rel: &str,
+        seen: &mut std::collections::HashSet<std::path::PathBuf>,
+        out: &mut BTreeMap<String, u64>,
+    ) {
         let Ok(entries) = std::fs::read_dir(path) else {
             return;
         };
@@ -102,16 +137,66 @@ pub fn local_files(dir: &Path) -> BTreeMap<String, u64> {
                 continue;
             };
             let child_rel = format!("{rel}{name}");
-            match e.file_type() {
-                Ok(t) if t.is_dir() => walk(&e.path(), &format!("{child_rel}/"), out),
-                Ok(t) if t.is_file() => {
-                    out.insert(child_rel, e.metadata().map_or(0, |m| m.len()));
+            match local_entry(root, &e.path()) {
+                LocalEntry::Dir(target) => {
+                    if seen.insert(target) {
+                        walk(root, &e.path(), &format!("{child_rel}/"), seen, out);
+                    }
                 }
-                _ => {}
+                LocalEntry::File(size) => {
+                    out.insert(child_rel, size);
+                }
+                LocalEntry::Skip => {}
             }
         }
     }
     let mut out = BTreeMap::new();
-    walk(dir, "", &mut out);
+    let mut seen = std::collections::HashSet::new();
+    if let Ok(real) = dir.canonicalize() {
+        seen.insert(real);
+    }
+    walk(root, dir, "", &mut seen, &mut out);
     out
+}
+
+/// What a directory entry of a local export tree is.
+#[derive(Debug, PartialEq, Eq)]
+pub enum LocalEntry {
+    /// A directory (its real path, to walk each one once).
+    Dir(std::path::PathBuf),
+    /// A file and its size.
+    File(u64),
+    /// Neither, or a link that leaves `root` or leads nowhere (warned about).
+    Skip,
+}
+
+/// What `path`, an entry under the export tree `root`, is; symbolic links followed while
+/// they stay inside `root` ([`local_files`]).
+pub fn local_entry(root: &Path, path: &Path) -> LocalEntry {
+    let Ok(link) = std::fs::symlink_metadata(path) else {
+        return LocalEntry::Skip;
+    };
+    if link.file_type().is_symlink() {
+        let (Ok(target), Ok(base)) = (path.canonicalize(), root.canonicalize()) else {
+            tracing::warn!(
+                "skipping {}: a symbolic link that leads nowhere",
+                path.display()
+            );
+            return LocalEntry::Skip;
+        };
+        if !target.starts_with(&base) {
+            tracing::warn!(
+                "skipping {}: a symbolic link to {}, outside {}; copy the files into the tree, or link the whole tree",
+                path.display(),
+                target.display(),
+                root.display()
+            );
+            return LocalEntry::Skip;
+        }
+    }
+    match std::fs::metadata(path) {
+        Ok(m) if m.is_dir() => LocalEntry::Dir(path.canonicalize().unwrap_or_else(|_| path.into())),
+        Ok(m) if m.is_file() => LocalEntry::File(m.len()),
+        _ => LocalEntry::Skip,
+    }
 }

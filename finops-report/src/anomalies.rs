@@ -178,6 +178,7 @@ fn detect(
     first: &str,
     last: &str,
 ) -> miette::Result<Vec<Anomaly>> {
+    crate::warn_unknown_tags(wh, by)?;
     let grouping = Grouping::new(by);
     let (select_dims, group) = (&grouping.select, grouping.keys(None));
     let dims = &grouping.dims;

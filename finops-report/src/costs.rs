@@ -65,6 +65,7 @@ fn build(wh: &Warehouse, by: &[Dimension], args: &CostsArgs) -> miette::Result<C
         Granularity::Month => "month",
         Granularity::Day => "day",
     };
+    crate::warn_unknown_tags(wh, by)?;
     let grouping = Grouping::new(by);
     let (select_dims, group) = (&grouping.select, grouping.keys(None));
     let dims = &grouping.dims;

@@ -106,17 +106,87 @@ impl Dimension {
             Self::Region => r#""RegionId""#.to_owned(),
             Self::ChargeCategory => r#""ChargeCategory""#.to_owned(),
             Self::Provider => r#""ProviderName""#.to_owned(),
-            Self::Tag(key) => {
-                // A JSON pointer: exact for any key, whatever characters it has.
-                let pointer = format!("/{}", key.replace('~', "~0").replace('/', "~1"));
-                format!(
-                    r#"json_extract_string("Tags", {})"#,
-                    quote_literal(&pointer)
-                )
-            }
+            Self::Tag(key) => tag_value(key),
         };
         format!("coalesce(CAST({expr} AS VARCHAR), '{NONE}')")
     }
+}
+
+/// The tag keys `tag:KEY` matches: the key itself and, for a key without a prefix, AWS's
+/// spellings of a user-defined tag (`user:team` in CUR v1 and FOCUS exports, `user_team` in
+/// CUR 2.0), so that `tag:team` reads the same tag from every cloud.
+fn tag_keys(key: &str) -> Vec<String> {
+    let mut keys = vec![key.to_owned()];
+    if !key.contains(':') {
+        keys.push(format!("user:{key}"));
+        keys.push(format!("user_{key}"));
+    }
+    keys
+}
+
+/// The value of tag `key` (any of [`tag_keys`]) in `Tags`, through a JSON pointer: exact for
+/// any key, whatever characters it has; user input only as quoted literals.
+fn tag_value(key: &str) -> String {
+    let lookups: Vec<String> = tag_keys(key)
+        .iter()
+        .map(|k| {
+            let pointer = format!("/{}", k.replace('~', "~0").replace('/', "~1"));
+            format!(
+                r#"json_extract_string("Tags", {})"#,
+                quote_literal(&pointer)
+            )
+        })
+        .collect();
+    format!("coalesce({})", lookups.join(", "))
+}
+
+/// Warns, naming the tag keys that exist, when no FOCUS row has a tag a report groups by:
+/// every row would read `(none)`, which looks like an answer.
+pub(crate) fn warn_unknown_tags(wh: &Warehouse, by: &[Dimension]) -> miette::Result<()> {
+    let focus = wh.qualified(&finops_core::focus::table());
+    for d in by {
+        let Dimension::Tag(key) = d else { continue };
+        let found: i64 = wh
+            .conn()
+            .query_row(
+                &format!(
+                    "SELECT count(*) FROM (SELECT 1 FROM {focus} WHERE {} IS NOT NULL LIMIT 1)",
+                    tag_value(key)
+                ),
+                [],
+                |r| r.get(0),
+            )
+            .map_err(|e| miette::miette!("reading the tags: {e}"))?;
+        if found > 0 {
+            continue;
+        }
+        let mut stmt = wh
+            .conn()
+            .prepare(&format!(
+                "SELECT k FROM (SELECT unnest(json_keys(\"Tags\")) AS k FROM {focus} WHERE \"Tags\" IS NOT NULL) \
+                 GROUP BY k ORDER BY count(*) DESC, k LIMIT 12"
+            ))
+            .map_err(|e| miette::miette!("reading the tags: {e}"))?;
+        let keys: Vec<String> = stmt
+            .query_map([], |r| r.get(0))
+            .map_err(|e| miette::miette!("reading the tags: {e}"))?
+            .collect::<duckdb::Result<_>>()
+            .map_err(|e| miette::miette!("reading the tags: {e}"))?;
+        let tried = tag_keys(key)
+            .iter()
+            .map(|k| format!("`{k}`"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        if keys.is_empty() {
+            tracing::warn!("no FOCUS row has tag `{key}` (looked for {tried}): no row has any tag");
+        } else {
+            tracing::warn!(
+                "no FOCUS row has tag `{key}` (looked for {tried}); the most used tag keys are: {}",
+                keys.join(", ")
+            );
+        }
+    }
+    Ok(())
 }
 
 /// The SQL of a grouping: columns `d0, d1…` for the dimensions, then `currency`.

@@ -23,4 +23,5 @@ mod faults;
 mod focus;
 mod generated;
 mod harness;
+mod hostile;
 mod reports;

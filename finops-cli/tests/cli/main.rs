@@ -393,3 +393,70 @@ fn unknown_subcommand_is_a_usage_error() {
     let run = finops(dir.path(), &[], &["imprt"]);
     assert_eq!(run.code, 2, "{run:?}");
 }
+
+/// Issue #17: shell completions and the man page, generated from the clap definition.
+#[test]
+fn completions_and_man_page() {
+    let dir = tempfile::tempdir().unwrap();
+    let bash = finops(dir.path(), &[], &["completions", "bash"]);
+    assert_eq!(bash.code, 0, "{bash:?}");
+    insta::assert_snapshot!(format!("completions_bash_{FEATURES}"), bash.stdout);
+    for shell in ["zsh", "fish", "powershell", "elvish"] {
+        let run = finops(dir.path(), &[], &["completions", shell]);
+        assert_eq!(run.code, 0, "{shell}: {run:?}");
+        for word in ["report", "budgets", "focus", "completions"] {
+            assert!(run.stdout.contains(word), "{shell} lacks {word}");
+        }
+    }
+    let bad = finops(dir.path(), &[], &["completions", "tcsh"]);
+    assert_eq!(bad.code, 2, "{bad:?}");
+    assert!(bad.stderr.contains("possible values"), "{bad:?}");
+    let man = finops(dir.path(), &[], &["man"]);
+    assert_eq!(man.code, 0, "{man:?}");
+    assert!(man.stdout.starts_with(".ie"), "roff: {}", &man.stdout[..80]);
+    insta::assert_snapshot!(format!("man_{FEATURES}"), man.stdout);
+}
+
+/// Issue #17 (20): `config show` checks what the commands check, and names the key as written.
+#[test]
+fn config_show_refuses_what_commands_would() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("finops.toml"),
+        "[warehouse]\nmemory_limit = 5\n",
+    )
+    .unwrap();
+    let run = finops(dir.path(), &[], &["config", "show"]);
+    assert_eq!(run.code, 2, "{run:?}");
+    assert!(
+        run.stderr
+            .contains("`warehouse.memory_limit` (file finops.toml): `5` has no unit"),
+        "{run:?}"
+    );
+    std::fs::remove_file(dir.path().join("finops.toml")).unwrap();
+    for (value, why) in [
+        ("abc", "`abc` is not a memory size"),
+        ("-5GB", "`-5GB` is not a memory size"),
+    ] {
+        let env = [("FINOPS_WAREHOUSE_MEMORY_LIMIT", value)];
+        let run = finops(dir.path(), &env, &["config", "show"]);
+        assert_eq!(run.code, 2, "{value}: {run:?}");
+        assert!(
+            run.stderr.contains(why) && run.stderr.contains("env FINOPS_WAREHOUSE_MEMORY_LIMIT"),
+            "{value}: {run:?}"
+        );
+        let run = finops(dir.path(), &env, &["focus", "validate"]);
+        assert_eq!(run.code, 2, "{value}: {run:?}");
+        assert!(run.stderr.contains(why), "{value}: {run:?}");
+    }
+    let env = [("FINOPS_IMPORT_ROUNDING_TOLERANCE", "-1")];
+    let run = finops(dir.path(), &env, &["config", "show"]);
+    assert_eq!(run.code, 2, "{run:?}");
+    assert!(run.stderr.contains("is not a tolerance"), "{run:?}");
+    let run = finops(
+        dir.path(),
+        &[("FINOPS_WAREHOUSE_MEMORY_LIMIT", "512MB")],
+        &["config", "show"],
+    );
+    assert_eq!(run.code, 0, "{run:?}");
+}

@@ -163,10 +163,13 @@ impl CostExplorerSource {
             }
             let resp = req.send().await.map_err(|e| {
                 use aws_sdk_costexplorer::error::ProvideErrorMetadata;
-                let code = e.code().map(str::to_owned);
+                let mut code = e.code().map(str::to_owned);
                 let message = e
                     .message()
                     .map_or_else(|| crate::store::source_chain(&e), str::to_owned);
+                if code.is_none() && message.contains("credential") {
+                    code = Some("NoCredentials".to_owned());
+                }
                 ce_error(&message, code)
             })?;
             for r in resp.results_by_time() {
@@ -298,12 +301,15 @@ impl DeliverySource for CostExplorerSource {
         );
         let columns: Vec<(String, ColumnType)> =
             COLUMNS.iter().map(|(n, t)| ((*n).to_owned(), *t)).collect();
-        let raw = load::csv_select(std::slice::from_ref(&path), &columns, false);
+        let raw = load::csv_select(std::slice::from_ref(&path), &columns, false)?;
+        let raw_columns = raw.columns();
         Ok(Staged {
             select_sql: raw.sql,
             focus_sql: None,
             bytes,
             roundings: raw.roundings,
+            columns: raw_columns,
+            expected_rows: None,
         })
     }
 }

@@ -391,6 +391,7 @@ async fn import_ce(args: ImportCeArgs, ctx: &mut Context) -> miette::Result<Exit
 }
 
 async fn list_exports(args: ListArgs, ctx: &mut Context) -> miette::Result<ExitStatus> {
+    finops_core::period::check_range(args.periods.start, args.periods.end)?;
     let cfg = aws_config(ctx, &args.location)?;
     let sources = Source::resolve(&cfg).await?;
     let state = commands::LoadedVersions::open(ctx)?;

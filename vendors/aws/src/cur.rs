@@ -111,7 +111,7 @@ impl DeliverySource for CurSource {
                 other => Err(Error::ManifestInvalid {
                     location: location.clone(),
                     reason: format!(
-                        "its billing period {} does not match the folder {dir}",
+                        "its billing period {} is not the one of its folder {dir} ({period}); the manifest belongs to another month, so the folder's data cannot be told apart",
                         other.map_or_else(|| "?".into(), |p| p.to_string())
                     ),
                 }),
@@ -133,7 +133,10 @@ impl DeliverySource for CurSource {
                 detail: ManifestDetail {
                     location,
                     rel,
-                    manifest: manifest.map_err(|e| e.to_string()),
+                    manifest: manifest.map_err(|e| match e {
+                        Error::ManifestInvalid { reason, .. } => reason,
+                        other => other.to_string(),
+                    }),
                 },
             });
         }
@@ -156,22 +159,17 @@ impl DeliverySource for CurSource {
         ui: &Ui,
     ) -> miette::Result<Staged> {
         let detail = &d.detail;
-        let Ok(manifest) = &detail.manifest else {
-            // Re-read to get the typed error with its help.
-            let bytes = self
-                .store
-                .read_small(&format!("{}/{}", self.report, detail.rel))
-                .await?
-                .unwrap_or_default();
-            return Err(Manifest::parse(&bytes, &detail.location).err().map_or_else(
-                || {
-                    miette::miette!(
-                        "the manifest {} changed while reading it; run again",
-                        detail.location
-                    )
-                },
-                Into::into,
-            ));
+        let manifest = match &detail.manifest {
+            Ok(m) => m,
+            // The reason found when listing (a parse error, or a billing period that is not
+            // the folder's), with the manifest's help.
+            Err(reason) => {
+                return Err(Error::ManifestInvalid {
+                    location: detail.location.clone(),
+                    reason: reason.clone(),
+                }
+                .into());
+            }
         };
         let format = manifest.format(&detail.location)?;
         let rels = manifest
@@ -179,6 +177,9 @@ impl DeliverySource for CurSource {
             .iter()
             .map(|k| self.store.data_key(&self.report, k, &detail.location))
             .collect::<Result<Vec<_>>>()?;
+        let mut rels = rels;
+        // Two spellings of one file (a key and an s3:// URL) are one file.
+        finops_core::vendor::dedupe_files(&mut rels, &detail.location);
         let bar = ui.bytes_bar(d.bytes(), format!("{} {}", self.report, d.period));
         let fetched = self
             .store
@@ -189,13 +190,13 @@ impl DeliverySource for CurSource {
         let files: Vec<_> = fetched.into_iter().map(|(p, _)| p).collect();
         let (raw, tags): (load::RawSelect, Vec<(String, String)>) = match format {
             FileFormat::CsvGzip => {
-                let header = finops_core::warehouse::describe(&load::csv_describe(&files))?;
+                let header = load::csv_header(&files[0])?;
                 let columns = load::reconcile_columns(
                     &manifest.columns,
                     &header,
                     &files[0].display().to_string(),
                 )?;
-                let raw = load::csv_select(&files, &load::cur1_columns(&columns), true);
+                let raw = load::csv_select(&files, &load::cur1_columns(&columns), true)?;
                 let tags = columns
                     .iter()
                     .zip(&raw.names)
@@ -218,15 +219,18 @@ impl DeliverySource for CurSource {
                 (raw, tags)
             }
         };
-        let present: BTreeSet<String> = raw.names.into_iter().collect();
+        let present: BTreeSet<String> = raw.names.iter().cloned().collect();
         let focus_sql = Some(crate::focus::focus_select(&crate::focus::Inputs::cur1(
             present, &tags,
         )));
+        let raw_columns = raw.columns();
         Ok(Staged {
             select_sql: raw.sql,
             focus_sql,
             bytes,
             roundings: raw.roundings,
+            columns: raw_columns,
+            expected_rows: None,
         })
     }
 }

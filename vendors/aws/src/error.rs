@@ -55,16 +55,18 @@ pub enum Error {
     /// The local export directory does not exist.
     ///
     /// Resolution: pass the directory that holds `<report>/<YYYYMMDD-YYYYMMDD>/` folders.
-    #[error("the local export directory `{path}` does not exist")]
+    #[error("the local export directory `{path}` {}", if *is_file { "is a file, not a directory" } else { "does not exist" })]
     #[diagnostic(
         code(finops::aws::no_path),
         help(
-            "--path is the local copy of s3://<bucket>/<prefix>/ (it holds <report>/<YYYYMMDD-YYYYMMDD>/)"
+            "--path is the local copy of s3://<bucket>/<prefix>/: the folder that holds the export folders (<report>/<YYYYMMDD-YYYYMMDD>/ or <export>/metadata/)"
         )
     )]
     NoLocalPath {
         /// The directory.
         path: String,
+        /// It exists, as a file.
+        is_file: bool,
     },
 
     /// A manifest could not be parsed.
@@ -222,7 +224,15 @@ pub enum Error {
 }
 
 fn no_manifest_help(found: &[String]) -> String {
-    if found.is_empty() {
+    if found
+        .iter()
+        .any(|f| crate::cur::CurSource::is_period_dir(f).is_some() || f == "metadata")
+    {
+        format!(
+            "the folders there ({}) are billing periods, not reports: --path (or --prefix) is one level too deep. Pass the folder that holds the report's folder",
+            found.join(", ")
+        )
+    } else if found.is_empty() {
         "nothing is there at all: check the bucket, the prefix (it is the part before the report name) and the report name".to_owned()
     } else {
         format!(
@@ -233,7 +243,15 @@ fn no_manifest_help(found: &[String]) -> String {
 }
 
 fn no_exports_help(found: &[String]) -> String {
-    if found.is_empty() {
+    let inside_an_export = found.iter().any(|f| {
+        crate::cur::CurSource::is_period_dir(f).is_some() || f == "metadata" || f == "data"
+    });
+    if inside_an_export {
+        format!(
+            "the folders there ({}) are one export's billing periods: this is an export's own folder. Pass its parent (the folder that holds export folders) as --path or --prefix; --report picks one export",
+            found.join(", ")
+        )
+    } else if found.is_empty() {
         "nothing is there at all: check the bucket and the prefix (the folder that holds the export folders)".to_owned()
     } else {
         format!(
@@ -245,6 +263,7 @@ fn no_exports_help(found: &[String]) -> String {
 
 fn ce_help(code: Option<&str>) -> String {
     match code {
+        Some("NoCredentials") => s3_help(code),
         Some("AccessDeniedException") => "the credentials in use need ce:GetCostAndUsage (Cost Explorer must be enabled in the payer account)".to_owned(),
         Some("LimitExceededException" | "ThrottlingException") => "Cost Explorer throttled every retry; run again later or ask for fewer months".to_owned(),
         Some("DataUnavailableException") => "Cost Explorer has no data for this range yet (it keeps 13 months, 38 with multi-year data enabled)".to_owned(),
@@ -264,7 +283,7 @@ fn s3_help(code: Option<&str>) -> String {
         }
         Some("PermanentRedirect" | "301") => "the bucket is in another region: pass --region".to_owned(),
         Some("NoCredentials") => {
-            "no AWS credentials were found: set AWS_PROFILE or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, log in with `aws sso login`, or run where an instance role is available".to_owned()
+            "finops uses the AWS credential chain: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (or aws.access_key_id and aws.secret_access_key), pick a profile of ~/.aws/credentials or ~/.aws/config with --profile or AWS_PROFILE, log in with `aws sso login`, or run where an instance, task or pod role is available".to_owned()
         }
         Some("Dispatch") => "the endpoint could not be reached: check --endpoint-url, the network and proxy settings".to_owned(),
         _ => "check the bucket, prefix, region and credentials; run with -v for details".to_owned(),

@@ -98,7 +98,9 @@ impl DataManifest {
             location: location.to_owned(),
             reason,
         };
-        let m: Self = serde_json::from_slice(bytes).map_err(|e| invalid(e.to_string()))?;
+        let mut m: Self = serde_json::from_slice(finops_core::vendor::strip_bom(bytes))
+            .map_err(|e| invalid(e.to_string()))?;
+        finops_core::vendor::dedupe_files(&mut m.data_files, location);
         if m.execution_id.trim().is_empty() {
             return Err(invalid("executionId is empty".into()));
         }
@@ -294,6 +296,9 @@ impl DeliverySource for DataExportSource {
             .iter()
             .map(|k| self.store.data_key(&self.export, k, &detail.location))
             .collect::<Result<Vec<_>>>()?;
+        let mut rels = rels;
+        // Two spellings of one file (a key and an s3:// URL) are one file.
+        finops_core::vendor::dedupe_files(&mut rels, &detail.location);
         let parquet = rels.iter().filter(|r| r.ends_with(".parquet")).count();
         if parquet != 0 && parquet != rels.len() {
             return Err(Error::ManifestInvalid {
@@ -314,7 +319,7 @@ impl DeliverySource for DataExportSource {
         let raw = if parquet > 0 {
             load::parquet_select(&files, &load::describe_parquet(&files)?, rename)
         } else {
-            let header = finops_core::warehouse::describe(&load::csv_describe(&files))?;
+            let header = load::csv_header(&files[0])?;
             let types: BTreeMap<&str, Option<&str>> = manifest
                 .columns
                 .iter()
@@ -322,7 +327,7 @@ impl DeliverySource for DataExportSource {
                 .collect();
             let missing: Vec<String> = types
                 .keys()
-                .filter(|n| !header.iter().any(|(h, _)| h == *n))
+                .filter(|n| !header.iter().any(|h| h == *n))
                 .take(5)
                 .map(|n| (*n).to_owned())
                 .collect();
@@ -335,7 +340,7 @@ impl DeliverySource for DataExportSource {
             }
             let columns: Vec<(String, ColumnType)> = header
                 .iter()
-                .map(|(h, _)| {
+                .map(|h| {
                     let ty = match self.kind {
                         ExportKind::Focus => load::focus_column_type(h),
                         _ => load::cur2_column_type(h, types.get(h.as_str()).copied().flatten()),
@@ -343,7 +348,7 @@ impl DeliverySource for DataExportSource {
                     (h.clone(), ty)
                 })
                 .collect();
-            load::csv_select(&files, &columns, rename)
+            load::csv_select(&files, &columns, rename)?
         };
         let columns: Vec<(String, String)> = finops_core::warehouse::describe(&format!(
             "SELECT column_name, column_type FROM (DESCRIBE {})",
@@ -352,11 +357,14 @@ impl DeliverySource for DataExportSource {
         .into_iter()
         .filter(|(n, _)| !finops_core::precision::is_hidden(n))
         .collect();
+        let raw_columns = raw.columns();
         Ok(Staged {
             focus_sql: Some(self.focus_sql(&columns)),
             select_sql: raw.sql,
             bytes,
             roundings: raw.roundings,
+            columns: raw_columns,
+            expected_rows: None,
         })
     }
 }
@@ -415,6 +423,14 @@ pub(crate) async fn detect(
 pub(crate) async fn discover(store: &Store) -> Result<Vec<Found>> {
     let mut found = Vec::new();
     for name in store.list_dirs("").await? {
+        // A folder whose name no export can have ("finops-sample copy") is not one: skipped
+        // with a warning, so that one stray folder does not stop every export's import.
+        if let Err(e) = finops_core::naming::validate_export_name(&name) {
+            if detect(store, &name).await.ok().flatten().is_some() {
+                tracing::warn!("skipping the folder `{name}`, which looks like an export: {e}");
+            }
+            continue;
+        }
         if let Some(kind) = detect(store, &name).await? {
             found.push(Found { name, kind });
         }

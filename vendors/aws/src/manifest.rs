@@ -69,10 +69,14 @@ pub enum FileFormat {
 impl Manifest {
     /// Parses and checks a manifest read from `location` (for messages).
     pub fn parse(bytes: &[u8], location: &str) -> Result<Self> {
-        let m: Self = serde_json::from_slice(bytes).map_err(|e| Error::ManifestInvalid {
-            location: location.to_owned(),
-            reason: e.to_string(),
-        })?;
+        let mut m: Self =
+            serde_json::from_slice(finops_core::vendor::strip_bom(bytes)).map_err(|e| {
+                Error::ManifestInvalid {
+                    location: location.to_owned(),
+                    reason: e.to_string(),
+                }
+            })?;
+        finops_core::vendor::dedupe_files(&mut m.report_keys, location);
         let invalid = |reason: String| Error::ManifestInvalid {
             location: location.to_owned(),
             reason,

@@ -141,6 +141,7 @@ impl Store {
                 if !dir.is_dir() {
                     return Err(Error::NoLocalPath {
                         path: dir.display().to_string(),
+                        is_file: dir.is_file(),
                     });
                 }
                 let Ok(entries) = std::fs::read_dir(&path) else {
@@ -148,7 +149,12 @@ impl Store {
                 };
                 let mut out: Vec<String> = entries
                     .filter_map(std::result::Result::ok)
-                    .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
+                    .filter(|e| {
+                        matches!(
+                            finops_core::vendor::local_entry(dir, &e.path()),
+                            finops_core::vendor::LocalEntry::Dir(_)
+                        )
+                    })
                     .filter_map(|e| e.file_name().into_string().ok())
                     .collect();
                 out.sort();
@@ -186,7 +192,7 @@ impl Store {
                 }
                 Ok(out)
             }
-            Self::Local { dir } => Ok(finops_core::vendor::local_files(&dir.join(rel))
+            Self::Local { dir } => Ok(finops_core::vendor::local_files(&dir.join(rel), dir)
                 .into_iter()
                 .map(|(k, v)| (format!("{rel}{k}"), v))
                 .collect()),
@@ -342,12 +348,26 @@ impl Store {
         let root = match self {
             Self::S3 { prefix, .. } => format!("{prefix}{export}/"),
             Self::Local { .. } => {
+                // `<export>/` where a path segment starts and the export's own folders follow
+                // (a billing-period folder, `data`, `metadata`): the prefix may itself end in
+                // a folder named like the export (`s3://b/cur/cur/20240101-20240201/…`).
                 let marker = format!("{export}/");
-                let at = if key.starts_with(&marker) {
-                    0
-                } else {
-                    key.find(&format!("/{marker}")).map_or(0, |i| i + 1)
-                };
+                let starts: Vec<usize> = key
+                    .match_indices(&marker)
+                    .map(|(i, _)| i)
+                    .filter(|&i| i == 0 || key.as_bytes()[i - 1] == b'/')
+                    .collect();
+                let at = starts
+                    .iter()
+                    .copied()
+                    .find(|&i| {
+                        let first = key[i + marker.len()..].split('/').next().unwrap_or("");
+                        crate::cur::CurSource::is_period_dir(first).is_some()
+                            || first == "data"
+                            || first == "metadata"
+                    })
+                    .or_else(|| starts.first().copied())
+                    .unwrap_or(0);
                 format!("{}{marker}", &key[..at])
             }
         };
@@ -431,14 +451,23 @@ fn s3_error<E: ProvideErrorMetadata + std::error::Error + 'static, R: std::fmt::
             };
             (code, message)
         }
-        SdkError::DispatchFailure(d) => (
-            Some("Dispatch".into()),
-            format!(
-                "cannot reach the endpoint: {}",
-                d.as_connector_error()
-                    .map_or_else(|| format!("{d:?}"), |c| source_chain(c))
-            ),
-        ),
+        SdkError::DispatchFailure(d) => {
+            let detail = d
+                .as_connector_error()
+                .map_or_else(|| format!("{d:?}"), |c| source_chain(c));
+            // The SDK reports a credential chain that found nothing as a dispatch failure.
+            if detail.contains("credential") {
+                (
+                    Some("NoCredentials".into()),
+                    format!("no AWS credentials were found ({detail})"),
+                )
+            } else {
+                (
+                    Some("Dispatch".into()),
+                    format!("cannot reach the endpoint: {detail}"),
+                )
+            }
+        }
         SdkError::TimeoutError(_) => (Some("Dispatch".into()), "timed out".into()),
         other => {
             let text = source_chain(other);

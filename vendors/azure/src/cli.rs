@@ -252,6 +252,7 @@ async fn import_exports(args: ImportArgs, ctx: &mut Context) -> miette::Result<E
 }
 
 async fn list_exports(args: ListArgs, ctx: &mut Context) -> miette::Result<ExitStatus> {
+    finops_core::period::check_range(args.periods.start, args.periods.end)?;
     let cfg = azure_config(ctx, &args.location)?;
     let sources = resolve(&cfg).await?;
     let state = commands::LoadedVersions::open(ctx)?;

@@ -88,10 +88,28 @@ fn name_and_period_from_path(rel: &str) -> Option<(String, Period)> {
     Some(((*name).to_owned(), period))
 }
 
+/// How runs of a month are ordered: by the run folder's time stamp
+/// (`<export>/<range>/<yyyyMMddHHmm>/<runId>/manifest.json`), which even an unreadable
+/// manifest has, else by the manifest's `submittedTime`.
+fn run_order(rel: &str, submitted: Option<&str>) -> String {
+    let parts: Vec<&str> = rel.split('/').collect();
+    parts
+        .windows(2)
+        .find(|w| {
+            w[0].len() == 17
+                && w[0].as_bytes()[8] == b'-'
+                && w[1].len() >= 12
+                && w[1].bytes().all(|b| b.is_ascii_digit())
+        })
+        .map(|w| w[1].to_owned())
+        .or_else(|| submitted.map(|s| s.chars().filter(char::is_ascii_digit).take(12).collect()))
+        .unwrap_or_default()
+}
+
 /// Every export under the store's prefix, with the newest run of each month, and the listing
 /// (file → size).
 pub(crate) async fn discover(store: &Store) -> Result<(Vec<Found>, BTreeMap<String, u64>)> {
-    // export -> period -> (submitted, rel, manifest)
+    // export -> period -> (order, rel, manifest)
     type Candidate = (String, String, std::result::Result<Manifest, String>);
     let listing = store.list().await?;
     let mut by_export: BTreeMap<String, BTreeMap<Period, Candidate>> = BTreeMap::new();
@@ -104,27 +122,41 @@ pub(crate) async fn discover(store: &Store) -> Result<(Vec<Found>, BTreeMap<Stri
             Ok(bytes) => Manifest::parse(&bytes, &location),
             Err(e) => Err(e),
         };
-        let (name, period, submitted) = match &parsed {
+        let (name, period, order) = match &parsed {
             Ok(m) => (
                 m.export_config.export_name.clone(),
                 m.period().expect("checked by parse"),
-                m.run_info.submitted_time.clone().unwrap_or_default(),
+                run_order(rel, m.run_info.submitted_time.as_deref()),
             ),
             Err(e) => {
                 let Some((n, p)) = name_and_period_from_path(rel) else {
                     tracing::warn!("{location}: {e}; skipping it");
                     continue;
                 };
-                (n, p, String::new())
+                tracing::warn!("{e}");
+                // A run of more than one month never outranks a month's own runs.
+                let order = if matches!(e, Error::ManifestInvalid { reason, .. } if reason.contains("more than one billing period"))
+                {
+                    String::new()
+                } else {
+                    run_order(rel, None)
+                };
+                (n, p, order)
             }
         };
-        let candidate = (submitted, rel.clone(), parsed.map_err(|e| e.to_string()));
+        let candidate = (
+            order,
+            rel.clone(),
+            parsed.map_err(|e| match e {
+                Error::ManifestInvalid { reason, .. } => reason,
+                other => other.to_string(),
+            }),
+        );
         let months = by_export.entry(name).or_default();
         match months.get(&period) {
-            // A readable newer run wins; an unreadable one never hides a readable one.
-            Some(old)
-                if (old.2.is_ok(), &old.0, &old.1)
-                    >= (candidate.2.is_ok(), &candidate.0, &candidate.1) => {}
+            // The newest run is the month's version, readable or not: an unreadable newer run
+            // fails its month (the previous load is kept) rather than hide behind an older one.
+            Some(old) if (&old.0, &old.1) >= (&candidate.0, &candidate.1) => {}
             _ => {
                 months.insert(period, candidate);
             }
@@ -334,6 +366,8 @@ impl DeliverySource for ExportSource {
             }
             rels.push(rel);
         }
+        // Two names of one file (a full blob name and one beside the manifest) are one file.
+        finops_core::vendor::dedupe_files(&mut rels, &location);
         let bar = ui.bytes_bar(d.bytes(), format!("{} {}", self.name, d.period));
         let fetched = fetch_all(&self.store, &rels, dir, self.concurrency, &bar).await?;
         bar.finish_and_clear();
@@ -355,12 +389,8 @@ impl DeliverySource for ExportSource {
                     load::parquet_source(&files),
                 )
             } else {
-                let header: Vec<String> =
-                    finops_core::warehouse::describe(&load::csv_describe(&files))?
-                        .into_iter()
-                        .map(|(h, _)| h)
-                        .collect();
-                let from = load::csv_source(&files, &header);
+                let header = load::csv_header(&files[0])?;
+                let from = load::csv_relation(&files, &header)?;
                 (
                     header
                         .into_iter()
@@ -413,11 +443,14 @@ impl DeliverySource for ExportSource {
                 purchases_only: self.purchases_only,
             }),
         });
+        let raw_columns = raw.columns();
         Ok(Staged {
             select_sql: raw.sql,
             focus_sql,
             bytes,
             roundings: raw.roundings,
+            columns: raw_columns,
+            expected_rows: manifest.data_row_count,
         })
     }
 }

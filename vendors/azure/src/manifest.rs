@@ -59,6 +59,9 @@ pub struct RunInfo {
     pub submitted_time: Option<String>,
     /// First day exported (ISO 8601): its month is the billing period.
     pub start_date: String,
+    /// Last day exported (ISO 8601): in the same month, or the run is refused.
+    #[serde(default)]
+    pub end_date: Option<String>,
 }
 
 /// One entry of `blobs`.
@@ -75,16 +78,37 @@ pub struct Blob {
 impl Manifest {
     /// Parses a manifest; `location` names it in errors.
     pub fn parse(bytes: &[u8], location: &str) -> Result<Self, crate::Error> {
-        let m: Self = serde_json::from_slice(bytes).map_err(|e| crate::Error::ManifestInvalid {
-            location: location.to_owned(),
-            reason: format!("not an export run manifest: {e}"),
-        })?;
+        let mut m: Self =
+            serde_json::from_slice(finops_core::vendor::strip_bom(bytes)).map_err(|e| {
+                crate::Error::ManifestInvalid {
+                    location: location.to_owned(),
+                    reason: format!("not an export run manifest: {e}"),
+                }
+            })?;
+        let mut names: Vec<String> = m.blobs.iter().map(|b| b.blob_name.clone()).collect();
+        finops_core::vendor::dedupe_files(&mut names, location);
+        if names.len() < m.blobs.len() {
+            let mut seen = std::collections::HashSet::new();
+            m.blobs.retain(|b| seen.insert(b.blob_name.clone()));
+        }
         if m.period().is_none() {
             return Err(crate::Error::ManifestInvalid {
                 location: location.to_owned(),
                 reason: format!(
                     "runInfo.startDate `{}` is not a date",
                     m.run_info.start_date
+                ),
+            });
+        }
+        if let Some(end) = m.run_info.end_date.as_deref().and_then(|e| e.get(..7))
+            && m.run_info.start_date.get(..7) != Some(end)
+        {
+            return Err(crate::Error::ManifestInvalid {
+                location: location.to_owned(),
+                reason: format!(
+                    "the run covers {} to {}, more than one billing period; finops loads runs of one month (a MonthToDate or TheLastMonth export, or a custom range inside one month), so that no month is counted twice",
+                    m.run_info.start_date,
+                    m.run_info.end_date.as_deref().unwrap_or_default()
                 ),
             });
         }

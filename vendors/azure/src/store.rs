@@ -182,7 +182,7 @@ impl Store {
                     }
                     .into());
                 }
-                Ok(finops_core::vendor::local_files(dir))
+                Ok(finops_core::vendor::local_files(dir, dir))
             }
         }
     }
