@@ -261,14 +261,7 @@ pub fn csv_select(
 /// order mark dropped). DuckDB's own header detection is not used: it renames names that
 /// differ only in case (`user:Team`, `user:team`), which AWS tag keys may.
 pub fn csv_header(path: &Path) -> Result<Vec<String>> {
-    let file = std::fs::File::open(path).map_err(Error::io("reading", path))?;
-    let reader: Box<dyn std::io::Read> = if is_gzip(path) {
-        Box::new(flate2::read::MultiGzDecoder::new(std::io::BufReader::new(
-            file,
-        )))
-    } else {
-        Box::new(std::io::BufReader::new(file))
-    };
+    let reader = open_text(path).map_err(Error::io("reading", path))?;
     let mut csv = csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)
@@ -317,28 +310,24 @@ pub fn csv_relation(files: &[PathBuf], columns: &[String]) -> Result<String> {
             )));
         }
         let extra: Vec<&String> = header.iter().filter(|h| !columns.contains(h)).collect();
-        if !extra.is_empty() {
-            return Err(problem(format!(
-                "has {} that the manifest (or the export's first file) does not list: {}",
-                if extra.len() == 1 {
-                    "a column"
-                } else {
-                    "columns"
-                },
-                names_list(&extra)
-            )));
-        }
         let missing: Vec<&String> = columns.iter().filter(|c| !header.contains(c)).collect();
-        if !missing.is_empty() {
-            return Err(problem(format!(
-                "lacks {} that the manifest (or the export's first file) lists: {}",
-                if missing.len() == 1 {
-                    "a column"
-                } else {
-                    "columns"
-                },
-                names_list(&missing)
-            )));
+        for (names, what) in [(&extra, "has"), (&missing, "lacks")] {
+            if !names.is_empty() {
+                return Err(problem(format!(
+                    "{what} {} that the manifest (or the export's first file) {}: {}",
+                    if names.len() == 1 {
+                        "a column"
+                    } else {
+                        "columns"
+                    },
+                    if what == "has" {
+                        "does not list"
+                    } else {
+                        "lists"
+                    },
+                    names_list(names)
+                )));
+            }
         }
         let order: Vec<usize> = header
             .iter()
@@ -385,15 +374,9 @@ fn names_list(names: &[&String]) -> String {
 /// The line (1-based, as a text editor counts) of the first record of a CSV file whose
 /// `column` holds `value`, to point at a bad value DuckDB only names.
 pub fn locate_value(path: &Path, column: &str, value: &str) -> Option<u64> {
-    let file = std::fs::File::open(path).ok()?;
-    let reader: Box<dyn std::io::Read> = if is_gzip(path) {
-        Box::new(flate2::read::MultiGzDecoder::new(std::io::BufReader::new(
-            file,
-        )))
-    } else {
-        Box::new(std::io::BufReader::new(file))
-    };
-    let mut csv = csv::ReaderBuilder::new().flexible(true).from_reader(reader);
+    let mut csv = csv::ReaderBuilder::new()
+        .flexible(true)
+        .from_reader(open_text(path).ok()?);
     let index = csv
         .headers()
         .ok()?
@@ -406,6 +389,16 @@ pub fn locate_value(path: &Path, column: &str, value: &str) -> Option<u64> {
         }
     }
     None
+}
+
+/// A data file as text: decompressed when its name ends in `.gz`.
+fn open_text(path: &Path) -> std::io::Result<Box<dyn std::io::Read>> {
+    let file = std::io::BufReader::new(std::fs::File::open(path)?);
+    Ok(if is_gzip(path) {
+        Box::new(flate2::read::MultiGzDecoder::new(file))
+    } else {
+        Box::new(file)
+    })
 }
 
 fn is_gzip(path: &Path) -> bool {
