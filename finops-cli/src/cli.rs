@@ -44,34 +44,10 @@ pub(crate) struct GlobalArgs {
     pub(crate) verbose: u8,
 }
 
-/// A vendor that is not in this build: takes any arguments, so that the command still parses
-/// and can say which feature to install.
-#[derive(Debug, Args)]
-pub(crate) struct MissingVendor {
-    #[arg(trailing_var_arg = true, allow_hyphen_values = true, hide = true)]
-    pub(crate) args: Vec<String>,
-}
-
+/// The commands that are not a vendor's (each vendor's are added at run time from the
+/// registry: `finops <vendor> import|list-exports|show-state|…`).
 #[derive(Debug, Subcommand)]
 pub(crate) enum Command {
-    /// AWS: Cost and Usage Reports from S3 or a local copy
-    #[cfg(feature = "aws")]
-    #[command(subcommand)]
-    Aws(finops_aws::AwsCommand),
-    /// AWS (not in this build: install with --features aws)
-    #[cfg(not(feature = "aws"))]
-    Aws(MissingVendor),
-    /// Azure: Cost Management exports from Blob Storage or a local copy
-    #[cfg(feature = "azure")]
-    #[command(subcommand)]
-    Azure(finops_azure::AzureCommand),
-    /// Azure (not in this build: install with --features azure)
-    #[cfg(not(feature = "azure"))]
-    Azure(MissingVendor),
-    /// Google Cloud (not available yet)
-    Gcp(MissingVendor),
-    /// Oracle Cloud (not available yet)
-    Oracle(MissingVendor),
     /// FOCUS: check and export the unified cost dataset (focus.cost_and_usage)
     #[command(subcommand)]
     Focus(FocusCommand),

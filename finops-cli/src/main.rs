@@ -1,5 +1,7 @@
 //! The `finops` binary: parses the command line, resolves configuration, and hands the
-//! command to core or to a vendor crate. Vendors are compiled in by cargo features.
+//! command to core. Vendors are compiled in by cargo features and listed in the registry;
+//! every vendor's commands are core's ([`finops_core::vendor_commands`]), so this crate has
+//! one path for all of them.
 
 mod cli;
 mod commands;
@@ -15,19 +17,46 @@ use finops_core::events::Hooks;
 use finops_core::output::{self, ExitStatus, Table, Ui};
 use serde_json::json;
 
-use crate::cli::{Cli, Command, ConfigCommand, FocusCommand};
+use crate::cli::{Cli, Command, ConfigCommand, FocusCommand, GlobalArgs};
+
+/// The whole command line: core's commands and every vendor's, vendors listed first.
+fn command() -> clap::Command {
+    let version: &'static str = Box::leak(registry::version().into_boxed_str());
+    let mut order = registry::VENDORS.len();
+    let mut cmd = Cli::command().version(version).mut_subcommands(|sub| {
+        order += 1;
+        sub.display_order(order)
+    });
+    for (i, sub) in registry::commands().into_iter().enumerate() {
+        cmd = cmd.subcommand(sub.display_order(i));
+    }
+    cmd
+}
+
+/// What to run: one of core's commands, or a vendor's.
+enum What {
+    Core(Command),
+    Vendor(&'static registry::VendorEntry, clap::ArgMatches),
+}
 
 fn main() -> ExitCode {
-    let version: &'static str = Box::leak(registry::version().into_boxed_str());
-    let matches = Cli::command().version(version).get_matches();
-    let cli = match Cli::from_arg_matches(&matches) {
-        Ok(cli) => cli,
+    let matches = command().get_matches();
+    let parsed = GlobalArgs::from_arg_matches(&matches).and_then(|global| {
+        let what = match matches.subcommand() {
+            Some((name, sub)) if registry::find(name).is_some() => {
+                What::Vendor(registry::find(name).expect("just found"), sub.clone())
+            }
+            _ => What::Core(Cli::from_arg_matches(&matches)?.command),
+        };
+        Ok((global, what))
+    });
+    let (global, what) = match parsed {
+        Ok(p) => p,
         Err(e) => e.exit(),
     };
     install_miette_hook();
-    output::init_logging(cli.global.quiet, cli.global.verbose);
-    let path = command_path(&matches);
-    match run(cli, &path) {
+    output::init_logging(global.quiet, global.verbose);
+    match run(&global, what) {
         Ok(status) => status.into(),
         Err(report) => {
             let status = report
@@ -58,62 +87,50 @@ fn install_miette_hook() {
     }));
 }
 
-#[cfg_attr(
-    not(any(feature = "aws", feature = "azure")),
-    allow(clippy::needless_pass_by_value, unused_variables)
-)]
-fn run(cli: Cli, command_path: &[&str]) -> miette::Result<ExitStatus> {
+fn run(global: &GlobalArgs, what: What) -> miette::Result<ExitStatus> {
     // Generated from the clap definition; they read no configuration.
-    match &cli.command {
-        Command::Completions { shell } => {
+    match &what {
+        What::Core(Command::Completions { shell }) => {
             let mut out = Vec::new();
-            let mut cmd = Cli::command().version(&*Box::leak(registry::version().into_boxed_str()));
-            clap_complete::generate(*shell, &mut cmd, "finops", &mut out);
+            clap_complete::generate(*shell, &mut command(), "finops", &mut out);
             output::print_raw(&out);
             return Ok(ExitStatus::Success);
         }
-        Command::Man => {
+        What::Core(Command::Man) => {
             let mut out = Vec::new();
-            clap_mangen::Man::new(
-                Cli::command().version(&*Box::leak(registry::version().into_boxed_str())),
-            )
-            .render(&mut out)
-            .map_err(|e| miette::miette!("cannot render the man page: {e}"))?;
+            clap_mangen::Man::new(command())
+                .render(&mut out)
+                .map_err(|e| miette::miette!("cannot render the man page: {e}"))?;
             output::print_raw(&out);
             return Ok(ExitStatus::Success);
         }
-        _ => {}
-    }
-    // A vendor that is not in this build fails before anything else is read.
-    match &cli.command {
-        #[cfg(not(feature = "aws"))]
-        Command::Aws(_) => return Err(registry::unavailable("aws").into()),
-        #[cfg(not(feature = "azure"))]
-        Command::Azure(_) => return Err(registry::unavailable("azure").into()),
-        Command::Gcp(_) => return Err(registry::unavailable("gcp").into()),
-        Command::Oracle(_) => return Err(registry::unavailable("oracle").into()),
+        // A vendor that is not in this build fails before anything else is read.
+        What::Vendor(v, _) if v.vendor.is_none() => return Err(registry::unavailable(v).into()),
         _ => {}
     }
     let mut settings = Settings::load(
-        cli.global.config.as_deref(),
+        global.config.as_deref(),
         registry::config_keys(),
         &registry::foreign_sections(),
     )?;
     let mut flags = Vec::new();
-    if let Some(w) = &cli.global.warehouse {
+    if let Some(w) = &global.warehouse {
         flags.push(("warehouse.path", FlagValue::Str(w.display().to_string())));
     }
-    if let Some(s) = cli.global.wait_lock {
+    if let Some(s) = global.wait_lock {
         flags.push(("warehouse.wait_lock", FlagValue::Int(i64::from(s))));
     }
     // Formats that are files rather than results, and the commands that write them.
-    let file_formats: &[&str] = match &cli.command {
-        Command::Focus(FocusCommand::Export { .. }) => &["parquet", "csv"],
-        Command::Report(_) => &["csv", "html"],
+    let file_formats: &[&str] = match &what {
+        What::Core(Command::Focus(FocusCommand::Export { .. })) => &["parquet", "csv"],
+        What::Core(Command::Report(_)) => &["csv", "html"],
         _ => &[],
     };
-    let is_export = matches!(cli.command, Command::Focus(FocusCommand::Export { .. }));
-    let file_format = match cli.global.format.as_deref() {
+    let is_export = matches!(
+        what,
+        What::Core(Command::Focus(FocusCommand::Export { .. }))
+    );
+    let file_format = match global.format.as_deref() {
         Some(f) if file_formats.contains(&f) => Some(f.to_owned()),
         Some(f @ ("parquet" | "csv" | "html")) => {
             return Err(finops_core::Error::InvalidArguments {
@@ -140,62 +157,33 @@ fn run(cli: Cli, command_path: &[&str]) -> miette::Result<ExitStatus> {
     settings.apply_flags(flags);
     let out: OutputConfig = settings.section("output")?;
     let hooks = Hooks::new(settings.list("hooks")?)?;
-    #[cfg_attr(not(any(feature = "aws", feature = "azure")), allow(unused_mut))]
     let mut ctx = Context {
         settings,
-        ui: Ui::new(out.format, cli.global.quiet),
+        ui: Ui::new(out.format, global.quiet),
         hooks,
     };
-    match cli.command {
-        #[cfg(feature = "aws")]
-        Command::Aws(cmd) => runtime()?
-            .block_on(finops_aws::run(cmd, &mut ctx))
-            .inspect_err(|e| import_failed(&ctx, command_path, e)),
-        #[cfg(feature = "azure")]
-        Command::Azure(cmd) => runtime()?
-            .block_on(finops_azure::run(cmd, &mut ctx))
-            .inspect_err(|e| import_failed(&ctx, command_path, e)),
-        Command::Report(cmd) => finops_report::run_report(cmd, &ctx, file_format.as_deref()),
-        Command::Budgets(cmd) => finops_report::run_budgets(cmd, &ctx),
-        Command::Config(ConfigCommand::Show) => config_show(&ctx),
-        Command::Focus(cmd) => commands::focus::run(cmd, &mut ctx, file_format.as_deref()),
-        Command::Completions { .. } | Command::Man => unreachable!("handled before the config"),
-        #[allow(unreachable_patterns)]
-        _ => unreachable!("vendor stubs are handled above"),
+    match what {
+        What::Vendor(entry, matches) => {
+            let vendor = entry.vendor.expect("checked above");
+            runtime()?.block_on(finops_core::vendor_commands::run(
+                vendor, &matches, &mut ctx,
+            ))
+        }
+        What::Core(Command::Report(cmd)) => {
+            finops_report::run_report(cmd, &ctx, file_format.as_deref())
+        }
+        What::Core(Command::Budgets(cmd)) => finops_report::run_budgets(cmd, &ctx),
+        What::Core(Command::Config(ConfigCommand::Show)) => config_show(&ctx),
+        What::Core(Command::Focus(cmd)) => {
+            commands::focus::run(cmd, &mut ctx, file_format.as_deref())
+        }
+        What::Core(Command::Completions { .. } | Command::Man) => {
+            unreachable!("handled before the config")
+        }
     }
-}
-
-/// `["aws", "import-cur"]`: the subcommands the user named.
-fn command_path(matches: &clap::ArgMatches) -> Vec<&str> {
-    let mut path = Vec::new();
-    let mut m = matches;
-    while let Some((name, sub)) = m.subcommand() {
-        path.push(name);
-        m = sub;
-    }
-    path
-}
-
-/// An import command that failed before it had per-export reports (a wrong bucket, refused
-/// credentials…) still tells the `import.failed` hooks.
-#[cfg(any(feature = "aws", feature = "azure"))]
-fn import_failed(ctx: &Context, command_path: &[&str], error: &miette::Report) {
-    if !command_path.get(1).is_some_and(|c| c.starts_with("import")) {
-        return;
-    }
-    let _ = ctx.emit(finops_core::events::EventKind::ImportFailed, || {
-        json!({
-            "vendor": command_path[0],
-            "command": command_path.join(" "),
-            "error": error.to_string(),
-            "code": error.code().map(|c| c.to_string()),
-            "help": error.help().map(|h| h.to_string()),
-        })
-    });
 }
 
 /// The async runtime vendor commands run on.
-#[cfg(any(feature = "aws", feature = "azure"))]
 fn runtime() -> miette::Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -1,8 +1,10 @@
-//! The vendors finops knows, with the cargo feature that compiles each in. Adding a vendor is
-//! one entry here, one feature and optional dependency in Cargo.toml, and one `Command` variant.
+//! The vendors finops knows: one static list, one entry each, the implementation there only
+//! when its cargo feature is on. Adding a vendor is one entry here (see docs/architecture.md,
+//! "Adding a vendor"); nothing else in this crate names a vendor.
 
 use finops_core::Error;
 use finops_core::config::{KeySpec, Settings};
+use finops_core::vendor::Vendor;
 
 /// A vendor as the CLI sees it.
 pub(crate) struct VendorEntry {
@@ -10,83 +12,62 @@ pub(crate) struct VendorEntry {
     pub(crate) name: &'static str,
     /// Cargo feature.
     pub(crate) feature: &'static str,
-    /// Compiled into this binary.
-    pub(crate) compiled: bool,
+    /// One line for `--help` when it is not in this build.
+    pub(crate) about: &'static str,
     /// Has a crate at all (false: planned).
     pub(crate) implemented: bool,
-    /// Its config keys, when compiled.
-    pub(crate) keys: &'static [KeySpec],
-    /// Reads its config section as its commands do (for `config show`), when compiled.
-    pub(crate) check: Option<fn(&Settings) -> finops_core::Result<()>>,
+    /// The vendor, when compiled in.
+    pub(crate) vendor: Option<&'static dyn Vendor>,
 }
 
 #[cfg(feature = "aws")]
-const AWS_KEYS: &[KeySpec] = finops_aws::config::KEYS;
+const AWS: Option<&'static dyn Vendor> = Some(&finops_aws::AWS);
 #[cfg(not(feature = "aws"))]
-const AWS_KEYS: &[KeySpec] = &[];
+const AWS: Option<&'static dyn Vendor> = None;
 #[cfg(feature = "azure")]
-const AZURE_KEYS: &[KeySpec] = finops_azure::config::KEYS;
+const AZURE: Option<&'static dyn Vendor> = Some(&finops_azure::AZURE);
 #[cfg(not(feature = "azure"))]
-const AZURE_KEYS: &[KeySpec] = &[];
-#[cfg(feature = "aws")]
-const AWS_CHECK: Option<fn(&Settings) -> finops_core::Result<()>> =
-    Some(|s| s.section::<finops_aws::config::AwsConfig>("aws").map(drop));
-#[cfg(not(feature = "aws"))]
-const AWS_CHECK: Option<fn(&Settings) -> finops_core::Result<()>> = None;
-#[cfg(feature = "azure")]
-const AZURE_CHECK: Option<fn(&Settings) -> finops_core::Result<()>> = Some(|s| {
-    s.section::<finops_azure::config::AzureConfig>("azure")
-        .map(drop)
-});
-#[cfg(not(feature = "azure"))]
-const AZURE_CHECK: Option<fn(&Settings) -> finops_core::Result<()>> = None;
+const AZURE: Option<&'static dyn Vendor> = None;
 
 /// Every vendor, compiled in or not.
 pub(crate) static VENDORS: &[VendorEntry] = &[
     VendorEntry {
         name: "aws",
         feature: "aws",
-        compiled: cfg!(feature = "aws"),
+        about: "AWS (not in this build: install with --features aws)",
         implemented: true,
-        keys: AWS_KEYS,
-        check: AWS_CHECK,
+        vendor: AWS,
     },
     VendorEntry {
         name: "azure",
         feature: "azure",
-        compiled: cfg!(feature = "azure"),
+        about: "Azure (not in this build: install with --features azure)",
         implemented: true,
-        keys: AZURE_KEYS,
-        check: AZURE_CHECK,
+        vendor: AZURE,
     },
     VendorEntry {
         name: "gcp",
         feature: "gcp",
-        compiled: false,
+        about: "Google Cloud (not available yet)",
         implemented: false,
-        keys: &[],
-        check: None,
+        vendor: None,
     },
     VendorEntry {
         name: "oracle",
         feature: "oracle",
-        compiled: false,
+        about: "Oracle Cloud (not available yet)",
         implemented: false,
-        keys: &[],
-        check: None,
+        vendor: None,
     },
 ];
 
-fn entry(name: &str) -> &'static VendorEntry {
-    VENDORS
-        .iter()
-        .find(|v| v.name == name)
-        .expect("registered vendor")
+/// The entry named `name`, if it is a vendor.
+pub(crate) fn find(name: &str) -> Option<&'static VendorEntry> {
+    VENDORS.iter().find(|v| v.name == name)
 }
 
 /// The error for a vendor subcommand this binary cannot run.
-pub(crate) fn unavailable(name: &str) -> Error {
-    let v = entry(name);
+pub(crate) fn unavailable(v: &VendorEntry) -> Error {
     if v.implemented {
         Error::VendorNotCompiled {
             vendor: v.name.into(),
@@ -106,11 +87,43 @@ pub(crate) fn unavailable(name: &str) -> Error {
     }
 }
 
+/// The `finops <vendor>` subcommand of every vendor: core's commands for one compiled in; a
+/// stub taking any arguments for one that is not, so that it still parses and can say why.
+pub(crate) fn commands() -> Vec<clap::Command> {
+    VENDORS
+        .iter()
+        .map(|v| match v.vendor {
+            Some(vendor) => finops_core::vendor_commands::command(vendor),
+            None => clap::Command::new(v.name).about(v.about).arg(
+                clap::Arg::new("args")
+                    .num_args(0..)
+                    .trailing_var_arg(true)
+                    .allow_hyphen_values(true)
+                    .hide(true),
+            ),
+        })
+        .collect()
+}
+
 /// Config keys of core and every compiled vendor.
 pub(crate) fn config_keys() -> Vec<&'static KeySpec> {
     finops_core::config::CORE_KEYS
         .iter()
-        .chain(VENDORS.iter().flat_map(|v| v.keys))
+        .chain(
+            VENDORS
+                .iter()
+                .filter_map(|v| v.vendor)
+                .flat_map(finops_core::vendor::Vendor::keys),
+        )
+        .collect()
+}
+
+/// Config sections of vendors not compiled in: accepted in finops.toml, not checked.
+pub(crate) fn foreign_sections() -> Vec<&'static str> {
+    VENDORS
+        .iter()
+        .filter(|v| v.vendor.is_none())
+        .map(|v| v.name)
         .collect()
 }
 
@@ -147,28 +160,17 @@ pub(crate) fn check_config(settings: &Settings) -> Vec<Error> {
             .list::<finops_report::BudgetConfig>("budgets")
             .map(drop),
     );
-    for v in VENDORS {
-        if let Some(f) = v.check {
-            check(f(settings));
-        }
+    for v in VENDORS.iter().filter_map(|v| v.vendor) {
+        check(v.check_config(settings));
     }
     problems
-}
-
-/// Config sections of vendors not compiled in: accepted in finops.toml, not checked.
-pub(crate) fn foreign_sections() -> Vec<&'static str> {
-    VENDORS
-        .iter()
-        .filter(|v| !v.compiled)
-        .map(|v| v.name)
-        .collect()
 }
 
 /// `finops 0.1.0 (+aws -azure -gcp -oracle)`.
 pub(crate) fn version() -> String {
     let features: Vec<String> = VENDORS
         .iter()
-        .map(|v| format!("{}{}", if v.compiled { '+' } else { '-' }, v.name))
+        .map(|v| format!("{}{}", if v.vendor.is_some() { '+' } else { '-' }, v.name))
         .collect();
     format!("{} ({})", env!("CARGO_PKG_VERSION"), features.join(" "))
 }

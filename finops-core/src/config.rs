@@ -531,6 +531,15 @@ impl Settings {
         }
     }
 
+    /// The value of `key` as text, when a layer sets it.
+    pub fn get_str(&self, key: &str) -> Option<String> {
+        match self.figment.find_value(key) {
+            Ok(Value::String(_, s)) => Some(s),
+            Ok(v) => Some(display_value(&v)),
+            Err(_) => None,
+        }
+    }
+
     /// Where `key` came from.
     pub fn origin(&self, key: &str) -> Origin {
         self.origins.get(key).cloned().unwrap_or(Origin::Default)

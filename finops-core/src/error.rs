@@ -320,6 +320,18 @@ pub enum Error {
         detail: String,
     },
 
+    /// A delivery's manifest cannot be read or used; the period fails alone.
+    ///
+    /// Resolution: follow the vendor's help (usually: wait for the next delivery, or re-sync).
+    #[error("{message}")]
+    #[diagnostic(code(finops::data::unreadable_manifest), help("{help}"))]
+    DeliveryUnreadable {
+        /// What is wrong, naming the manifest.
+        message: String,
+        /// What to do.
+        help: String,
+    },
+
     /// The files of a delivery hold another number of rows than its manifest says.
     ///
     /// Resolution: re-sync the files (one is probably truncated) and run again.
@@ -510,6 +522,7 @@ impl Error {
             | Self::BadNumber { .. }
             | Self::CsvHeader { .. }
             | Self::RowCount { .. }
+            | Self::DeliveryUnreadable { .. }
             | Self::CorruptGzip { .. }
             | Self::CorruptParquet { .. }
             | Self::RoundingTolerance { .. }

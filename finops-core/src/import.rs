@@ -15,7 +15,7 @@ use crate::output::{ExitStatus, Ui};
 use crate::period::Period;
 use crate::precision::{self, Rounding, RoundingColumn};
 use crate::state::{self, ExportKey, LoadRecord};
-use crate::vendor::{Delivery, DeliverySource, Staged};
+use crate::vendor::{Delivery, DeliveryStatus, Export, Staged};
 use crate::warehouse::Warehouse;
 
 /// Which periods to consider and what to do with them.
@@ -147,8 +147,8 @@ impl ImportReport {
 }
 
 /// Plans each delivery against the load state.
-pub fn plan<D>(
-    deliveries: &[Delivery<D>],
+pub fn plan(
+    deliveries: &[Delivery],
     current: &BTreeMap<Period, String>,
     opts: &ImportOptions,
 ) -> Vec<(usize, Action, Option<String>)> {
@@ -170,16 +170,16 @@ pub fn plan<D>(
 }
 
 /// Runs one import of `source` into `wh`.
-pub async fn run<S: DeliverySource>(
+pub async fn run(
     wh: &Warehouse,
-    source: &S,
+    source: &dyn Export,
     opts: &ImportOptions,
     ui: &Ui,
 ) -> miette::Result<ImportReport> {
     let key = source.key().clone();
     let table = resolve_table(wh, &key, source.table(), source.scope().is_some())?;
     let spinner = ui.spinner(format!("listing {}/{}", key.source, key.export));
-    let mut deliveries = source.list().await?;
+    let mut deliveries = source.deliveries().await?;
     spinner.finish_and_clear();
     deliveries.sort_by_key(|d| d.period);
     let current = state::current_versions(wh, &key)?;
@@ -264,11 +264,11 @@ pub async fn run<S: DeliverySource>(
 }
 
 #[allow(clippy::too_many_arguments)]
-async fn load_one<S: DeliverySource>(
+async fn load_one(
     wh: &Warehouse,
-    source: &S,
+    source: &dyn Export,
     table: &TableRef,
-    d: &Delivery<S::Detail>,
+    d: &Delivery,
     staging: &std::path::Path,
     opts: &ImportOptions,
     ui: &Ui,
@@ -290,6 +290,13 @@ async fn load_one<S: DeliverySource>(
         d.bytes(),
         d.version_id
     );
+    if let DeliveryStatus::Unreadable { message, help } = &d.status {
+        return Err(Error::DeliveryUnreadable {
+            message: message.clone(),
+            help: help.clone(),
+        }
+        .into());
+    }
     let staged = source.stage(d, dir.path(), ui).await?;
     tracing::debug!(
         "{}/{} {}: staged (fetched and checked) in {} ms",

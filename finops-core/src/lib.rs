@@ -7,7 +7,6 @@
 
 #![warn(missing_docs)]
 
-pub mod commands;
 pub mod config;
 pub mod context;
 pub mod env;
@@ -26,6 +25,7 @@ pub mod raw_columns;
 pub mod redacted;
 pub mod state;
 pub mod vendor;
+pub mod vendor_commands;
 pub mod warehouse;
 
 pub use context::Context;

@@ -1,15 +1,33 @@
-//! The seam every vendor implements. A vendor knows its exports (how to list deliveries and
-//! stage their files, and the SQL that reads them); core knows how to plan, load, track and
-//! replace ([`crate::import`]). A vendor never opens a transaction of its own.
+//! The seam every vendor implements, at two levels: a [`Vendor`] (its name, config keys,
+//! location arguments, the exports found at a location, extra commands) and each of its
+//! [`Export`]s (its deliveries, one per billing period, and what their files mean). Core owns
+//! everything else: the commands every vendor has ([`crate::vendor_commands`]), planning,
+//! staging, the transactional replace, the FOCUS finishing step, state and history
+//! ([`crate::import`]). A vendor never opens a transaction of its own.
+//!
+//! Both traits are dyn-compatible: the CLI's registry is a static list of `&dyn Vendor`, and
+//! core works on `Box<dyn Export>`.
 
+use std::any::Any;
 use std::collections::BTreeMap;
 use std::future::Future;
 use std::path::Path;
+use std::pin::Pin;
+use std::sync::Arc;
 
+use crate::config::{FlagValue, KeySpec, Settings};
+use crate::context::Context;
 use crate::naming::TableRef;
-use crate::output::Ui;
+use crate::output::{ExitStatus, Ui};
 use crate::period::Period;
 use crate::state::ExportKey;
+
+/// A boxed, sendable future: what the traits' async methods return.
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// A boxed future that may hold the warehouse's connection (which is not `Sync`) across an
+/// `await`: for commands, which run on the CLI's own thread.
+pub type LocalBoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + 'a>>;
 
 /// One data file of a delivery.
 #[derive(Clone, Debug)]
@@ -20,28 +38,76 @@ pub struct DeliveryFile {
     pub size: Option<u64>,
 }
 
+/// Whether a delivery can be loaded.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum DeliveryStatus {
+    /// Its manifest was read.
+    Ready,
+    /// Its manifest (or run) cannot be read or used: loading it fails the period with this
+    /// message and help ([`crate::Error::DeliveryUnreadable`]), and keeps what was loaded.
+    Unreadable {
+        /// What is wrong, naming the manifest.
+        message: String,
+        /// What the user can do (vendor-specific).
+        help: String,
+    },
+}
+
 /// What the cloud has delivered for one billing period of one export: one version of it.
-#[derive(Clone, Debug)]
-pub struct Delivery<D> {
+#[derive(Clone)]
+pub struct Delivery {
     /// The billing period.
     pub period: Period,
     /// The version id (AWS assemblyId / executionId, Azure runId, a content hash…).
     pub version_id: String,
     /// The data files.
     pub files: Vec<DeliveryFile>,
-    /// Vendor-specific detail (the parsed manifest).
-    pub detail: D,
+    /// Whether it can be loaded.
+    pub status: DeliveryStatus,
+    /// The export's own detail (its parsed manifest), for its [`Export::stage`].
+    pub detail: Arc<dyn Any + Send + Sync>,
 }
 
-impl<D> Delivery<D> {
+impl DeliveryStatus {
+    /// The status of a delivery whose manifest gave `error` (its message and help).
+    pub fn unreadable(error: &dyn miette::Diagnostic) -> Self {
+        Self::Unreadable {
+            message: error.to_string(),
+            help: error.help().map(|h| h.to_string()).unwrap_or_default(),
+        }
+    }
+}
+
+impl std::fmt::Debug for Delivery {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Delivery")
+            .field("period", &self.period)
+            .field("version_id", &self.version_id)
+            .field("files", &self.files)
+            .field("status", &self.status)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Delivery {
     /// Total size of the data files that have a known size.
     pub fn bytes(&self) -> u64 {
         self.files.iter().filter_map(|f| f.size).sum()
     }
+
+    /// Whether its manifest can be used.
+    pub fn is_readable(&self) -> bool {
+        self.status == DeliveryStatus::Ready
+    }
+
+    /// The export's detail as `T` (what its `deliveries` put there).
+    pub fn detail<T: Any>(&self) -> Option<&T> {
+        self.detail.downcast_ref()
+    }
 }
 
 /// Files staged for one delivery, and the SQL that reads them.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Default)]
 pub struct Staged {
     /// A `SELECT` producing the normalised raw rows (without `billing_period`, which core adds).
     pub select_sql: String,
@@ -63,38 +129,119 @@ pub struct Staged {
     pub expected_rows: Option<u64>,
 }
 
-/// A vendor's export, as core sees it.
-pub trait DeliverySource: Sync {
-    /// Vendor-specific detail carried by each delivery.
-    type Detail: Send + Sync;
-
+/// One export of a vendor, as core sees it.
+pub trait Export: Send + Sync {
     /// Vendor, export and kind: the key of the load state.
     fn key(&self) -> &ExportKey;
 
-    /// The raw table this export loads into.
+    /// The raw table this export loads into (core gives it another when two exports' names
+    /// normalise alike).
     fn table(&self) -> TableRef;
 
-    /// An SQL expression over the raw table summing the billed cost (for state and summaries).
+    /// An SQL expression over the raw rows summing the billed cost (for state and summaries).
     fn cost_expression(&self) -> Option<String>;
 
-    /// When several sources share one raw table: the column and value marking this source's
+    /// When several exports share one raw table: the column and value marking this one's
     /// rows, so that replacing a period touches only them.
     fn scope(&self) -> Option<(String, String)> {
         None
     }
 
-    /// Every delivery available, one per billing period (the current version of each).
-    /// An empty or wrong location is an error, never an empty list.
-    fn list(&self) -> impl Future<Output = miette::Result<Vec<Delivery<Self::Detail>>>> + Send;
+    /// Every delivery available, one per billing period (the current version of each); one
+    /// whose manifest cannot be used is [`DeliveryStatus::Unreadable`], never left out. An
+    /// empty or wrong location is an error, never an empty list.
+    fn deliveries(&self) -> BoxFuture<'_, miette::Result<Vec<Delivery>>>;
 
-    /// Brings a delivery's files to `dir` (or checks them in place) and returns the SQL that
-    /// reads them. Must verify what it can: sizes, and that compressed files are complete.
-    fn stage(
-        &self,
-        delivery: &Delivery<Self::Detail>,
-        dir: &Path,
-        ui: &Ui,
-    ) -> impl Future<Output = miette::Result<Staged>> + Send;
+    /// Brings a readable delivery's files to `dir` (or checks them in place) and returns the
+    /// SQL that reads them. Must verify what it can: sizes, and that compressed files are
+    /// complete ([`crate::store::fetch_all`] does both).
+    fn stage<'a>(
+        &'a self,
+        delivery: &'a Delivery,
+        dir: &'a Path,
+        ui: &'a Ui,
+    ) -> BoxFuture<'a, miette::Result<Staged>>;
+}
+
+/// A vendor's own verbs for the commands every vendor has, kept as aliases (`aws import-cur`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Verb {
+    /// `import`.
+    Import,
+    /// `list-exports`.
+    ListExports,
+    /// `show-state`.
+    ShowState,
+}
+
+/// A cloud (or any source of billing data), as core sees it.
+pub trait Vendor: Sync {
+    /// The subcommand and config section (`aws`).
+    fn name(&self) -> &'static str;
+
+    /// One line for `finops --help`.
+    fn about(&self) -> &'static str;
+
+    /// Its name in sentences (`AWS`, `Azure`).
+    fn display_name(&self) -> &'static str;
+
+    /// The long help of `finops <vendor> import` (what it reads, where it puts it).
+    fn import_help(&self) -> &'static str;
+
+    /// Its config keys (`aws.bucket`…), each declared once.
+    fn keys(&self) -> &'static [KeySpec];
+
+    /// The key naming one export to work on (`aws.report`, `azure.export`).
+    fn export_key(&self) -> &'static str;
+
+    /// What its list and state tables call an export (`report`) and its kind (`dataset`).
+    fn labels(&self) -> (&'static str, &'static str) {
+        ("export", "kind")
+    }
+
+    /// The vendor's older verbs, kept as aliases of core's.
+    fn aliases(&self, verb: Verb) -> &'static [&'static str] {
+        let _ = verb;
+        &[]
+    }
+
+    /// Adds its location arguments (bucket, path…) to a command.
+    fn location_args(&self, cmd: clap::Command) -> clap::Command;
+
+    /// The config values the location arguments of `matches` set.
+    fn location_flags(&self, matches: &clap::ArgMatches) -> Vec<(&'static str, FlagValue)>;
+
+    /// Reads its config section as its commands do (for `config show`).
+    fn check_config(&self, settings: &Settings) -> crate::Result<()>;
+
+    /// The exports at the configured location (only the one named by [`Vendor::export_key`]
+    /// when set), with the store's concurrency of downloads.
+    fn exports<'a>(
+        &'a self,
+        ctx: &'a Context,
+    ) -> BoxFuture<'a, miette::Result<Vec<Box<dyn Export>>>>;
+
+    /// Commands only this vendor has (`aws import-ce`).
+    fn extra_commands(&self) -> Vec<clap::Command> {
+        Vec::new()
+    }
+
+    /// Runs one of [`Vendor::extra_commands`].
+    fn run_extra<'a>(
+        &'a self,
+        name: &'a str,
+        matches: &'a clap::ArgMatches,
+        ctx: &'a mut Context,
+    ) -> LocalBoxFuture<'a, miette::Result<ExitStatus>> {
+        let _ = (matches, ctx);
+        Box::pin(async move { Err(miette::miette!("unknown command `{name}`")) })
+    }
+
+    /// The static key `<vendor>.<name>` among [`Vendor::keys`], if declared.
+    fn key(&self, name: &str) -> Option<&'static str> {
+        let want = format!("{}.{name}", self.name());
+        self.keys().iter().find(|k| k.key == want).map(|k| k.key)
+    }
 }
 
 /// `bytes` without a leading UTF-8 byte order mark (some tools write one before JSON).

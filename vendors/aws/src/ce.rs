@@ -17,7 +17,7 @@ use finops_core::Period;
 use finops_core::naming::{TableRef, validate_export_name};
 use finops_core::output::Ui;
 use finops_core::state::ExportKey;
-use finops_core::vendor::{Delivery, DeliverySource, Staged};
+use finops_core::vendor::{BoxFuture, Delivery, DeliveryStatus, Export, Staged};
 
 use crate::config::AwsConfig;
 use crate::cur::SCHEMA;
@@ -243,9 +243,7 @@ const COLUMNS: [(&str, ColumnType); 10] = [
     ("unit", ColumnType::Text),
 ];
 
-impl DeliverySource for CostExplorerSource {
-    type Detail = ();
-
+impl Export for CostExplorerSource {
     fn key(&self) -> &ExportKey {
         &self.key
     }
@@ -262,20 +260,33 @@ impl DeliverySource for CostExplorerSource {
         Some(("query".into(), self.key.export.clone()))
     }
 
-    async fn list(&self) -> miette::Result<Vec<Delivery<()>>> {
-        Ok(self
+    fn deliveries(&self) -> BoxFuture<'_, miette::Result<Vec<Delivery>>> {
+        let deliveries = self
             .months
             .iter()
             .map(|p| Delivery {
                 period: *p,
                 version_id: self.run_id.clone(),
                 files: Vec::new(),
-                detail: (),
+                status: DeliveryStatus::Ready,
+                detail: std::sync::Arc::new(()),
             })
-            .collect())
+            .collect();
+        Box::pin(async move { Ok(deliveries) })
     }
 
-    async fn stage(&self, d: &Delivery<()>, dir: &Path, _ui: &Ui) -> miette::Result<Staged> {
+    fn stage<'a>(
+        &'a self,
+        d: &'a Delivery,
+        dir: &'a Path,
+        ui: &'a Ui,
+    ) -> BoxFuture<'a, miette::Result<Staged>> {
+        Box::pin(self.stage_files(d, dir, ui))
+    }
+}
+
+impl CostExplorerSource {
+    async fn stage_files(&self, d: &Delivery, dir: &Path, _ui: &Ui) -> miette::Result<Staged> {
         let rows = self.fetch(d.period).await?;
         let path = dir.join("cost-explorer.csv");
         let io = |source| Error::Io {

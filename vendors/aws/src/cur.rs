@@ -8,7 +8,7 @@ use finops_core::Period;
 use finops_core::naming::{TableRef, export_table_name, validate_export_name};
 use finops_core::output::Ui;
 use finops_core::state::ExportKey;
-use finops_core::vendor::{Delivery, DeliverySource, Staged};
+use finops_core::vendor::{BoxFuture, Delivery, DeliveryStatus, Export, Staged};
 
 use crate::error::{Error, Result};
 use crate::load;
@@ -76,9 +76,7 @@ impl CurSource {
     }
 }
 
-impl DeliverySource for CurSource {
-    type Detail = ManifestDetail;
-
+impl Export for CurSource {
     fn key(&self) -> &ExportKey {
         &self.key
     }
@@ -91,7 +89,22 @@ impl DeliverySource for CurSource {
         Some("sum(line_item_unblended_cost)".to_owned())
     }
 
-    async fn list(&self) -> miette::Result<Vec<Delivery<ManifestDetail>>> {
+    fn deliveries(&self) -> BoxFuture<'_, miette::Result<Vec<Delivery>>> {
+        Box::pin(self.list())
+    }
+
+    fn stage<'a>(
+        &'a self,
+        d: &'a Delivery,
+        dir: &'a Path,
+        ui: &'a Ui,
+    ) -> BoxFuture<'a, miette::Result<Staged>> {
+        Box::pin(self.stage_files(d, dir, ui))
+    }
+}
+
+impl CurSource {
+    async fn list(&self) -> miette::Result<Vec<Delivery>> {
         let root = format!("{}/", self.report);
         let dirs = self.store.list_dirs(&root).await?;
         let mut deliveries = Vec::new();
@@ -116,28 +129,33 @@ impl DeliverySource for CurSource {
                     ),
                 }),
             });
-            let (version_id, files) = match &manifest {
+            let (version_id, files, status) = match &manifest {
                 Ok(m) => {
                     let files = self
                         .store
                         .delivery_files(&self.report, &m.report_keys, &location, &mut sizes)
                         .await?;
-                    (m.assembly_id.clone(), files)
+                    (m.assembly_id.clone(), files, DeliveryStatus::Ready)
                 }
-                Err(_) => ("(unreadable manifest)".to_owned(), Vec::new()),
+                Err(e) => (
+                    "(unreadable manifest)".to_owned(),
+                    Vec::new(),
+                    DeliveryStatus::unreadable(e),
+                ),
             };
             deliveries.push(Delivery {
                 period,
                 version_id,
                 files,
-                detail: ManifestDetail {
+                status,
+                detail: std::sync::Arc::new(ManifestDetail {
                     location,
                     rel,
                     manifest: manifest.map_err(|e| match e {
                         Error::ManifestInvalid { reason, .. } => reason,
                         other => other.to_string(),
                     }),
-                },
+                }),
             });
         }
         if deliveries.is_empty() {
@@ -152,13 +170,10 @@ impl DeliverySource for CurSource {
         Ok(deliveries)
     }
 
-    async fn stage(
-        &self,
-        d: &Delivery<ManifestDetail>,
-        dir: &Path,
-        ui: &Ui,
-    ) -> miette::Result<Staged> {
-        let detail = &d.detail;
+    async fn stage_files(&self, d: &Delivery, dir: &Path, ui: &Ui) -> miette::Result<Staged> {
+        let detail = d
+            .detail::<ManifestDetail>()
+            .ok_or_else(|| miette::miette!("not a CUR delivery"))?;
         let manifest = match &detail.manifest {
             Ok(m) => m,
             // The reason found when listing (a parse error, or a billing period that is not

@@ -14,7 +14,7 @@ use finops_core::Period;
 use finops_core::naming::{TableRef, export_table_name, quote_ident, validate_export_name};
 use finops_core::output::Ui;
 use finops_core::state::ExportKey;
-use finops_core::vendor::{Delivery, DeliverySource, Staged};
+use finops_core::vendor::{BoxFuture, Delivery, DeliveryStatus, Export, Staged};
 use serde::Deserialize;
 
 use crate::cur::{CurSource, SCHEMA};
@@ -200,9 +200,7 @@ impl DataExportSource {
     }
 }
 
-impl DeliverySource for DataExportSource {
-    type Detail = DataDetail;
-
+impl Export for DataExportSource {
     fn key(&self) -> &ExportKey {
         &self.key
     }
@@ -221,7 +219,22 @@ impl DeliverySource for DataExportSource {
         })
     }
 
-    async fn list(&self) -> miette::Result<Vec<Delivery<DataDetail>>> {
+    fn deliveries(&self) -> BoxFuture<'_, miette::Result<Vec<Delivery>>> {
+        Box::pin(self.list())
+    }
+
+    fn stage<'a>(
+        &'a self,
+        d: &'a Delivery,
+        dir: &'a Path,
+        ui: &'a Ui,
+    ) -> BoxFuture<'a, miette::Result<Staged>> {
+        Box::pin(self.stage_files(d, dir, ui))
+    }
+}
+
+impl DataExportSource {
+    async fn list(&self) -> miette::Result<Vec<Delivery>> {
         let dirs = self
             .store
             .list_dirs(&format!("{}/metadata/", self.export))
@@ -245,27 +258,32 @@ impl DeliverySource for DataExportSource {
                 }),
                 _ => Ok(m),
             });
-            let (version_id, files) = match &manifest {
+            let (version_id, files, status) = match &manifest {
                 Ok(m) => {
                     let files = self
                         .store
                         .delivery_files(&self.export, &m.data_files, &location, &mut sizes)
                         .await?;
-                    (m.execution_id.clone(), files)
+                    (m.execution_id.clone(), files, DeliveryStatus::Ready)
                 }
-                Err(_) => ("(unreadable manifest)".to_owned(), Vec::new()),
+                Err(e) => (
+                    "(unreadable manifest)".to_owned(),
+                    Vec::new(),
+                    DeliveryStatus::unreadable(e),
+                ),
             };
             deliveries.push(Delivery {
                 period,
                 version_id,
                 files,
-                detail: DataDetail {
+                status,
+                detail: std::sync::Arc::new(DataDetail {
                     location,
                     manifest: manifest.map_err(|e| match e {
                         Error::ManifestInvalid { reason, .. } => reason,
                         other => other.to_string(),
                     }),
-                },
+                }),
             });
         }
         if deliveries.is_empty() {
@@ -279,8 +297,10 @@ impl DeliverySource for DataExportSource {
         Ok(deliveries)
     }
 
-    async fn stage(&self, d: &Delivery<DataDetail>, dir: &Path, ui: &Ui) -> miette::Result<Staged> {
-        let detail = &d.detail;
+    async fn stage_files(&self, d: &Delivery, dir: &Path, ui: &Ui) -> miette::Result<Staged> {
+        let detail = d
+            .detail::<DataDetail>()
+            .ok_or_else(|| miette::miette!("not a Data Exports delivery"))?;
         let manifest = match &detail.manifest {
             Ok(m) => m,
             Err(reason) => {

@@ -2,7 +2,7 @@
 //! Data Exports from S3 or a local copy.
 //!
 //! Owns what is specific to AWS: manifests, S3 access through aws-sdk-s3 and the default
-//! credential chain, the CUR column types, and the `finops aws …` commands. It never opens a
+//! credential chain, the CUR column types, and `finops aws import-ce`. It never opens a
 //! transaction: loading, state and period replacement belong to `finops-core`.
 
 pub mod ce;
@@ -16,5 +16,5 @@ pub mod load;
 pub mod manifest;
 mod store;
 
-pub use cli::{AwsCommand, run};
+pub use cli::{AWS, Aws};
 pub use error::Error;

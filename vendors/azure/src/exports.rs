@@ -10,7 +10,7 @@ use finops_core::load::{self, ColumnType, FileKind, ReadColumn};
 use finops_core::naming::{TableRef, export_table_name, validate_export_name};
 use finops_core::output::Ui;
 use finops_core::state::ExportKey;
-use finops_core::vendor::{Delivery, DeliveryFile, DeliverySource, Staged};
+use finops_core::vendor::{BoxFuture, Delivery, DeliveryFile, DeliveryStatus, Export, Staged};
 
 use crate::error::{Error, Result};
 use crate::focus;
@@ -275,9 +275,7 @@ impl ExportSource {
     }
 }
 
-impl DeliverySource for ExportSource {
-    type Detail = Run;
-
+impl Export for ExportSource {
     fn key(&self) -> &ExportKey {
         &self.key
     }
@@ -296,11 +294,28 @@ impl DeliverySource for ExportSource {
         })
     }
 
-    async fn list(&self) -> miette::Result<Vec<Delivery<Run>>> {
+    fn deliveries(&self) -> BoxFuture<'_, miette::Result<Vec<Delivery>>> {
+        let deliveries = self.list();
+        Box::pin(async move { Ok(deliveries) })
+    }
+
+    fn stage<'a>(
+        &'a self,
+        d: &'a Delivery,
+        dir: &'a Path,
+        ui: &'a Ui,
+    ) -> BoxFuture<'a, miette::Result<Staged>> {
+        Box::pin(self.stage_files(d, dir, ui))
+    }
+}
+
+impl ExportSource {
+    /// One delivery per month: its newest run (already read by [`discover`]).
+    fn list(&self) -> Vec<Delivery> {
         let mut out = Vec::new();
         for (period, run) in &self.runs {
             let location = self.store.describe(&run.rel);
-            let (version_id, files) = match &run.manifest {
+            let (version_id, files, status) = match &run.manifest {
                 Ok(m) => {
                     let mut files = Vec::new();
                     for b in &m.blobs {
@@ -316,23 +331,34 @@ impl DeliverySource for ExportSource {
                     } else {
                         m.run_info.run_id.clone()
                     };
-                    (v, files)
+                    (v, files, DeliveryStatus::Ready)
                 }
-                Err(_) => ("(unreadable manifest)".to_owned(), Vec::new()),
+                Err(reason) => (
+                    "(unreadable manifest)".to_owned(),
+                    Vec::new(),
+                    DeliveryStatus::unreadable(&Error::ManifestInvalid {
+                        location: location.clone(),
+                        reason: reason.clone(),
+                    }),
+                ),
             };
             out.push(Delivery {
                 period: *period,
                 version_id,
                 files,
-                detail: run.clone(),
+                status,
+                detail: std::sync::Arc::new(run.clone()),
             });
         }
-        Ok(out)
+        out
     }
 
-    async fn stage(&self, d: &Delivery<Run>, dir: &Path, ui: &Ui) -> miette::Result<Staged> {
-        let location = self.store.describe(&d.detail.rel);
-        let manifest = match &d.detail.manifest {
+    async fn stage_files(&self, d: &Delivery, dir: &Path, ui: &Ui) -> miette::Result<Staged> {
+        let run = d
+            .detail::<Run>()
+            .ok_or_else(|| miette::miette!("not a Cost Management delivery"))?;
+        let location = self.store.describe(&run.rel);
+        let manifest = match &run.manifest {
             Ok(m) => m,
             Err(reason) => {
                 return Err(Error::ManifestInvalid {
@@ -351,7 +377,7 @@ impl DeliverySource for ExportSource {
         }
         let mut rels = Vec::new();
         for b in &manifest.blobs {
-            let rel = self.data_rel(&d.detail.rel, &b.blob_name, &location)?;
+            let rel = self.data_rel(&run.rel, &b.blob_name, &location)?;
             if let (Some(want), Some(have)) = (b.byte_count, self.listing.get(&rel))
                 && want != *have
             {

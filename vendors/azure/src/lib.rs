@@ -3,7 +3,7 @@
 //!
 //! Owns what is specific to Azure: export run manifests, Blob Storage access through
 //! `object_store` (connection string, account key, SAS, Entra ID), the cost-export columns and
-//! their FOCUS mapping, and the `finops azure …` commands. Loading, state and period
+//! their FOCUS mapping. The commands, loading, state and period
 //! replacement belong to `finops-core`.
 
 // Azure's dataset names (FocusCost, ActualCost…) are product names in prose, not code.
@@ -17,5 +17,5 @@ pub mod focus;
 pub mod manifest;
 mod store;
 
-pub use cli::{AzureCommand, run};
+pub use cli::{AZURE, Azure};
 pub use error::Error;

@@ -1,18 +1,235 @@
-//! What every vendor's commands print the same way: an import's report, and `show-state`.
+//! The commands every vendor has, once: `finops <vendor> import`, `list-exports` and
+//! `show-state`, with the same flags, validation, output and exit codes for all; the
+//! vendor's older verbs are aliases (`aws import-cur`, `azure import-exports`). Also what
+//! they print: an import's report and the load state.
 
 use std::collections::BTreeMap;
 
+use clap::{Args, FromArgMatches};
 use serde_json::{Value, json};
 
 use crate::Context;
+use crate::config::FlagValue;
 use crate::error::Result;
 use crate::events::EventKind;
-use crate::import::{ImportReport, Outcome};
+use crate::import::{self, ImportReport, Outcome};
 use crate::output::{self, ExitStatus, Format, Table, print_json, print_table};
 use crate::period::Period;
 use crate::precision::{NumberKind, Rounding};
 use crate::state::{self, ExportKey};
+use crate::vendor::{Vendor, Verb};
 use crate::warehouse::{META_SCHEMA, Warehouse};
+
+/// Which billing periods.
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Periods")]
+pub struct PeriodArgs {
+    /// First billing period to consider, YYYY-MM
+    #[arg(long, value_name = "YYYY-MM")]
+    pub start: Option<Period>,
+    /// Last billing period to consider (inclusive), YYYY-MM
+    #[arg(long, value_name = "YYYY-MM")]
+    pub end: Option<Period>,
+}
+
+/// The options of `finops <vendor> import`.
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// Reload periods even when the same version is already loaded
+    #[arg(long)]
+    force: bool,
+    /// Print what would be loaded and change nothing
+    #[arg(long)]
+    dry_run: bool,
+    /// Files downloaded at once [default 4]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=64))]
+    concurrency: Option<u16>,
+    #[command(flatten)]
+    periods: PeriodArgs,
+}
+
+/// The options of `finops <vendor> list-exports`.
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    #[command(flatten)]
+    periods: PeriodArgs,
+}
+
+/// The options of `finops <vendor> show-state`.
+#[derive(Debug, Args)]
+pub struct ShowStateArgs {
+    /// Only this export
+    #[arg(long, visible_alias = "report", value_name = "NAME")]
+    export: Option<String>,
+    /// How many recent load attempts to show
+    #[arg(long, value_name = "N", default_value_t = 20)]
+    history: u32,
+}
+
+/// The `finops <vendor>` command: core's three verbs (with the vendor's location arguments
+/// and aliases) and the vendor's own commands.
+pub fn command(v: &dyn Vendor) -> clap::Command {
+    let config = |name: &str| v.key(name).unwrap_or("");
+    // `augment_args` sets the command's about from the arguments' type: set ours after it.
+    let import = v
+        .location_args(ImportArgs::augment_args(clap::Command::new("import")))
+        .about(format!(
+            "Import {} billing exports into the warehouse (raw rows, FOCUS rows, load state)",
+            v.display_name()
+        ))
+        .long_about(v.import_help())
+        .visible_aliases(v.aliases(Verb::Import).iter().copied())
+        .mut_arg("concurrency", |a| {
+            a.help(format!(
+                "Files downloaded at once [config: {}; default 4]",
+                config("concurrency")
+            ))
+        });
+    let list = v
+        .location_args(ListArgs::augment_args(clap::Command::new("list-exports")))
+        .about("List every export at the location: its kind, each billing period delivered, and whether that version is loaded")
+        .visible_aliases(v.aliases(Verb::ListExports).iter().copied());
+    let state = ShowStateArgs::augment_args(clap::Command::new("show-state"))
+        .about("Show what is loaded: the current version of each period, and recent load attempts")
+        .visible_aliases(v.aliases(Verb::ShowState).iter().copied())
+        .mut_arg("export", |a| {
+            a.help(format!("Only this export [config: {}]", v.export_key()))
+        });
+    clap::Command::new(v.name())
+        .about(v.about())
+        .subcommand_required(true)
+        .arg_required_else_help(true)
+        .subcommand(import)
+        .subcommand(list)
+        .subcommand(state)
+        .subcommands(v.extra_commands())
+}
+
+/// Runs `finops <vendor> …` from its matches.
+pub async fn run(
+    v: &dyn Vendor,
+    matches: &clap::ArgMatches,
+    ctx: &mut Context,
+) -> miette::Result<ExitStatus> {
+    let Some((verb, sub)) = matches.subcommand() else {
+        return Err(miette::miette!("a subcommand is required"));
+    };
+    match verb {
+        "import" => {
+            let result = import_command(v, sub, ctx).await;
+            if let Err(e) = &result {
+                import_failed(ctx, v.name(), e);
+            }
+            result
+        }
+        "list-exports" => list_exports(v, sub, ctx).await,
+        "show-state" => {
+            let args = ShowStateArgs::from_arg_matches(sub).map_err(|e| miette::miette!("{e}"))?;
+            if let Some(e) = &args.export {
+                ctx.settings
+                    .apply_flags([(v.export_key(), FlagValue::Str(e.clone()))]);
+            }
+            let export = ctx.settings.get_str(v.export_key());
+            Ok(show_state(
+                ctx,
+                v.name(),
+                v.labels().0,
+                export.as_deref(),
+                args.history,
+            )?)
+        }
+        other => v.run_extra(other, sub, ctx).await,
+    }
+}
+
+async fn import_command(
+    v: &dyn Vendor,
+    sub: &clap::ArgMatches,
+    ctx: &mut Context,
+) -> miette::Result<ExitStatus> {
+    let args = ImportArgs::from_arg_matches(sub).map_err(|e| miette::miette!("{e}"))?;
+    let mut flags = v.location_flags(sub);
+    if let (Some(c), Some(key)) = (args.concurrency, v.key("concurrency")) {
+        flags.push((key, FlagValue::Int(i64::from(c))));
+    }
+    ctx.settings.apply_flags(flags);
+    let opts = ctx.import_options(
+        args.force,
+        args.dry_run,
+        args.periods.start,
+        args.periods.end,
+    )?;
+    let single = ctx.settings.get_str(v.export_key()).is_some();
+    let exports = v.exports(ctx).await?;
+    let wh = ctx.open_warehouse()?;
+    let mut reports = Vec::new();
+    for e in &exports {
+        reports.push(import::run(&wh, e.as_ref(), &opts, &ctx.ui).await?);
+    }
+    Ok(finish_imports(ctx, &reports, single, args.dry_run))
+}
+
+/// An import that failed before it had per-export reports (a wrong bucket, refused
+/// credentials…) still tells the `import.failed` hooks.
+fn import_failed(ctx: &Context, vendor: &str, error: &miette::Report) {
+    let _ = ctx.emit(EventKind::ImportFailed, || {
+        json!({
+            "vendor": vendor,
+            "command": format!("{vendor} import"),
+            "error": error.to_string(),
+            "code": error.code().map(|c| c.to_string()),
+            "help": error.help().map(|h| h.to_string()),
+        })
+    });
+}
+
+async fn list_exports(
+    v: &dyn Vendor,
+    sub: &clap::ArgMatches,
+    ctx: &mut Context,
+) -> miette::Result<ExitStatus> {
+    let args = ListArgs::from_arg_matches(sub).map_err(|e| miette::miette!("{e}"))?;
+    crate::period::check_range(args.periods.start, args.periods.end)?;
+    ctx.settings.apply_flags(v.location_flags(sub));
+    let exports = v.exports(ctx).await?;
+    let state = LoadedVersions::open(ctx)?;
+    let (export_label, kind_label) = v.labels();
+    let mut t = Table::new(vec![
+        export_label,
+        kind_label,
+        "period",
+        "version",
+        "files",
+        "bytes",
+        "loaded",
+    ]);
+    for e in &exports {
+        let current = state.of(e.key())?;
+        let mut deliveries = e.deliveries().await?;
+        deliveries.sort_by_key(|d| d.period);
+        for d in deliveries.iter().filter(|d| {
+            args.periods.start.is_none_or(|s| d.period >= s)
+                && args.periods.end.is_none_or(|end| d.period <= end)
+        }) {
+            t.push(vec![
+                json!(e.key().export),
+                json!(e.key().kind),
+                json!(d.period.to_string()),
+                json!(d.version_id),
+                json!(d.files.len()),
+                json!(d.bytes()),
+                json!(loaded_label(
+                    &current,
+                    d.period,
+                    &d.version_id,
+                    d.is_readable()
+                )),
+            ]);
+        }
+    }
+    print_table(ctx.ui.format, &t);
+    Ok(ExitStatus::Success)
+}
 
 /// Prints the reports of one command's imports (one per export) and each failure's full
 /// diagnostic; returns the combined exit status. `single`: one export was asked for, so
