@@ -368,6 +368,69 @@ pub enum Error {
         problem: String,
     },
 
+    /// The local copy of an export's storage is not a directory.
+    ///
+    /// Resolution: pass the directory that holds the export folders.
+    #[error("the local export directory `{}` {}", path.display(), if *is_file { "is a file, not a directory" } else { "does not exist" })]
+    #[diagnostic(code(finops::store::no_directory), help("{help}"))]
+    NoLocalDirectory {
+        /// The directory.
+        path: PathBuf,
+        /// It exists, as a file.
+        is_file: bool,
+        /// The vendor's words on what the directory is.
+        help: String,
+    },
+
+    /// A data file a manifest names is not in the store.
+    ///
+    /// Resolution: wait for the delivery to finish, or re-sync the local copy.
+    #[error("data file `{key}` named by the manifest is missing")]
+    #[diagnostic(code(finops::store::missing_file), help("{help}"))]
+    MissingDataFile {
+        /// Where it should be.
+        key: String,
+        /// The vendor's words.
+        help: String,
+    },
+
+    /// A download's size differs from what the store announced.
+    ///
+    /// Resolution: run again; the connection was cut.
+    #[error("`{key}` downloaded {actual} bytes, expected {expected}")]
+    #[diagnostic(
+        code(finops::store::size_mismatch),
+        help("the download was cut short; nothing of this period was loaded; run again")
+    )]
+    SizeMismatch {
+        /// The object.
+        key: String,
+        /// Announced size.
+        expected: u64,
+        /// Bytes received.
+        actual: u64,
+    },
+
+    /// A call to a cloud's storage or API failed (after retries).
+    ///
+    /// Resolution: follow the help for the specific error.
+    #[error("{service} {operation} on `{location}` failed: {message}")]
+    #[diagnostic(code(finops::remote), help("{help}"))]
+    Remote {
+        /// `S3`, `Blob Storage`, `GCS`.
+        service: &'static str,
+        /// `ListObjectsV2`, `GetObject`, `list`…
+        operation: &'static str,
+        /// The object or prefix (`s3://bucket/key`).
+        location: String,
+        /// The service's error code (`AccessDenied`, `NoSuchBucket`…), if any.
+        code: Option<String>,
+        /// The message.
+        message: String,
+        /// What to do.
+        help: String,
+    },
+
     /// A file-system operation failed.
     ///
     /// Resolution: check the path, free space and permissions.
@@ -527,6 +590,10 @@ impl Error {
             | Self::CorruptParquet { .. }
             | Self::RoundingTolerance { .. }
             | Self::FocusMapping { .. }
+            | Self::NoLocalDirectory { .. }
+            | Self::MissingDataFile { .. }
+            | Self::SizeMismatch { .. }
+            | Self::Remote { .. }
             | Self::Io { .. } => ExitStatus::Failure,
         }
     }

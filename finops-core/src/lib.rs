@@ -24,6 +24,7 @@ pub mod precision;
 pub mod raw_columns;
 pub mod redacted;
 pub mod state;
+pub mod store;
 pub mod vendor;
 pub mod vendor_commands;
 pub mod warehouse;

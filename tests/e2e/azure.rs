@@ -568,8 +568,20 @@ fn bad_blobs_and_names_are_refused_and_keep_what_was_loaded() {
     );
     assert_eq!(run.code, 1, "{run:?}");
     assert!(
+        run.stderr.contains(
+            "Blob Storage list on `azure://devstoreaccount1/nope/exports/` failed: ContainerNotFound: The specified container does not exist."
+        ),
+        "{run:?}"
+    );
+    assert!(
         run.stderr
-            .contains("listing azure://devstoreaccount1/nope/exports/"),
+            .contains("the container does not exist: check --container"),
+        "{run:?}"
+    );
+    // One line of message, not the response three times over.
+    assert_eq!(
+        run.stderr.matches("ContainerNotFound").count(),
+        1,
         "{run:?}"
     );
     let bad = conn.replace(crate::harness::AZURITE_KEY, "d3JvbmcK");

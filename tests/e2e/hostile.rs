@@ -799,7 +799,7 @@ fn no_aws_credentials_is_said_plainly() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
     assert!(
-        stderr.contains("no AWS credentials were found")
+        stderr.contains("no credentials were found")
             && stderr.contains("AWS_ACCESS_KEY_ID")
             && stderr.contains("--profile")
             && !stderr.contains("check --endpoint-url"),

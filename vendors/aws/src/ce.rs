@@ -166,7 +166,7 @@ impl CostExplorerSource {
                 let mut code = e.code().map(str::to_owned);
                 let message = e
                     .message()
-                    .map_or_else(|| crate::store::source_chain(&e), str::to_owned);
+                    .map_or_else(|| finops_core::store::source_chain(&e), str::to_owned);
                 if code.is_none() && message.contains("credential") {
                     code = Some("NoCredentials".to_owned());
                 }
@@ -289,11 +289,7 @@ impl CostExplorerSource {
     async fn stage_files(&self, d: &Delivery, dir: &Path, _ui: &Ui) -> miette::Result<Staged> {
         let rows = self.fetch(d.period).await?;
         let path = dir.join("cost-explorer.csv");
-        let io = |source| Error::Io {
-            action: "writing",
-            path: path.display().to_string(),
-            source,
-        };
+        let io = |source| Error::from(finops_core::Error::io("writing", &path)(source));
         let mut w = csv::Writer::from_path(&path).map_err(|e| io(std::io::Error::other(e)))?;
         w.write_record(COLUMNS.iter().map(|(n, _)| *n))
             .map_err(|e| io(std::io::Error::other(e)))?;

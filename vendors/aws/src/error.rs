@@ -52,23 +52,6 @@ pub enum Error {
         reason: String,
     },
 
-    /// The local export directory does not exist.
-    ///
-    /// Resolution: pass the directory that holds `<report>/<YYYYMMDD-YYYYMMDD>/` folders.
-    #[error("the local export directory `{path}` {}", if *is_file { "is a file, not a directory" } else { "does not exist" })]
-    #[diagnostic(
-        code(finops::aws::no_path),
-        help(
-            "--path is the local copy of s3://<bucket>/<prefix>/: the folder that holds the export folders (<report>/<YYYYMMDD-YYYYMMDD>/ or <export>/metadata/)"
-        )
-    )]
-    NoLocalPath {
-        /// The directory.
-        path: String,
-        /// It exists, as a file.
-        is_file: bool,
-    },
-
     /// A manifest could not be parsed.
     ///
     /// Resolution: the file is damaged or not a CUR manifest; AWS rewrites it on the next delivery.
@@ -120,21 +103,6 @@ pub enum Error {
         compression: String,
     },
 
-    /// A data file named by the manifest is not there.
-    ///
-    /// Resolution: wait for AWS to finish the delivery, or re-sync the local copy.
-    #[error("data file `{key}` named by the manifest is missing")]
-    #[diagnostic(
-        code(finops::aws::missing_file),
-        help(
-            "AWS may still be delivering this period, or the local copy is incomplete; the period is retried on the next run"
-        )
-    )]
-    MissingDataFile {
-        /// The key.
-        key: String,
-    },
-
     /// A CSV file's header does not match the manifest's column list.
     ///
     /// Resolution: the file belongs to another delivery or is damaged; re-sync it.
@@ -152,45 +120,10 @@ pub enum Error {
         missing: Vec<String>,
     },
 
-    /// A download's size differs from what S3 announced.
-    ///
-    /// Resolution: retry; the connection was cut.
-    #[error("`{key}` downloaded {actual} bytes, expected {expected}")]
-    #[diagnostic(
-        code(finops::aws::size_mismatch),
-        help("the download was cut short; run again")
-    )]
-    SizeMismatch {
-        /// The key.
-        key: String,
-        /// Announced size.
-        expected: u64,
-        /// Bytes received.
-        actual: u64,
-    },
-
     /// A vendor-neutral failure (a corrupt data file, a warehouse error).
     #[error(transparent)]
     #[diagnostic(transparent)]
     Core(#[from] finops_core::Error),
-
-    /// An S3 call failed.
-    ///
-    /// Resolution: follow the help for the specific S3 error.
-    #[error("S3 {operation} on `s3://{bucket}/{key}` failed: {message}")]
-    #[diagnostic(code(finops::aws::s3), help("{}", s3_help(code.as_deref())))]
-    S3 {
-        /// `ListObjectsV2`, `GetObject`.
-        operation: &'static str,
-        /// Bucket.
-        bucket: String,
-        /// Key or prefix.
-        key: String,
-        /// S3's error code (`AccessDenied`, `NoSuchBucket`…), if any.
-        code: Option<String>,
-        /// The message.
-        message: String,
-    },
 
     /// A Cost Explorer call failed (after the SDK's retries).
     ///
@@ -202,24 +135,6 @@ pub enum Error {
         code: Option<String>,
         /// The message.
         message: String,
-    },
-
-    /// A local file could not be read or written.
-    ///
-    /// Resolution: check the path, free space and permissions.
-    #[error("{action} `{path}` failed")]
-    #[diagnostic(
-        code(finops::aws::io),
-        help("check the path, free disk space and permissions")
-    )]
-    Io {
-        /// What was attempted.
-        action: &'static str,
-        /// The path.
-        path: String,
-        /// What the OS said.
-        #[source]
-        source: std::io::Error,
     },
 }
 
@@ -272,7 +187,8 @@ fn ce_help(code: Option<&str>) -> String {
     }
 }
 
-fn s3_help(code: Option<&str>) -> String {
+/// AWS's help for an S3 error code (core's [`finops_core::store::s3::describe`] codes).
+pub(crate) fn s3_help(code: Option<&str>) -> String {
     match code {
         Some("AccessDenied" | "Forbidden" | "403") => {
             "the credentials in use may not read this bucket: check --profile, AWS_PROFILE or the role, and the bucket policy (s3:ListBucket and s3:GetObject)".to_owned()

@@ -403,7 +403,7 @@ pub struct Found {
 pub(crate) async fn detect(
     store: &Store,
     name: &str,
-) -> Result<Option<std::result::Result<ExportKind, String>>> {
+) -> miette::Result<Option<std::result::Result<ExportKind, String>>> {
     let dirs = store.list_dirs(&format!("{name}/")).await?;
     if dirs.iter().any(|d| d == "metadata") {
         // The newest readable manifest tells; an unreadable one fails its period at import.
@@ -440,7 +440,7 @@ pub(crate) async fn detect(
 }
 
 /// Every export under the bucket/prefix (or local directory), by name.
-pub(crate) async fn discover(store: &Store) -> Result<Vec<Found>> {
+pub(crate) async fn discover(store: &Store) -> miette::Result<Vec<Found>> {
     let mut found = Vec::new();
     for name in store.list_dirs("").await? {
         // A folder whose name no export can have ("finops-sample copy") is not one: skipped

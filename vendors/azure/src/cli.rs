@@ -16,7 +16,6 @@ use finops_core::vendor::{BoxFuture, Export, Vendor, Verb};
 use crate::config::AzureConfig;
 use crate::error::Error;
 use crate::exports::{self, Dataset, ExportSource};
-use crate::store::Store;
 
 /// The Azure vendor.
 pub struct Azure;
@@ -142,8 +141,8 @@ impl LocationArgs {
 /// The exports to work on: the one named by `azure.export`, or every one found. An
 /// ActualCost export is paired with an AmortizedCost export of the same scope.
 async fn resolve(cfg: &AzureConfig) -> miette::Result<Vec<Box<dyn Export>>> {
-    let store = Store::from_config(cfg)?;
-    let (found, listing) = exports::discover(&store).await?;
+    let store = crate::store::from_config(cfg)?;
+    let (found, listing) = exports::discover(store.as_ref()).await?;
     if found.is_empty() {
         let mut top: Vec<String> = listing
             .keys()

@@ -75,21 +75,6 @@ pub enum Error {
         dataset: String,
     },
 
-    /// A Blob Storage call failed.
-    ///
-    /// Resolution: depends on the cause; the help says.
-    #[error("{action} {location} failed")]
-    #[diagnostic(code(finops::azure::blob), help("{}", blob_help(source)))]
-    Blob {
-        /// What was attempted.
-        action: &'static str,
-        /// The blob or folder.
-        location: String,
-        /// What object_store said.
-        #[source]
-        source: object_store::Error,
-    },
-
     /// A vendor-neutral failure (a corrupt data file, a warehouse error, a setting).
     #[error(transparent)]
     #[diagnostic(transparent)]
@@ -105,26 +90,5 @@ fn found_help(found: &[String], what: &str) -> String {
             list.push("…");
         }
         format!("{what} found there: {}", list.join(", "))
-    }
-}
-
-fn blob_help(e: &object_store::Error) -> String {
-    match e {
-        object_store::Error::NotFound { .. } => {
-            "check the account, container and prefix (`finops azure list-exports` lists what is there)".into()
-        }
-        object_store::Error::Unauthenticated { .. } | object_store::Error::PermissionDenied { .. } => {
-            "the credentials were refused: check azure.connection_string, azure.account_key, azure.sas_token or the Entra ID identity (it needs the Storage Blob Data Reader role)".into()
-        }
-        _ => {
-            let text = e.to_string();
-            if text.contains("ContainerNotFound") || text.contains("404") {
-                "the container does not exist: check --container".into()
-            } else if text.contains("AuthenticationFailed") || text.contains("403") {
-                "the credentials were refused: check azure.connection_string, azure.account_key or azure.sas_token".into()
-            } else {
-                "check the endpoint, the network and the credentials; the call was retried before failing".into()
-            }
-        }
     }
 }

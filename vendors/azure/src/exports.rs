@@ -4,18 +4,19 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use finops_core::Period;
 use finops_core::load::{self, ColumnType, FileKind, ReadColumn};
 use finops_core::naming::{TableRef, export_table_name, validate_export_name};
 use finops_core::output::Ui;
 use finops_core::state::ExportKey;
+use finops_core::store::Store;
 use finops_core::vendor::{BoxFuture, Delivery, DeliveryFile, DeliveryStatus, Export, Staged};
 
 use crate::error::{Error, Result};
 use crate::focus;
 use crate::manifest::Manifest;
-use crate::store::Store;
 
 /// Schema of Azure raw tables.
 pub const SCHEMA: &str = "azure";
@@ -108,19 +109,29 @@ fn run_order(rel: &str, submitted: Option<&str>) -> String {
 
 /// Every export under the store's prefix, with the newest run of each month, and the listing
 /// (file → size).
-pub(crate) async fn discover(store: &Store) -> Result<(Vec<Found>, BTreeMap<String, u64>)> {
+pub(crate) async fn discover(
+    store: &dyn Store,
+) -> miette::Result<(Vec<Found>, BTreeMap<String, u64>)> {
     // export -> period -> (order, rel, manifest)
     type Candidate = (String, String, std::result::Result<Manifest, String>);
-    let listing = store.list().await?;
+    let listing = store.list_files("").await?;
     let mut by_export: BTreeMap<String, BTreeMap<Period, Candidate>> = BTreeMap::new();
     for rel in listing
         .keys()
         .filter(|k| *k == "manifest.json" || k.ends_with("/manifest.json"))
     {
         let location = store.describe(rel);
-        let parsed = match store.read(rel).await {
-            Ok(bytes) => Manifest::parse(&bytes, &location),
-            Err(e) => Err(e),
+        let parsed = match store.read_small(rel).await {
+            Ok(Some(bytes)) => Manifest::parse(&bytes, &location),
+            Ok(None) => Err(Error::ManifestInvalid {
+                location: location.clone(),
+                reason: "it was deleted while the exports were listed".into(),
+            }),
+            // A manifest that cannot be read fails its month alone, with the reason.
+            Err(e) => Err(Error::ManifestInvalid {
+                location: location.clone(),
+                reason: e.to_string(),
+            }),
         };
         let (name, period, order) = match &parsed {
             Ok(m) => (
@@ -194,7 +205,7 @@ pub(crate) async fn discover(store: &Store) -> Result<(Vec<Found>, BTreeMap<Stri
 
 /// One Cost Management export.
 pub struct ExportSource {
-    store: Store,
+    store: Arc<dyn Store>,
     name: String,
     dataset: Dataset,
     /// An ActualCost export whose scope also has an AmortizedCost export: its FOCUS rows are
@@ -209,7 +220,7 @@ pub struct ExportSource {
 impl ExportSource {
     /// The export `found` in `store`.
     pub(crate) fn new(
-        store: Store,
+        store: Arc<dyn Store>,
         found: Found,
         dataset: Dataset,
         purchases_only: bool,
@@ -395,7 +406,9 @@ impl ExportSource {
         // Two names of one file (a full blob name and one beside the manifest) are one file.
         finops_core::vendor::dedupe_files(&mut rels, &location);
         let bar = ui.bytes_bar(d.bytes(), format!("{} {}", self.name, d.period));
-        let fetched = fetch_all(&self.store, &rels, dir, self.concurrency, &bar).await?;
+        let fetched =
+            finops_core::store::fetch_all(self.store.as_ref(), &rels, dir, self.concurrency, &bar)
+                .await?;
         bar.finish_and_clear();
         let bytes = fetched.iter().map(|(_, s)| s).sum();
         let files: Vec<PathBuf> = fetched.into_iter().map(|(p, _)| p).collect();
@@ -479,24 +492,6 @@ impl ExportSource {
             expected_rows: manifest.data_row_count,
         })
     }
-}
-
-async fn fetch_all(
-    store: &Store,
-    rels: &[String],
-    dir: &Path,
-    concurrency: usize,
-    bar: &finops_core::output::ProgressBar,
-) -> Result<Vec<(PathBuf, u64)>> {
-    use futures_util::{StreamExt, TryStreamExt, stream};
-    stream::iter(
-        rels.iter()
-            .cloned()
-            .map(|rel| async move { store.fetch(&rel, dir, bar).await }),
-    )
-    .buffered(concurrency.max(1))
-    .try_collect()
-    .await
 }
 
 #[cfg(test)]

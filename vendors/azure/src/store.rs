@@ -1,10 +1,14 @@
 //! Where the exports are: a Blob Storage container (through `object_store`, with its
-//! credential chain) or a local copy of it. Paths are relative to the configured prefix.
+//! credential chain) as a core [`Store`], or a local copy of it (core's [`LocalStore`]).
+//! Paths are relative to the configured prefix.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 
+use finops_core::output::ProgressBar;
+use finops_core::store::{Downloaded, LocalStore, MAX_SMALL_OBJECT, Store};
+use finops_core::vendor::BoxFuture;
 use futures_util::StreamExt;
 use object_store::ObjectStore as _;
 use object_store::ObjectStoreExt as _;
@@ -13,35 +17,35 @@ use object_store::path::Path as BlobPath;
 use tokio::io::AsyncWriteExt;
 
 use crate::config::{AzureConfig, ConnectionString};
-use crate::error::{Error, Result};
+use crate::error::Result;
 
-/// A container (and prefix) or a local directory.
-#[derive(Clone)]
-pub(crate) enum Store {
-    /// Blob Storage.
-    Blob {
-        /// The client, scoped to the container.
-        client: Arc<MicrosoftAzure>,
-        /// For messages: `azure://account/container`.
-        root: String,
-        /// `prefix/` or empty.
-        prefix: String,
-    },
-    /// A local copy of the container's prefix.
-    Local {
-        /// The directory.
-        dir: PathBuf,
-    },
+/// A container, rooted at a prefix.
+pub(crate) struct BlobStore {
+    /// The client, scoped to the container.
+    client: MicrosoftAzure,
+    /// For messages: `azure://account/container`.
+    root: String,
+    /// `prefix/` or empty.
+    prefix: String,
 }
 
-impl Store {
-    /// Local when `azure.path` is set; else the container, authenticated by (in order) a
-    /// connection string, an account key, a SAS token, a service principal, the Azure CLI, or
-    /// the ambient identity (workload identity, managed identity).
-    pub(crate) fn from_config(cfg: &AzureConfig) -> Result<Self> {
-        if let Some(dir) = &cfg.path {
-            return Ok(Self::Local { dir: dir.clone() });
-        }
+/// What `azure.path` is, when it is not a directory.
+const DIRECTORY_HELP: &str = "azure.path (--path) is the local copy of the container's export root: the folder that holds the export folders, each with <YYYYMMDD-YYYYMMDD>/<run>/manifest.json";
+/// What to do about a data file a manifest names that is not there.
+const MISSING_HELP: &str = "the export run may still be writing, or the local copy is incomplete; the month is retried on the next run";
+
+/// Local when `azure.path` is set; else the container, authenticated by (in order) a
+/// connection string, an account key, a SAS token, a service principal, the Azure CLI, or
+/// the ambient identity (workload identity, managed identity).
+pub(crate) fn from_config(cfg: &AzureConfig) -> Result<Arc<dyn Store>> {
+    if let Some(dir) = &cfg.path {
+        return Ok(Arc::new(LocalStore::new(dir, DIRECTORY_HELP, MISSING_HELP)));
+    }
+    Ok(Arc::new(BlobStore::from_config(cfg)?))
+}
+
+impl BlobStore {
+    fn from_config(cfg: &AzureConfig) -> Result<Self> {
         let spec = |k: &str| {
             crate::config::KEYS
                 .iter()
@@ -127,160 +131,205 @@ impl Store {
             "" => String::new(),
             p => format!("{p}/"),
         };
-        Ok(Self::Blob {
-            client: Arc::new(client),
+        Ok(Self {
+            client,
             root: format!("azure://{account}/{container}"),
             prefix,
         })
     }
 
-    /// `azure://account/container/prefix/rel` or the local path, for messages.
-    pub(crate) fn describe(&self, rel: &str) -> String {
-        match self {
-            Self::Blob { root, prefix, .. } => format!("{root}/{prefix}{rel}"),
-            Self::Local { dir } => dir.join(rel).display().to_string(),
-        }
-    }
-
-    /// The configured prefix (`p/` or empty; empty for a local copy).
-    pub(crate) fn prefix(&self) -> &str {
-        match self {
-            Self::Blob { prefix, .. } => prefix,
-            Self::Local { .. } => "",
-        }
-    }
-
-    /// Every file under the prefix (recursively): path relative to the prefix → size.
-    pub(crate) async fn list(&self) -> Result<BTreeMap<String, u64>> {
-        match self {
-            Self::Blob { client, prefix, .. } => {
-                let mut out = BTreeMap::new();
-                let p = BlobPath::from(prefix.trim_end_matches('/'));
-                let mut stream = client.list(if prefix.is_empty() { None } else { Some(&p) });
-                while let Some(meta) = stream.next().await {
-                    let meta = meta.map_err(|source| Error::Blob {
-                        action: "listing",
-                        location: self.describe(""),
-                        source,
-                    })?;
-                    let full = meta.location.to_string();
-                    if let Some(rel) = full.strip_prefix(prefix.as_str()) {
-                        out.insert(rel.to_owned(), meta.size);
-                    }
-                }
-                Ok(out)
-            }
-            Self::Local { dir } => {
-                if !dir.is_dir() {
-                    return Err(finops_core::Error::Io {
-                        action: "reading the directory".into(),
-                        path: dir.clone(),
-                        source: std::io::Error::new(
-                            std::io::ErrorKind::NotFound,
-                            "not a directory",
-                        ),
-                    }
-                    .into());
-                }
-                Ok(finops_core::vendor::local_files(dir, dir))
-            }
-        }
-    }
-
-    /// A small file (a manifest), whole.
-    pub(crate) async fn read(&self, rel: &str) -> Result<Vec<u8>> {
-        match self {
-            Self::Blob { client, prefix, .. } => {
-                let path = BlobPath::from(format!("{prefix}{rel}"));
-                let get = client.get(&path).await.map_err(|source| Error::Blob {
-                    action: "reading",
-                    location: self.describe(rel),
-                    source,
-                })?;
-                Ok(get
-                    .bytes()
-                    .await
-                    .map_err(|source| Error::Blob {
-                        action: "reading",
-                        location: self.describe(rel),
-                        source,
-                    })?
-                    .to_vec())
-            }
-            Self::Local { dir } => {
-                let path = dir.join(rel);
-                std::fs::read(&path)
-                    .map_err(finops_core::Error::io("reading", path))
-                    .map_err(Into::into)
-            }
-        }
-    }
-
-    /// Brings one data file to `dir` (a local copy is read in place) and checks a `.gz`
-    /// decodes to its end. Returns the local path and size.
-    pub(crate) async fn fetch(
+    fn error(
         &self,
+        operation: &'static str,
         rel: &str,
-        dir: &Path,
-        bar: &finops_core::output::ProgressBar,
-    ) -> Result<(PathBuf, u64)> {
-        let (path, size) = match self {
-            Self::Blob { client, prefix, .. } => {
-                let blob = BlobPath::from(format!("{prefix}{rel}"));
-                let blob_err = |source| Error::Blob {
-                    action: "downloading",
-                    location: self.describe(rel),
-                    source,
-                };
-                let get = client.get(&blob).await.map_err(blob_err)?;
-                let expected = get.meta.size;
-                let dest = dir.join(rel.replace('/', "__"));
-                let io = |e| Error::from(finops_core::Error::io("writing", &dest)(e));
-                let mut file = tokio::fs::File::create(&dest).await.map_err(io)?;
-                let mut stream = get.into_stream();
-                let mut written = 0u64;
-                while let Some(chunk) = stream.next().await {
-                    let chunk = chunk.map_err(|source| Error::Blob {
-                        action: "downloading",
-                        location: self.describe(rel),
-                        source,
-                    })?;
-                    file.write_all(&chunk).await.map_err(io)?;
-                    written += chunk.len() as u64;
-                    bar.inc(chunk.len() as u64);
-                    finops_core::fault::point("download");
+        source: &object_store::Error,
+    ) -> finops_core::Error {
+        let (code, message) = blob_message(source);
+        finops_core::Error::Remote {
+            service: "Blob Storage",
+            operation,
+            location: self.describe(rel),
+            code,
+            message,
+            help: blob_help(source),
+        }
+    }
+}
+
+impl Store for BlobStore {
+    fn describe(&self, rel: &str) -> String {
+        format!("{}/{}{rel}", self.root, self.prefix)
+    }
+
+    fn prefix(&self) -> &str {
+        &self.prefix
+    }
+
+    fn missing_help(&self) -> &str {
+        MISSING_HELP
+    }
+
+    fn list_dirs<'a>(&'a self, rel: &'a str) -> BoxFuture<'a, miette::Result<Vec<String>>> {
+        Box::pin(async move {
+            let p = BlobPath::from(format!("{}{rel}", self.prefix).trim_end_matches('/'));
+            let listing = self
+                .client
+                .list_with_delimiter(Some(&p))
+                .await
+                .map_err(|e| self.error("list", rel, &e))?;
+            let mut out: Vec<String> = listing
+                .common_prefixes
+                .iter()
+                .filter_map(|d| d.filename().map(str::to_owned))
+                .collect();
+            out.sort();
+            Ok(out)
+        })
+    }
+
+    fn list_files<'a>(
+        &'a self,
+        rel: &'a str,
+    ) -> BoxFuture<'a, miette::Result<BTreeMap<String, u64>>> {
+        Box::pin(async move {
+            let mut out = BTreeMap::new();
+            let full = format!("{}{rel}", self.prefix);
+            let p = BlobPath::from(full.trim_end_matches('/'));
+            let mut stream = self
+                .client
+                .list(if full.is_empty() { None } else { Some(&p) });
+            while let Some(meta) = stream.next().await {
+                let meta = meta.map_err(|e| self.error("list", rel, &e))?;
+                let name = meta.location.to_string();
+                if let Some(r) = name.strip_prefix(self.prefix.as_str()) {
+                    out.insert(r.to_owned(), meta.size);
                 }
-                file.flush().await.map_err(io)?;
-                if written != expected {
-                    return Err(finops_core::Error::Io {
-                        action: format!("downloading (got {written} of {expected} bytes)"),
-                        path: dest,
-                        source: std::io::Error::from(std::io::ErrorKind::UnexpectedEof),
+            }
+            Ok(out)
+        })
+    }
+
+    fn read_small<'a>(&'a self, rel: &'a str) -> BoxFuture<'a, miette::Result<Option<Vec<u8>>>> {
+        Box::pin(async move {
+            let path = BlobPath::from(format!("{}{rel}", self.prefix));
+            let get = match self.client.get(&path).await {
+                Ok(g) => g,
+                Err(object_store::Error::NotFound { .. }) => return Ok(None),
+                Err(e) => return Err(self.error("get", rel, &e).into()),
+            };
+            if get.meta.size > MAX_SMALL_OBJECT {
+                return Err(finops_core::Error::DeliveryUnreadable {
+                    message: format!("the manifest {} is larger than 64 MiB", self.describe(rel)),
+                    help: "a manifest is a small JSON file: check that the prefix is right".into(),
+                }
+                .into());
+            }
+            let bytes = get.bytes().await.map_err(|e| self.error("get", rel, &e))?;
+            Ok(Some(bytes.to_vec()))
+        })
+    }
+
+    fn download<'a>(
+        &'a self,
+        rel: &'a str,
+        dest: &'a Path,
+        bar: &'a ProgressBar,
+    ) -> BoxFuture<'a, miette::Result<Downloaded>> {
+        Box::pin(async move {
+            let blob = BlobPath::from(format!("{}{rel}", self.prefix));
+            let get = match self.client.get(&blob).await {
+                Ok(g) => g,
+                Err(object_store::Error::NotFound { .. }) => {
+                    return Err(finops_core::Error::MissingDataFile {
+                        key: self.describe(rel),
+                        help: MISSING_HELP.to_owned(),
                     }
                     .into());
                 }
-                (dest, written)
+                Err(e) => return Err(self.error("get", rel, &e).into()),
+            };
+            let expected = Some(get.meta.size);
+            let io = |e| finops_core::Error::io("writing", dest)(e);
+            let mut file = tokio::fs::File::create(dest).await.map_err(io)?;
+            let mut stream = get.into_stream();
+            let mut written = 0u64;
+            while let Some(chunk) = stream.next().await {
+                let chunk = chunk.map_err(|e| self.error("get", rel, &e))?;
+                file.write_all(&chunk).await.map_err(io)?;
+                written += chunk.len() as u64;
+                bar.inc(chunk.len() as u64);
+                finops_core::fault::point("download");
             }
-            Self::Local { dir: root } => {
-                let path = root.join(rel);
-                let len = std::fs::metadata(&path)
-                    .map_err(finops_core::Error::io("reading", &path))?
-                    .len();
-                bar.inc(len);
-                (path, len)
-            }
-        };
-        if rel.to_ascii_lowercase().ends_with(".gz") {
-            let (p, key) = (path.clone(), self.describe(rel));
-            tokio::task::spawn_blocking(move || finops_core::load::verify_gzip(&p, &key))
-                .await
-                .map_err(|e| finops_core::Error::Io {
-                    action: "verifying".into(),
-                    path: path.clone(),
-                    source: std::io::Error::other(e),
-                })??;
+            file.flush().await.map_err(io)?;
+            Ok(Downloaded { written, expected })
+        })
+    }
+}
+
+/// The service's error code and a one-line message for a failed call. `object_store` nests
+/// the response (an XML document with `<Code>` and `<Message>`) three times in its text; the
+/// code and the first line of the message say it all.
+fn blob_message(e: &object_store::Error) -> (Option<String>, String) {
+    let text = e.to_string();
+    let between = |open: &str, close: &str| {
+        let start = text.find(open)? + open.len();
+        let end = text[start..].find(close)? + start;
+        Some(text[start..end].trim().to_owned())
+    };
+    if let Some(code) = between("<Code>", "</Code>") {
+        let message = between("<Message>", "</Message>")
+            .and_then(|m| m.lines().next().map(str::to_owned))
+            .unwrap_or_default();
+        return (Some(code.clone()), format!("{code}: {message}"));
+    }
+    let code = match e {
+        object_store::Error::NotFound { .. } => Some("NotFound".to_owned()),
+        object_store::Error::Unauthenticated { .. } => Some("Unauthenticated".to_owned()),
+        object_store::Error::PermissionDenied { .. } => Some("PermissionDenied".to_owned()),
+        _ => None,
+    };
+    // The first line, without the request URL's query (it may hold a SAS signature).
+    let first = text.lines().next().unwrap_or_default();
+    (code, redact_query(first))
+}
+
+/// `text` with every URL query string (`?…` up to a space) replaced by `?…`.
+fn redact_query(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut in_query = false;
+    for c in text.chars() {
+        if c == '?' && !in_query {
+            in_query = true;
+            out.push_str("?…");
+        } else if in_query && c.is_whitespace() {
+            in_query = false;
+            out.push(c);
+        } else if !in_query {
+            out.push(c);
         }
-        Ok((path, size))
+    }
+    out
+}
+
+/// What to do about a failed Blob Storage call.
+fn blob_help(e: &object_store::Error) -> String {
+    match e {
+        object_store::Error::NotFound { .. } => {
+            "check the account, container and prefix (`finops azure list-exports` lists what is there)".into()
+        }
+        object_store::Error::Unauthenticated { .. } | object_store::Error::PermissionDenied { .. } => {
+            "the credentials were refused: check azure.connection_string, azure.account_key, azure.sas_token or the Entra ID identity (it needs the Storage Blob Data Reader role)".into()
+        }
+        _ => {
+            let text = e.to_string();
+            if text.contains("ContainerNotFound") || text.contains("404") {
+                "the container does not exist: check --container".into()
+            } else if text.contains("AuthenticationFailed") || text.contains("403") {
+                "the credentials were refused: check azure.connection_string, azure.account_key or azure.sas_token".into()
+            } else {
+                "check the endpoint, the network and the credentials; the call was retried before failing".into()
+            }
+        }
     }
 }
 
