@@ -101,7 +101,9 @@ pub enum Error {
     #[error("there are no FOCUS rows in `{}` yet", path.display())]
     #[diagnostic(
         code(finops::focus::empty),
-        help("import something first, e.g. `finops aws import-cur`")
+        help(
+            "import something first: `finops <vendor> import` (`finops --help` lists the vendors of this build)"
+        )
     )]
     NoFocusRows {
         /// The DuckDB file.
@@ -368,6 +370,58 @@ pub enum Error {
         problem: String,
     },
 
+    /// Nothing at a location looks like an export of the vendor.
+    ///
+    /// Resolution: check the location (bucket, container, prefix, path); the help lists what
+    /// is there.
+    #[error("no {what} under {location}")]
+    #[diagnostic(code(finops::no_exports), help("{help}"))]
+    NoExports {
+        /// What was looked for, in the vendor's words (`AWS billing exports`).
+        what: &'static str,
+        /// Where.
+        location: String,
+        /// The folders that are there.
+        found: Vec<String>,
+        /// The vendor's help (usually built with [`found_list`]).
+        help: String,
+    },
+
+    /// The export asked for by name is not at the location.
+    ///
+    /// Resolution: use one of the names the help lists.
+    #[error("no {what} `{export}` under {location}")]
+    #[diagnostic(code(finops::unknown_export), help("{help}"))]
+    UnknownExport {
+        /// What was looked for (`export named`, `CUR manifests for report`).
+        what: &'static str,
+        /// The name asked for.
+        export: String,
+        /// Where.
+        location: String,
+        /// The exports (or folders) that are there.
+        found: Vec<String>,
+        /// The vendor's help.
+        help: String,
+    },
+
+    /// A delivery's manifest could not be read, or is not what the cloud writes. Only its
+    /// period fails.
+    ///
+    /// Resolution: the vendor's help (usually: the next delivery rewrites it).
+    #[error("the manifest {location} is not a valid {what}: {reason}")]
+    #[diagnostic(code(finops::data::manifest_invalid), help("{help}"))]
+    ManifestInvalid {
+        /// Where the manifest is.
+        location: String,
+        /// What it should be (`CUR manifest`).
+        what: &'static str,
+        /// What is wrong.
+        reason: String,
+        /// The vendor's help.
+        help: &'static str,
+    },
+
     /// The local copy of an export's storage is not a directory.
     ///
     /// Resolution: pass the directory that holds the export folders.
@@ -524,6 +578,15 @@ impl std::fmt::Display for DbMessage {
 
 impl std::error::Error for DbMessage {}
 
+/// `found` as a list for a help line: at most ten names, then `…`.
+pub fn found_list(found: &[String]) -> String {
+    let mut list: Vec<&str> = found.iter().map(String::as_str).take(10).collect();
+    if found.len() > 10 {
+        list.push("…");
+    }
+    list.join(", ")
+}
+
 fn unknown_key_help(suggestion: Option<&str>) -> String {
     match suggestion {
         Some(s) => format!("did you mean `{s}`? `finops config show` lists every valid key"),
@@ -566,6 +629,15 @@ impl Error {
         }
     }
 
+    /// Why a manifest is invalid, for a [`ManifestInvalid`](Self::ManifestInvalid) error;
+    /// any other error's message.
+    pub fn reason(self) -> String {
+        match self {
+            Self::ManifestInvalid { reason, .. } => reason,
+            other => other.to_string(),
+        }
+    }
+
     /// The exit status this error maps to: 2 for usage and configuration, 1 otherwise.
     pub fn exit_status(&self) -> ExitStatus {
         match self {
@@ -590,6 +662,9 @@ impl Error {
             | Self::CorruptParquet { .. }
             | Self::RoundingTolerance { .. }
             | Self::FocusMapping { .. }
+            | Self::NoExports { .. }
+            | Self::UnknownExport { .. }
+            | Self::ManifestInvalid { .. }
             | Self::NoLocalDirectory { .. }
             | Self::MissingDataFile { .. }
             | Self::SizeMismatch { .. }

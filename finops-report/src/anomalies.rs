@@ -12,6 +12,7 @@
 //! least `--min-change` beyond the highest or lowest day of the window: a step on a flat
 //! series is found, an occasional charge of a usual size is not.
 
+use crate::error::Error;
 use duckdb::polars::prelude::*;
 use std::collections::HashSet;
 
@@ -59,19 +60,18 @@ pub(crate) fn run(
     file_format: Option<&str>,
 ) -> miette::Result<Option<Pending>> {
     if file_format == Some("html") {
-        return Err(miette::miette!(
-            code = "finops::report::format",
-            help = "use --format table, json or csv",
-            "`finops report anomalies` has no HTML form"
-        ));
+        return Err(Error::NoSuchForm {
+            report: "anomalies",
+            format: "HTML",
+            forms: "table, json or csv",
+        }
+        .into());
     }
     if args.window < 3 {
-        return Err(miette::miette!(
-            code = "finops::report::window",
-            help = "use --window 7 or more; the default is 14",
-            "--window {} is too short to tell an anomaly from noise",
-            args.window
-        ));
+        return Err(Error::WindowTooShort {
+            window: args.window,
+        }
+        .into());
     }
     let by = if args.by.is_empty() {
         vec![Dimension::Service, Dimension::Account]
@@ -87,7 +87,7 @@ pub(crate) fn run(
             "from": first, "to": last, "window": args.window, "threshold": args.threshold,
             "anomalies": found,
         }))
-        .map_err(|e| miette::miette!("cannot encode the anomalies: {e}"))?,
+        .map_err(Error::encode("the anomalies"))?,
         _ if found.is_empty() => format!("no anomalies from {first} to {last}"),
         _ => table(&found, &labels).render(),
     };
@@ -141,7 +141,7 @@ fn report_days(wh: &Warehouse, args: &AnomaliesArgs) -> miette::Result<(String, 
             [],
             |r| r.get(0),
         )
-        .map_err(|e| miette::miette!("reading the newest charge date: {e}"))?;
+        .map_err(Error::query("reading the newest charge date"))?;
     let Some(newest) = newest else {
         return Err(finops_core::Error::NoFocusRows {
             path: wh.path().into(),
@@ -151,7 +151,7 @@ fn report_days(wh: &Warehouse, args: &AnomaliesArgs) -> miette::Result<(String, 
     let days = |sql: String| -> miette::Result<(String, String)> {
         wh.conn()
             .query_row(&sql, [], |r| Ok((r.get(0)?, r.get(1)?)))
-            .map_err(|e| miette::miette!("computing the report's days: {e}"))
+            .map_err(|e| Error::query("computing the report's days")(e).into())
     };
     match args.period {
         Some(p) => {
@@ -355,7 +355,7 @@ fn table(found: &[Anomaly], labels: &[String]) -> Table {
 }
 
 fn csv(found: &[Anomaly], labels: &[String]) -> miette::Result<String> {
-    let csv_error = |e: csv::Error| miette::miette!("cannot write CSV: {e}");
+    let csv_error = |e: csv::Error| Error::encode("CSV")(e);
     let mut w = csv::Writer::from_writer(Vec::new());
     let mut header = vec!["date".to_owned()];
     header.extend(labels.iter().cloned());
@@ -390,8 +390,6 @@ fn csv(found: &[Anomaly], labels: &[String]) -> miette::Result<String> {
         ]);
         w.write_record(&row).map_err(csv_error)?;
     }
-    let bytes = w
-        .into_inner()
-        .map_err(|e| miette::miette!("cannot write CSV: {e}"))?;
+    let bytes = w.into_inner().map_err(Error::encode("CSV"))?;
     Ok(String::from_utf8_lossy(&bytes).trim_end().to_owned())
 }

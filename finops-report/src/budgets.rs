@@ -5,6 +5,7 @@
 //! lag a day or two; the calendar would under-forecast). A past, complete month's forecast is
 //! its actual cost.
 
+use crate::error::Error;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
@@ -161,7 +162,7 @@ pub(crate) fn run(
                 [],
                 |r| r.get(0),
             )
-            .map_err(|e| miette::miette!("reading the newest month: {e}"))?;
+            .map_err(Error::query("reading the newest month"))?;
         newest
             .and_then(|m| m.parse::<Period>().ok())
             .ok_or_else(|| finops_core::Error::NoFocusRows {
@@ -184,7 +185,7 @@ pub(crate) fn run(
             [],
             |r| Ok((r.get(0)?, r.get(1)?)),
         )
-        .map_err(|e| miette::miette!("reading the month's days: {e}"))?;
+        .map_err(Error::query("reading the month's days"))?;
     let mut statuses = Vec::new();
     for b in configs {
         statuses.push(check(
@@ -245,13 +246,12 @@ fn check(
     (start, end): (&str, &str),
     (days_with_data, days_in_month): (i64, i64),
 ) -> miette::Result<Status> {
-    let invalid = |why: String| {
-        miette::miette!(
-            code = "finops::budgets::invalid",
-            help = "see [[budgets]] in docs/reports.md",
-            "budget `{}`: {why}",
-            b.name
-        )
+    let invalid = |why: String| -> miette::Report {
+        Error::InvalidBudget {
+            name: b.name.clone(),
+            why,
+        }
+        .into()
     };
     let amount: String = wh
         .conn()
@@ -333,7 +333,7 @@ fn check(
                 list_of(r.get_ref(5)?),
             ))
         })
-        .map_err(|e| miette::miette!("checking budget `{}`: {e}", b.name))?;
+        .map_err(Error::query(format!("checking budget `{}`", b.name)))?;
     Ok(Status {
         budget: b.name.clone(),
         month: month.to_string(),

@@ -3,6 +3,7 @@
 // Eager group-by sums: see Cargo.toml.
 #![allow(deprecated)]
 
+use crate::error::Error;
 use std::collections::{HashMap, HashSet};
 
 use duckdb::polars::prelude::*;
@@ -39,21 +40,19 @@ pub(crate) fn run(
     };
     let report = build(wh, &by, args)?;
     if report.periods.is_empty() {
-        return Err(miette::miette!(
-            code = "finops::report::empty",
-            help = "check --period against `finops aws show-state` (or the vendor you import)",
-            "no FOCUS rows in {}",
-            args.period.map_or_else(
+        return Err(Error::Empty {
+            range: args.period.map_or_else(
                 || "the warehouse".to_owned(),
-                |p| format!("{}..{}", p.first, p.last)
-            )
-        ));
+                |p| format!("{}..{}", p.first, p.last),
+            ),
+        }
+        .into());
     }
     let text = match (file_format, ctx.ui.format) {
         (Some("csv"), _) => report.csv()?,
         (Some("html"), _) => html::render(&report, &report.pivot()?)?,
         (_, Format::Json) => serde_json::to_string_pretty(&report.json(&by, args))
-            .map_err(|e| miette::miette!("cannot encode the report: {e}"))?,
+            .map_err(Error::encode("the report"))?,
         _ => report.pivot()?.render(),
     };
     write_out(args.out.as_deref(), &text)?;
@@ -309,16 +308,14 @@ impl CostReport {
         let mut w = csv::Writer::from_writer(Vec::new());
         let mut header: Vec<&str> = self.keys.iter().map(String::as_str).collect();
         header.extend(["period", "cost", "change"]);
-        let csv_error = |e: csv::Error| miette::miette!("cannot write CSV: {e}");
+        let csv_error = |e: csv::Error| Error::encode("CSV")(e);
         w.write_record(&header).map_err(csv_error)?;
         for row in self.rows() {
             let row = row?;
             w.write_record(row.iter().map(|v| v.as_deref().unwrap_or("")))
                 .map_err(csv_error)?;
         }
-        let bytes = w
-            .into_inner()
-            .map_err(|e| miette::miette!("cannot write CSV: {e}"))?;
+        let bytes = w.into_inner().map_err(Error::encode("CSV"))?;
         Ok(String::from_utf8_lossy(&bytes).trim_end().to_owned())
     }
 

@@ -1,12 +1,13 @@
 //! DuckDB → polars, and polars values → exact text.
 
+use crate::error::Error;
 use duckdb::polars::prelude::*;
 use finops_core::Warehouse;
 
 /// Runs `sql` and collects its Arrow batches into one polars frame. An empty result has the
 /// query's columns and no rows.
 pub(crate) fn query(wh: &Warehouse, sql: &str, action: &str) -> miette::Result<DataFrame> {
-    let db = |e: duckdb::Error| miette::miette!(code = "finops::report::query", "{action}: {e}");
+    let db = |e: duckdb::Error| Error::query(action)(e);
     tracing::debug!("report query: {sql}");
     let mut stmt = wh.conn().prepare(sql).map_err(db)?;
     let frames: Vec<DataFrame> = stmt.query_polars([]).map_err(db)?.collect();
@@ -23,7 +24,7 @@ pub(crate) fn query(wh: &Warehouse, sql: &str, action: &str) -> miette::Result<D
 
 /// Maps a polars error into a diagnostic naming what was being done.
 pub(crate) fn polars_error(action: &str) -> impl Fn(PolarsError) -> miette::Report + '_ {
-    move |e| miette::miette!(code = "finops::report::polars", "{action}: {e}")
+    move |e| Error::query(action)(e).into()
 }
 
 /// The text of cell `i` of `col`: decimals with every significant digit and no trailing

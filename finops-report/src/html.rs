@@ -1,6 +1,7 @@
 //! `--format html`: one self-contained file (no network at view time) with a stacked cost
 //! chart per currency, drawn as SVG by a small inline script, and the report's table.
 
+use crate::error::Error;
 use std::fmt::Write as _;
 
 use finops_core::output::Table;
@@ -102,7 +103,7 @@ pub(crate) fn render(report: &CostReport, table: &Table) -> miette::Result<Strin
     let data = chart_data(report, table);
     // `<` escaped so that no value can close the script element.
     let data = serde_json::to_string(&data)
-        .map_err(|e| miette::miette!("cannot encode the chart: {e}"))?
+        .map_err(Error::encode("the chart"))?
         .replace('<', "\\u003c");
     let totals: Vec<String> = report
         .totals()?

@@ -14,6 +14,7 @@
 mod anomalies;
 mod budgets;
 mod costs;
+pub mod error;
 mod frame;
 mod html;
 
@@ -25,6 +26,8 @@ use finops_core::naming::quote_literal;
 use finops_core::notifications;
 use finops_core::output::ExitStatus;
 use finops_core::{Context, Period, Warehouse};
+
+pub use error::Error;
 
 pub use budgets::BudgetConfig;
 
@@ -156,7 +159,7 @@ pub(crate) fn warn_unknown_tags(wh: &Warehouse, by: &[Dimension]) -> miette::Res
                 [],
                 |r| r.get(0),
             )
-            .map_err(|e| miette::miette!("reading the tags: {e}"))?;
+            .map_err(Error::query("reading the tags"))?;
         if found > 0 {
             continue;
         }
@@ -166,12 +169,12 @@ pub(crate) fn warn_unknown_tags(wh: &Warehouse, by: &[Dimension]) -> miette::Res
                 "SELECT k FROM (SELECT unnest(json_keys(\"Tags\")) AS k FROM {focus} WHERE \"Tags\" IS NOT NULL) \
                  GROUP BY k ORDER BY count(*) DESC, k LIMIT 12"
             ))
-            .map_err(|e| miette::miette!("reading the tags: {e}"))?;
+            .map_err(Error::query("reading the tags"))?;
         let keys: Vec<String> = stmt
             .query_map([], |r| r.get(0))
-            .map_err(|e| miette::miette!("reading the tags: {e}"))?
+            .map_err(Error::query("reading the tags"))?
             .collect::<duckdb::Result<_>>()
-            .map_err(|e| miette::miette!("reading the tags: {e}"))?;
+            .map_err(Error::query("reading the tags"))?;
         let tried = tag_keys(key)
             .iter()
             .map(|k| format!("`{k}`"))
@@ -389,11 +392,7 @@ pub fn run_budgets(cmd: BudgetsCommand, ctx: &Context) -> miette::Result<ExitSta
     let BudgetsCommand::Check(args) = cmd;
     let configs: Vec<BudgetConfig> = ctx.settings.list("budgets")?;
     if configs.is_empty() {
-        return Err(miette::miette!(
-            code = "finops::budgets::none",
-            help = "add one to finops.toml:\n\n[[budgets]]\nname = \"cloud\"\namount = \"1000\"\nthresholds = [80, 100]",
-            "no [[budgets]] in the configuration"
-        ));
+        return Err(Error::NoBudgets.into());
     }
     let wh = open_focus(ctx)?;
     let pending = budgets::run(&wh, ctx, &configs, &args)?;
@@ -418,11 +417,11 @@ fn write_out(out: Option<&std::path::Path>, text: &str) -> miette::Result<()> {
         finops_core::output::print_text(text);
         return Ok(());
     };
-    std::fs::write(path, text).map_err(|e| {
-        miette::miette!(
-            code = "finops::report::write",
-            "cannot write `{}`: {e}",
-            path.display()
-        )
+    std::fs::write(path, text).map_err(|source| {
+        Error::Write {
+            path: path.to_owned(),
+            source,
+        }
+        .into()
     })
 }

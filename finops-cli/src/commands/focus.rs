@@ -36,7 +36,7 @@ pub(crate) fn run(
             if files.is_empty() {
                 return Err(miette::miette!(
                     code = "finops::focus::nothing_to_export",
-                    help = "check --period against `finops aws show-state`",
+                    help = "check --period against what was imported: `finops <vendor> show-state` lists the loaded periods of each export",
                     "no FOCUS rows for {}",
                     period.map_or_else(|| "any period".to_owned(), |p| p.to_string())
                 ));

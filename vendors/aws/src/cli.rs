@@ -230,11 +230,11 @@ async fn resolve(cfg: &AwsConfig) -> miette::Result<Vec<Box<dyn Export>>> {
                     kind,
                 }],
                 None => {
-                    return Err(Error::NoManifests {
-                        report: name.clone(),
-                        location: store.describe(name),
-                        found: store.list_dirs("").await.unwrap_or_default(),
-                    }
+                    return Err(crate::error::no_manifests(
+                        name.clone(),
+                        store.describe(name),
+                        store.list_dirs("").await.unwrap_or_default(),
+                    )
                     .into());
                 }
             }
@@ -242,10 +242,10 @@ async fn resolve(cfg: &AwsConfig) -> miette::Result<Vec<Box<dyn Export>>> {
         None => exports::discover(&store).await?,
     };
     if found.is_empty() {
-        return Err(Error::NoExports {
-            location: store.describe("").trim_end_matches('/').to_owned() + "/",
-            found: store.list_dirs("").await.unwrap_or_default(),
-        }
+        return Err(crate::error::no_exports(
+            store.describe("").trim_end_matches('/').to_owned() + "/",
+            store.list_dirs("").await.unwrap_or_default(),
+        )
         .into());
     }
     let mut sources: Vec<Box<dyn Export>> = Vec::new();
@@ -263,7 +263,7 @@ async fn resolve(cfg: &AwsConfig) -> miette::Result<Vec<Box<dyn Export>>> {
                 concurrency,
             )?)),
             Err(reason) if cfg.report.is_some() => {
-                return Err(Error::UnknownExport {
+                return Err(Error::UnknownKind {
                     export: f.name,
                     reason,
                 }

@@ -121,13 +121,10 @@ impl CurSource {
             };
             let manifest = Manifest::parse(&bytes, &location).and_then(|m| match m.period() {
                 Some(p) if p == period => Ok(m),
-                other => Err(Error::ManifestInvalid {
-                    location: location.clone(),
-                    reason: format!(
+                other => Err(crate::error::manifest_invalid(location.clone(), format!(
                         "its billing period {} is not the one of its folder {dir} ({period}); the manifest belongs to another month, so the folder's data cannot be told apart",
                         other.map_or_else(|| "?".into(), |p| p.to_string())
-                    ),
-                }),
+                    ))),
             });
             let (version_id, files, status) = match &manifest {
                 Ok(m) => {
@@ -151,21 +148,15 @@ impl CurSource {
                 detail: std::sync::Arc::new(ManifestDetail {
                     location,
                     rel,
-                    manifest: manifest.map_err(|e| match e {
-                        Error::ManifestInvalid { reason, .. } => reason,
-                        other => other.to_string(),
-                    }),
+                    manifest: manifest.map_err(Error::reason),
                 }),
             });
         }
         if deliveries.is_empty() {
             let found = self.store.list_dirs("").await.unwrap_or_default();
-            return Err(Error::NoManifests {
-                report: self.report.clone(),
-                location: self.location(),
-                found,
-            }
-            .into());
+            return Err(
+                crate::error::no_manifests(self.report.clone(), self.location(), found).into(),
+            );
         }
         Ok(deliveries)
     }
@@ -179,10 +170,10 @@ impl CurSource {
             // The reason found when listing (a parse error, or a billing period that is not
             // the folder's), with the manifest's help.
             Err(reason) => {
-                return Err(Error::ManifestInvalid {
-                    location: detail.location.clone(),
-                    reason: reason.clone(),
-                }
+                return Err(crate::error::manifest_invalid(
+                    detail.location.clone(),
+                    reason.clone(),
+                )
                 .into());
             }
         };

@@ -9,63 +9,20 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 #[derive(Debug, thiserror::Error, Diagnostic)]
 #[non_exhaustive]
 pub enum Error {
-    /// No `<report>-Manifest.json` under the export's location.
-    ///
-    /// Resolution: check bucket, prefix and report name; the help lists the reports found.
-    #[error("no CUR manifests for report `{report}` under {location}")]
-    #[diagnostic(code(finops::aws::no_manifests), help("{}", no_manifest_help(found)))]
-    NoManifests {
-        /// The report name asked for.
-        report: String,
-        /// `s3://bucket/prefix/report/` or the local directory.
-        location: String,
-        /// Report folders that do exist one level up.
-        found: Vec<String>,
-    },
-
-    /// Nothing under the bucket/prefix looks like an export.
-    ///
-    /// Resolution: check bucket and prefix; the help lists the folders found.
-    #[error("no AWS billing exports under {location}")]
-    #[diagnostic(code(finops::aws::no_exports), help("{}", no_exports_help(found)))]
-    NoExports {
-        /// `s3://bucket/prefix/` or the local directory.
-        location: String,
-        /// Folders that are there.
-        found: Vec<String>,
-    },
-
     /// A folder holds an export finops cannot classify.
     ///
     /// Resolution: the manifest must list CUR 2.0 or FOCUS columns.
     #[error("cannot tell what kind of export `{export}` is: {reason}")]
     #[diagnostic(
-        code(finops::aws::unknown_export),
+        code(finops::aws::unknown_kind),
         help(
             "finops reads CUR v1 (<report>/<YYYYMMDD-YYYYMMDD>/), CUR 2.0 and FOCUS Data Exports (<export>/metadata/BILLING_PERIOD=YYYY-MM/); check --report and --prefix"
         )
     )]
-    UnknownExport {
+    UnknownKind {
         /// The folder name.
         export: String,
         /// Why.
-        reason: String,
-    },
-
-    /// A manifest could not be parsed.
-    ///
-    /// Resolution: the file is damaged or not a CUR manifest; AWS rewrites it on the next delivery.
-    #[error("the manifest {location} is not a valid CUR manifest: {reason}")]
-    #[diagnostic(
-        code(finops::aws::manifest_invalid),
-        help(
-            "this period is skipped until AWS delivers a readable manifest; other periods still load"
-        )
-    )]
-    ManifestInvalid {
-        /// Where the manifest is.
-        location: String,
-        /// What is wrong.
         reason: String,
     },
 
@@ -138,6 +95,56 @@ pub enum Error {
     },
 }
 
+/// What an AWS manifest is, in messages.
+const MANIFEST: &str = "CUR manifest";
+/// What to do about an invalid manifest.
+const MANIFEST_HELP: &str =
+    "this period is skipped until AWS delivers a readable manifest; other periods still load";
+
+/// The manifest at `location` is not valid (core's [`finops_core::Error::ManifestInvalid`]).
+pub(crate) fn manifest_invalid(location: impl Into<String>, reason: impl Into<String>) -> Error {
+    finops_core::Error::ManifestInvalid {
+        location: location.into(),
+        what: MANIFEST,
+        reason: reason.into(),
+        help: MANIFEST_HELP,
+    }
+    .into()
+}
+
+/// No manifests for `report` (or no such report) at `location`; `found` is what is there.
+pub(crate) fn no_manifests(report: String, location: String, found: Vec<String>) -> Error {
+    finops_core::Error::UnknownExport {
+        what: "CUR manifests for report",
+        export: report,
+        location,
+        help: no_manifest_help(&found),
+        found,
+    }
+    .into()
+}
+
+/// Nothing at `location` looks like an export.
+pub(crate) fn no_exports(location: String, found: Vec<String>) -> Error {
+    finops_core::Error::NoExports {
+        what: "AWS billing exports",
+        location,
+        help: no_exports_help(&found),
+        found,
+    }
+    .into()
+}
+
+impl Error {
+    /// Why a manifest is invalid, or the message of any other error.
+    pub(crate) fn reason(self) -> String {
+        match self {
+            Self::Core(c) => c.reason(),
+            other => other.to_string(),
+        }
+    }
+}
+
 fn no_manifest_help(found: &[String]) -> String {
     if found
         .iter()
@@ -152,7 +159,7 @@ fn no_manifest_help(found: &[String]) -> String {
     } else {
         format!(
             "reports found at that prefix: {}; check --report and --prefix",
-            found.join(", ")
+            finops_core::error::found_list(found)
         )
     }
 }

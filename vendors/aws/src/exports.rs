@@ -94,10 +94,7 @@ pub struct DataColumn {
 impl DataManifest {
     /// Parses and checks a manifest read from `location`.
     pub fn parse(bytes: &[u8], location: &str) -> Result<Self> {
-        let invalid = |reason: String| Error::ManifestInvalid {
-            location: location.to_owned(),
-            reason,
-        };
+        let invalid = |reason: String| crate::error::manifest_invalid(location.to_owned(), reason);
         let mut m: Self = serde_json::from_slice(finops_core::vendor::strip_bom(bytes))
             .map_err(|e| invalid(e.to_string()))?;
         finops_core::vendor::dedupe_files(&mut m.data_files, location);
@@ -252,10 +249,10 @@ impl DataExportSource {
                 continue;
             };
             let manifest = DataManifest::parse(&bytes, &location).and_then(|m| match m.period() {
-                Some(p) if p != period => Err(Error::ManifestInvalid {
-                    location: location.clone(),
-                    reason: format!("its billing period {p} does not match the folder {dir}"),
-                }),
+                Some(p) if p != period => Err(crate::error::manifest_invalid(
+                    location.clone(),
+                    format!("its billing period {p} does not match the folder {dir}"),
+                )),
                 _ => Ok(m),
             });
             let (version_id, files, status) = match &manifest {
@@ -279,19 +276,16 @@ impl DataExportSource {
                 status,
                 detail: std::sync::Arc::new(DataDetail {
                     location,
-                    manifest: manifest.map_err(|e| match e {
-                        Error::ManifestInvalid { reason, .. } => reason,
-                        other => other.to_string(),
-                    }),
+                    manifest: manifest.map_err(Error::reason),
                 }),
             });
         }
         if deliveries.is_empty() {
-            return Err(Error::NoManifests {
-                report: self.export.clone(),
-                location: self.store.describe(&self.export),
-                found: self.store.list_dirs("").await.unwrap_or_default(),
-            }
+            return Err(crate::error::no_manifests(
+                self.export.clone(),
+                self.store.describe(&self.export),
+                self.store.list_dirs("").await.unwrap_or_default(),
+            )
             .into());
         }
         Ok(deliveries)
@@ -304,10 +298,10 @@ impl DataExportSource {
         let manifest = match &detail.manifest {
             Ok(m) => m,
             Err(reason) => {
-                return Err(Error::ManifestInvalid {
-                    location: detail.location.clone(),
-                    reason: reason.clone(),
-                }
+                return Err(crate::error::manifest_invalid(
+                    detail.location.clone(),
+                    reason.clone(),
+                )
                 .into());
             }
         };
@@ -321,10 +315,10 @@ impl DataExportSource {
         finops_core::vendor::dedupe_files(&mut rels, &detail.location);
         let parquet = rels.iter().filter(|r| r.ends_with(".parquet")).count();
         if parquet != 0 && parquet != rels.len() {
-            return Err(Error::ManifestInvalid {
-                location: detail.location.clone(),
-                reason: "it mixes Parquet and CSV data files".into(),
-            }
+            return Err(crate::error::manifest_invalid(
+                detail.location.clone(),
+                "it mixes Parquet and CSV data files",
+            )
             .into());
         }
         let bar = ui.bytes_bar(d.bytes(), format!("{} {}", self.export, d.period));
@@ -500,7 +494,7 @@ mod tests {
         ] {
             assert!(matches!(
                 DataManifest::parse(bad.as_bytes(), "m"),
-                Err(Error::ManifestInvalid { .. })
+                Err(Error::Core(finops_core::Error::ManifestInvalid { .. }))
             ));
         }
     }

@@ -69,18 +69,10 @@ pub enum FileFormat {
 impl Manifest {
     /// Parses and checks a manifest read from `location` (for messages).
     pub fn parse(bytes: &[u8], location: &str) -> Result<Self> {
-        let mut m: Self =
-            serde_json::from_slice(finops_core::vendor::strip_bom(bytes)).map_err(|e| {
-                Error::ManifestInvalid {
-                    location: location.to_owned(),
-                    reason: e.to_string(),
-                }
-            })?;
+        let mut m: Self = serde_json::from_slice(finops_core::vendor::strip_bom(bytes))
+            .map_err(|e| crate::error::manifest_invalid(location.to_owned(), e.to_string()))?;
         finops_core::vendor::dedupe_files(&mut m.report_keys, location);
-        let invalid = |reason: String| Error::ManifestInvalid {
-            location: location.to_owned(),
-            reason,
-        };
+        let invalid = |reason: String| crate::error::manifest_invalid(location.to_owned(), reason);
         if m.assembly_id.trim().is_empty() {
             return Err(invalid("assemblyId is empty".into()));
         }
@@ -170,7 +162,7 @@ mod tests {
     fn rejects_bad_manifests() {
         assert!(matches!(
             Manifest::parse(b"not json", "m"),
-            Err(Error::ManifestInvalid { .. })
+            Err(Error::Core(finops_core::Error::ManifestInvalid { .. }))
         ));
         let zip = SAMPLE.replace("\"GZIP\"", "\"ZIP\"");
         assert!(matches!(
@@ -183,7 +175,7 @@ mod tests {
         );
         assert!(matches!(
             Manifest::parse(empty.as_bytes(), "m"),
-            Err(Error::ManifestInvalid { .. })
+            Err(Error::Core(finops_core::Error::ManifestInvalid { .. }))
         ));
         let parquet = SAMPLE.replace("\"GZIP\"", "\"Parquet\"");
         assert_eq!(

@@ -150,11 +150,7 @@ async fn resolve(cfg: &AzureConfig) -> miette::Result<Vec<Box<dyn Export>>> {
             .map(str::to_owned)
             .collect();
         top.dedup();
-        return Err(Error::NoExports {
-            location: store.describe(""),
-            found: top,
-        }
-        .into());
+        return Err(crate::error::no_exports(store.describe(""), top).into());
     }
     let amortized_scopes: Vec<Option<String>> = found
         .iter()
@@ -165,12 +161,9 @@ async fn resolve(cfg: &AzureConfig) -> miette::Result<Vec<Box<dyn Export>>> {
     if let Some(want) = &cfg.export {
         finops_core::naming::validate_export_name(want)?;
         if !names.contains(want) {
-            return Err(Error::UnknownExport {
-                export: want.clone(),
-                location: store.describe(""),
-                found: names,
-            }
-            .into());
+            return Err(
+                crate::error::unknown_export(want.clone(), store.describe(""), names).into(),
+            );
         }
     }
     let listing = Arc::new(listing);

@@ -9,55 +9,6 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 #[derive(Debug, thiserror::Error, Diagnostic)]
 #[non_exhaustive]
 pub enum Error {
-    /// No export run manifest (`manifest.json`) under the location.
-    ///
-    /// Resolution: check account, container and prefix; the help lists what is there.
-    #[error("no Cost Management export manifests (manifest.json) under {location}")]
-    #[diagnostic(
-        code(finops::azure::no_exports),
-        help("{}", found_help(found, "folders"))
-    )]
-    NoExports {
-        /// `azure://account/container/prefix/` or the local directory.
-        location: String,
-        /// Top-level folders that do exist there.
-        found: Vec<String>,
-    },
-
-    /// `--export` names an export that has no manifests.
-    ///
-    /// Resolution: use one of the export names the help lists.
-    #[error("no export named `{export}` under {location}")]
-    #[diagnostic(
-        code(finops::azure::unknown_export),
-        help("{}", found_help(found, "exports"))
-    )]
-    UnknownExport {
-        /// The name asked for.
-        export: String,
-        /// Where we looked.
-        location: String,
-        /// Exports that do exist.
-        found: Vec<String>,
-    },
-
-    /// A manifest is not what Cost Management writes.
-    ///
-    /// Resolution: re-run the export in the Azure portal; only that month fails.
-    #[error("manifest {location} is invalid: {reason}")]
-    #[diagnostic(
-        code(finops::azure::manifest_invalid),
-        help(
-            "re-run the export for that month (Cost Management > Exports > Run now); the other months load normally"
-        )
-    )]
-    ManifestInvalid {
-        /// The manifest's path.
-        location: String,
-        /// What is wrong.
-        reason: String,
-    },
-
     /// An export of a dataset finops does not load (PriceSheet, ReservationDetails…).
     ///
     /// Resolution: export FocusCost, ActualCost or AmortizedCost.
@@ -81,14 +32,62 @@ pub enum Error {
     Core(#[from] finops_core::Error),
 }
 
+/// What a Cost Management manifest is, in messages.
+const MANIFEST: &str = "Cost Management export manifest";
+/// What to do about an invalid manifest.
+const MANIFEST_HELP: &str = "re-run the export for that month (Cost Management > Exports > Run now); the other months load normally";
+
+/// The manifest at `location` is not valid (core's [`finops_core::Error::ManifestInvalid`]).
+pub(crate) fn manifest_invalid(location: impl Into<String>, reason: impl Into<String>) -> Error {
+    finops_core::Error::ManifestInvalid {
+        location: location.into(),
+        what: MANIFEST,
+        reason: reason.into(),
+        help: MANIFEST_HELP,
+    }
+    .into()
+}
+
+/// No export run manifests at `location`; `found` is what is there.
+pub(crate) fn no_exports(location: String, found: Vec<String>) -> Error {
+    finops_core::Error::NoExports {
+        what: "Cost Management export manifests (manifest.json)",
+        location,
+        help: found_help(&found, "folders"),
+        found,
+    }
+    .into()
+}
+
+/// `--export` names an export that has no manifests at `location`.
+pub(crate) fn unknown_export(export: String, location: String, found: Vec<String>) -> Error {
+    finops_core::Error::UnknownExport {
+        what: "export named",
+        export,
+        location,
+        help: found_help(&found, "exports"),
+        found,
+    }
+    .into()
+}
+
+impl Error {
+    /// Why a manifest is invalid, or the message of any other error.
+    pub(crate) fn reason(self) -> String {
+        match self {
+            Self::Core(c) => c.reason(),
+            other => other.to_string(),
+        }
+    }
+}
+
 fn found_help(found: &[String], what: &str) -> String {
     if found.is_empty() {
         "the location is empty: check the account, container and --prefix (the export's root folder path)".into()
     } else {
-        let mut list: Vec<&str> = found.iter().map(String::as_str).take(10).collect();
-        if found.len() > 10 {
-            list.push("…");
-        }
-        format!("{what} found there: {}", list.join(", "))
+        format!(
+            "{what} found there: {}",
+            finops_core::error::found_list(found)
+        )
     }
 }

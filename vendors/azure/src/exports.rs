@@ -123,15 +123,15 @@ pub(crate) async fn discover(
         let location = store.describe(rel);
         let parsed = match store.read_small(rel).await {
             Ok(Some(bytes)) => Manifest::parse(&bytes, &location),
-            Ok(None) => Err(Error::ManifestInvalid {
-                location: location.clone(),
-                reason: "it was deleted while the exports were listed".into(),
-            }),
+            Ok(None) => Err(crate::error::manifest_invalid(
+                location.clone(),
+                "it was deleted while the exports were listed",
+            )),
             // A manifest that cannot be read fails its month alone, with the reason.
-            Err(e) => Err(Error::ManifestInvalid {
-                location: location.clone(),
-                reason: e.to_string(),
-            }),
+            Err(e) => Err(crate::error::manifest_invalid(
+                location.clone(),
+                e.to_string(),
+            )),
         };
         let (name, period, order) = match &parsed {
             Ok(m) => (
@@ -146,7 +146,7 @@ pub(crate) async fn discover(
                 };
                 tracing::warn!("{e}");
                 // A run of more than one month never outranks a month's own runs.
-                let order = if matches!(e, Error::ManifestInvalid { reason, .. } if reason.contains("more than one billing period"))
+                let order = if matches!(e, Error::Core(finops_core::Error::ManifestInvalid { reason, .. }) if reason.contains("more than one billing period"))
                 {
                     String::new()
                 } else {
@@ -155,14 +155,7 @@ pub(crate) async fn discover(
                 (n, p, order)
             }
         };
-        let candidate = (
-            order,
-            rel.clone(),
-            parsed.map_err(|e| match e {
-                Error::ManifestInvalid { reason, .. } => reason,
-                other => other.to_string(),
-            }),
-        );
+        let candidate = (order, rel.clone(), parsed.map_err(Error::reason));
         let months = by_export.entry(name).or_default();
         match months.get(&period) {
             // The newest run is the month's version, readable or not: an unreadable newer run
@@ -260,10 +253,10 @@ impl ExportSource {
     fn data_rel(&self, manifest_rel: &str, blob_name: &str, location: &str) -> Result<String> {
         let name = blob_name.trim_start_matches('/');
         if name.split('/').any(|s| s == ".." || s == ".") {
-            return Err(Error::ManifestInvalid {
-                location: location.to_owned(),
-                reason: format!("blob `{blob_name}` is outside the export location"),
-            });
+            return Err(crate::error::manifest_invalid(
+                location.to_owned(),
+                format!("blob `{blob_name}` is outside the export location"),
+            ));
         }
         let dir = manifest_rel.rsplit_once('/').map_or("", |(d, _)| d);
         let base = name.rsplit('/').next().unwrap_or(name);
@@ -279,9 +272,11 @@ impl ExportSource {
             .into_iter()
             .flatten()
             .find(|c| self.listing.contains_key(c))
-            .ok_or_else(|| Error::ManifestInvalid {
-                location: location.to_owned(),
-                reason: format!("it lists `{blob_name}`, which is not there"),
+            .ok_or_else(|| {
+                crate::error::manifest_invalid(
+                    location.to_owned(),
+                    format!("it lists `{blob_name}`, which is not there"),
+                )
             })
     }
 }
@@ -347,10 +342,10 @@ impl ExportSource {
                 Err(reason) => (
                     "(unreadable manifest)".to_owned(),
                     Vec::new(),
-                    DeliveryStatus::unreadable(&Error::ManifestInvalid {
-                        location: location.clone(),
-                        reason: reason.clone(),
-                    }),
+                    DeliveryStatus::unreadable(&crate::error::manifest_invalid(
+                        location.clone(),
+                        reason.clone(),
+                    )),
                 ),
             };
             out.push(Delivery {
@@ -372,19 +367,13 @@ impl ExportSource {
         let manifest = match &run.manifest {
             Ok(m) => m,
             Err(reason) => {
-                return Err(Error::ManifestInvalid {
-                    location,
-                    reason: reason.clone(),
-                }
-                .into());
+                return Err(crate::error::manifest_invalid(location, reason.clone()).into());
             }
         };
         if manifest.blobs.is_empty() {
-            return Err(Error::ManifestInvalid {
-                location,
-                reason: "it lists no data files (blobs)".into(),
-            }
-            .into());
+            return Err(
+                crate::error::manifest_invalid(location, "it lists no data files (blobs)").into(),
+            );
         }
         let mut rels = Vec::new();
         for b in &manifest.blobs {
@@ -392,13 +381,10 @@ impl ExportSource {
             if let (Some(want), Some(have)) = (b.byte_count, self.listing.get(&rel))
                 && want != *have
             {
-                return Err(Error::ManifestInvalid {
-                    location,
-                    reason: format!(
+                return Err(crate::error::manifest_invalid(location, format!(
                         "it says `{}` has {want} bytes, but it has {have}; the export may still be writing",
                         b.blob_name
-                    ),
-                }
+                    ))
                 .into());
             }
             rels.push(rel);

@@ -80,10 +80,10 @@ impl Manifest {
     pub fn parse(bytes: &[u8], location: &str) -> Result<Self, crate::Error> {
         let mut m: Self =
             serde_json::from_slice(finops_core::vendor::strip_bom(bytes)).map_err(|e| {
-                crate::Error::ManifestInvalid {
-                    location: location.to_owned(),
-                    reason: format!("not an export run manifest: {e}"),
-                }
+                crate::error::manifest_invalid(
+                    location.to_owned(),
+                    format!("not an export run manifest: {e}"),
+                )
             })?;
         let mut names: Vec<String> = m.blobs.iter().map(|b| b.blob_name.clone()).collect();
         finops_core::vendor::dedupe_files(&mut names, location);
@@ -92,34 +92,34 @@ impl Manifest {
             m.blobs.retain(|b| seen.insert(b.blob_name.clone()));
         }
         if m.period().is_none() {
-            return Err(crate::Error::ManifestInvalid {
-                location: location.to_owned(),
-                reason: format!(
+            return Err(crate::error::manifest_invalid(
+                location.to_owned(),
+                format!(
                     "runInfo.startDate `{}` is not a date",
                     m.run_info.start_date
                 ),
-            });
+            ));
         }
         if let Some(end) = m.run_info.end_date.as_deref().and_then(|e| e.get(..7))
             && m.run_info.start_date.get(..7) != Some(end)
         {
-            return Err(crate::Error::ManifestInvalid {
-                location: location.to_owned(),
-                reason: format!(
+            return Err(crate::error::manifest_invalid(
+                location.to_owned(),
+                format!(
                     "the run covers {} to {}, more than one billing period; finops loads runs of one month (a MonthToDate or TheLastMonth export, or a custom range inside one month), so that no month is counted twice",
                     m.run_info.start_date,
                     m.run_info.end_date.as_deref().unwrap_or_default()
                 ),
-            });
+            ));
         }
         if finops_core::naming::validate_export_name(&m.export_config.export_name).is_err() {
-            return Err(crate::Error::ManifestInvalid {
-                location: location.to_owned(),
-                reason: format!(
+            return Err(crate::error::manifest_invalid(
+                location.to_owned(),
+                format!(
                     "exportConfig.exportName `{}` is not a usable export name",
                     m.export_config.export_name
                 ),
-            });
+            ));
         }
         Ok(m)
     }
