@@ -174,3 +174,38 @@ pub(crate) fn version() -> String {
         .collect();
     format!("{} ({})", env!("CARGO_PKG_VERSION"), features.join(" "))
 }
+
+#[cfg(test)]
+mod tests {
+    /// The README's configuration table is generated from the key tables; this fails when it
+    /// is stale. `FINOPS_UPDATE_README=1 cargo test -p finops-cli --all-features readme`
+    /// rewrites it.
+    #[test]
+    #[cfg(all(feature = "aws", feature = "azure"))]
+    fn readme_config_table_is_current() {
+        const START: &str = "<!-- config-keys: generated from the key tables; do not edit -->\n";
+        const END: &str = "<!-- /config-keys -->";
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../README.md");
+        let readme = std::fs::read_to_string(&path).unwrap();
+        let start = readme
+            .find(START)
+            .expect("README has the config-keys marker")
+            + START.len();
+        let end = start
+            + readme[start..]
+                .find(END)
+                .expect("README has the end marker");
+        let table = finops_core::config::markdown_table(&super::config_keys());
+        if readme[start..end] == table {
+            return;
+        }
+        if std::env::var_os("FINOPS_UPDATE_README").is_some() {
+            let updated = format!("{}{table}{}", &readme[..start], &readme[end..]);
+            std::fs::write(&path, updated).unwrap();
+            return;
+        }
+        panic!(
+            "the README's configuration table is stale; run\n  FINOPS_UPDATE_README=1 cargo test -p finops-cli --all-features readme\nExpected:\n{table}"
+        );
+    }
+}

@@ -6,6 +6,7 @@
 //! and `finops config show`. Sections are deserialized with serde through figment.
 
 use std::collections::BTreeMap;
+use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use figment::value::{Dict, Map, Value};
@@ -42,7 +43,13 @@ pub struct KeySpec {
     pub default: Option<&'static str>,
     /// The command-line flag that sets it, if any.
     pub flag: Option<&'static str>,
-    /// One line of documentation.
+    /// The value's name in `--help` (`BUCKET`) when the flag is one of the vendor's location
+    /// arguments, which core builds from this spec ([`location_args`]); `None` for a key
+    /// without a flag, or whose flag core declares itself (`--concurrency`, `--warehouse`).
+    pub value_name: Option<&'static str>,
+    /// Another name of the flag (`--export` for `--report`).
+    pub alias: Option<&'static str>,
+    /// One line of documentation: `--help`, `config show` and the README's table use it.
     pub doc: &'static str,
 }
 
@@ -59,6 +66,18 @@ impl KeySpec {
     /// The section (`warehouse` of `warehouse.path`).
     pub fn section(&self) -> &'static str {
         self.key.split_once('.').map_or(self.key, |(s, _)| s)
+    }
+
+    /// The flag's help: the documentation line, capitalised, and the key it sets.
+    pub fn help(&self) -> String {
+        let mut chars = self.doc.chars();
+        let first = chars.next().map(|c| c.to_uppercase().collect::<String>());
+        format!(
+            "{}{} [config: {}]",
+            first.unwrap_or_default(),
+            chars.as_str(),
+            self.key
+        )
     }
 
     /// A [`Error::MissingSetting`] for this key.
@@ -78,6 +97,8 @@ pub const CORE_KEYS: &[KeySpec] = &[
         kind: Kind::Str,
         default: Some(DEFAULT_WAREHOUSE),
         flag: Some("--warehouse"),
+        value_name: None,
+        alias: None,
         doc: "the DuckDB file finops writes",
     },
     KeySpec {
@@ -85,6 +106,8 @@ pub const CORE_KEYS: &[KeySpec] = &[
         kind: Kind::Str,
         default: Some(DEFAULT_MEMORY_LIMIT),
         flag: None,
+        value_name: None,
+        alias: None,
         doc: "DuckDB memory_limit; larger loads spill to disk beside the warehouse",
     },
     KeySpec {
@@ -92,6 +115,8 @@ pub const CORE_KEYS: &[KeySpec] = &[
         kind: Kind::Int,
         default: None,
         flag: None,
+        value_name: None,
+        alias: None,
         doc: "DuckDB worker threads (default: one per core)",
     },
     KeySpec {
@@ -99,6 +124,8 @@ pub const CORE_KEYS: &[KeySpec] = &[
         kind: Kind::Int,
         default: Some("0"),
         flag: Some("--wait-lock"),
+        value_name: None,
+        alias: None,
         doc: "seconds to wait for another process's lock on the warehouse before failing",
     },
     KeySpec {
@@ -106,6 +133,8 @@ pub const CORE_KEYS: &[KeySpec] = &[
         kind: Kind::Str,
         default: Some("1e-9"),
         flag: None,
+        value_name: None,
+        alias: None,
         doc: "largest total rounding of one money column in one period, in currency units; more fails the period",
     },
     KeySpec {
@@ -113,6 +142,8 @@ pub const CORE_KEYS: &[KeySpec] = &[
         kind: Kind::Str,
         default: Some("1.3"),
         flag: Some("--version"),
+        value_name: None,
+        alias: None,
         doc: "FOCUS version for export and validation: 1.2 or 1.3",
     },
     KeySpec {
@@ -120,6 +151,8 @@ pub const CORE_KEYS: &[KeySpec] = &[
         kind: Kind::Str,
         default: Some("table"),
         flag: Some("--format"),
+        value_name: None,
+        alias: None,
         doc: "table or json",
     },
 ];
@@ -135,7 +168,7 @@ pub const DEFAULT_MEMORY_LIMIT: &str = "1GB";
 
 /// `[warehouse]`.
 #[derive(Clone, Debug, Deserialize, Serialize)]
-#[serde(default, deny_unknown_fields)]
+#[serde(deny_unknown_fields)]
 pub struct WarehouseConfig {
     /// The DuckDB file.
     pub path: PathBuf,
@@ -149,19 +182,15 @@ pub struct WarehouseConfig {
 }
 
 impl Default for WarehouseConfig {
+    /// The declared defaults of its keys.
     fn default() -> Self {
-        Self {
-            path: DEFAULT_WAREHOUSE.into(),
-            memory_limit: DEFAULT_MEMORY_LIMIT.into(),
-            threads: None,
-            wait_lock: 0,
-        }
+        defaults(CORE_KEYS, "warehouse")
     }
 }
 
 /// `[import]`.
 #[derive(Clone, Debug, Deserialize, Serialize)]
-#[serde(default, deny_unknown_fields)]
+#[serde(deny_unknown_fields)]
 pub struct ImportConfig {
     /// Largest total rounding of one money column in one period, in currency units.
     #[serde(deserialize_with = "tolerance")]
@@ -169,10 +198,9 @@ pub struct ImportConfig {
 }
 
 impl Default for ImportConfig {
+    /// The declared defaults of its keys.
     fn default() -> Self {
-        Self {
-            rounding_tolerance: crate::precision::DEFAULT_TOLERANCE,
-        }
+        defaults(CORE_KEYS, "import")
     }
 }
 
@@ -255,11 +283,18 @@ fn tolerance<'de, D: serde::Deserializer<'de>>(d: D) -> std::result::Result<f64,
 }
 
 /// `[output]`.
-#[derive(Clone, Debug, Default, Deserialize, Serialize)]
-#[serde(default, deny_unknown_fields)]
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
 pub struct OutputConfig {
     /// Output format.
     pub format: crate::output::Format,
+}
+
+impl Default for OutputConfig {
+    /// The declared defaults of its keys.
+    fn default() -> Self {
+        defaults(CORE_KEYS, "output")
+    }
 }
 
 /// Where a value came from.
@@ -351,6 +386,12 @@ impl Settings {
             origins: BTreeMap::new(),
             file: None,
         };
+        // The declared defaults, below everything the user sets.
+        let defaults = defaults_dict(settings.specs.iter().copied());
+        settings.figment = std::mem::take(&mut settings.figment).merge(Layer {
+            name: "the defaults".into(),
+            data: defaults,
+        });
         if let Some(path) = file {
             settings.merge_file(&path, foreign_sections)?;
         }
@@ -470,10 +511,13 @@ impl Settings {
         }
     }
 
-    /// Deserializes one section (`warehouse`, `aws`…); missing keys take the type's defaults.
-    pub fn section<T: DeserializeOwned + Default>(&self, name: &str) -> Result<T> {
+    /// Deserializes one section (`warehouse`, `aws`…); a key nobody set has its declared
+    /// default ([`KeySpec::default`]), or is unset.
+    pub fn section<T: DeserializeOwned>(&self, name: &str) -> Result<T> {
         match self.figment.find_value(name) {
-            Err(_) => Ok(T::default()),
+            Err(_) => Value::from(Dict::new())
+                .deserialize()
+                .map_err(|e| self.invalid(name, &e)),
             Ok(_) => self
                 .figment
                 .extract_inner(name)
@@ -607,6 +651,129 @@ pub enum FlagValue {
     Bool(bool),
 }
 
+/// Adds the location flags of `keys` (those with a [`KeySpec::value_name`]) to `cmd`, under
+/// an "Export location" heading: each vendor's `--bucket`, `--path`, `--container`… come from
+/// its key table, with the key's documentation as their help. Later arguments go under
+/// the default heading again.
+pub fn location_args(cmd: clap::Command, keys: &'static [KeySpec]) -> clap::Command {
+    let mut cmd = cmd.next_help_heading("Export location");
+    for spec in keys {
+        let (Some(flag), Some(value_name)) = (spec.flag, spec.value_name) else {
+            continue;
+        };
+        let mut arg = clap::Arg::new(spec.key)
+            .long(flag.trim_start_matches('-'))
+            .help(spec.help());
+        arg = match spec.kind {
+            Kind::Bool => arg.action(clap::ArgAction::SetTrue),
+            Kind::Int => arg
+                .value_name(value_name)
+                .value_parser(clap::value_parser!(i64)),
+            Kind::Str | Kind::Secret => arg.value_name(value_name),
+        };
+        if let Some(alias) = spec.alias {
+            arg = arg.visible_alias(alias);
+        }
+        cmd = cmd.arg(arg);
+    }
+    cmd.next_help_heading(None::<&str>)
+}
+
+/// The location flags of `keys` that the user gave, for [`Settings::apply_flags`].
+pub fn location_flags(
+    keys: &'static [KeySpec],
+    matches: &clap::ArgMatches,
+) -> Vec<(&'static str, FlagValue)> {
+    let mut out = Vec::new();
+    for spec in keys
+        .iter()
+        .filter(|s| s.flag.is_some() && s.value_name.is_some())
+    {
+        let given = matches.value_source(spec.key) == Some(clap::parser::ValueSource::CommandLine);
+        if !given {
+            continue;
+        }
+        let value = match spec.kind {
+            Kind::Bool => FlagValue::Bool(matches.get_flag(spec.key)),
+            Kind::Int => match matches.get_one::<i64>(spec.key) {
+                Some(i) => FlagValue::Int(*i),
+                None => continue,
+            },
+            Kind::Str | Kind::Secret => match matches.get_one::<String>(spec.key) {
+                Some(v) => FlagValue::Str(v.clone()),
+                None => continue,
+            },
+        };
+        out.push((spec.key, value));
+    }
+    out
+}
+
+/// The configuration table of the README for `keys`: key, environment variable, flag,
+/// default and meaning, one row per key, in order. A test keeps the README's copy current.
+pub fn markdown_table(keys: &[&KeySpec]) -> String {
+    let cell = |s: &str| s.replace('|', "\\|").replace('<', "&lt;");
+    let mut out = String::from(
+        "| key | env | flag | default | meaning |\n|-----|-----|------|---------|---------|\n",
+    );
+    for k in keys {
+        let default = match k.default {
+            Some("") => "`\"\"`".to_owned(),
+            Some(d) => format!("`{d}`"),
+            None => String::new(),
+        };
+        let flag = k.flag.map(|f| format!("`{f}`")).unwrap_or_default();
+        let secret = if k.kind == Kind::Secret {
+            "; a secret, never printed"
+        } else {
+            ""
+        };
+        let _ = writeln!(
+            out,
+            "| `{}` | `{}` | {flag} | {default} | {}{secret} |",
+            k.key,
+            k.env_name(),
+            cell(k.doc)
+        );
+    }
+    out
+}
+
+/// The declared defaults of `specs`, as one dictionary (`{"aws": {"prefix": "", …}}`).
+fn defaults_dict<'a>(specs: impl IntoIterator<Item = &'a KeySpec>) -> Dict {
+    let mut figment = Figment::new();
+    for spec in specs {
+        let Some(raw) = spec.default else { continue };
+        let value = parse_kind(spec, raw)
+            .unwrap_or_else(|why| panic!("the default of {} is not valid: {why}", spec.key));
+        figment = figment.merge(Layer {
+            name: "default".into(),
+            data: figment::util::nest(spec.key, value)
+                .into_dict()
+                .unwrap_or_default(),
+        });
+    }
+    figment
+        .data()
+        .ok()
+        .and_then(|mut m| m.remove(&Profile::Default))
+        .unwrap_or_default()
+}
+
+/// The section `section` with every key at its declared default (its [`KeySpec::default`]):
+/// what a section's `Default` is, so that the struct, `config show` and the README cannot
+/// disagree about a default. A key without a default is unset (`None`).
+pub fn defaults<T: DeserializeOwned>(keys: &[KeySpec], section: &str) -> T {
+    let dict = defaults_dict(keys.iter().filter(|k| k.section() == section));
+    let value = dict
+        .get(section)
+        .cloned()
+        .unwrap_or_else(|| Value::from(Dict::new()));
+    value
+        .deserialize()
+        .unwrap_or_else(|e| panic!("the declared defaults of [{section}] do not deserialize: {e}"))
+}
+
 fn find_config_file(explicit: Option<&Path>) -> Result<Option<PathBuf>> {
     let explicit = explicit
         .map(Path::to_path_buf)
@@ -690,6 +857,8 @@ mod tests {
             kind: Kind::Str,
             default: None,
             flag: Some("--bucket"),
+            value_name: Some("BUCKET"),
+            alias: None,
             doc: "",
         },
         KeySpec {
@@ -697,6 +866,8 @@ mod tests {
             kind: Kind::Secret,
             default: None,
             flag: None,
+            value_name: None,
+            alias: None,
             doc: "",
         },
     ];

@@ -205,11 +205,16 @@ pub trait Vendor: Sync {
         &[]
     }
 
-    /// Adds its location arguments (bucket, path…) to a command.
-    fn location_args(&self, cmd: clap::Command) -> clap::Command;
+    /// Adds its location arguments (bucket, path…) to a command: by default the keys of
+    /// [`Vendor::keys`] that declare a value name ([`crate::config::location_args`]).
+    fn location_args(&self, cmd: clap::Command) -> clap::Command {
+        crate::config::location_args(cmd, self.keys())
+    }
 
     /// The config values the location arguments of `matches` set.
-    fn location_flags(&self, matches: &clap::ArgMatches) -> Vec<(&'static str, FlagValue)>;
+    fn location_flags(&self, matches: &clap::ArgMatches) -> Vec<(&'static str, FlagValue)> {
+        crate::config::location_flags(self.keys(), matches)
+    }
 
     /// Reads its config section as its commands do (for `config show`).
     fn check_config(&self, settings: &Settings) -> crate::Result<()>;

@@ -93,9 +93,16 @@ impl FromStr for Version {
 }
 
 /// `[focus]` configuration.
-#[derive(Clone, Debug, Default, Deserialize, Serialize)]
-#[serde(default, deny_unknown_fields)]
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
 pub struct FocusConfig {
     /// Version for export and validation.
     pub version: Version,
+}
+
+impl Default for FocusConfig {
+    /// The declared defaults of its keys.
+    fn default() -> Self {
+        crate::config::defaults(crate::config::CORE_KEYS, "focus")
+    }
 }

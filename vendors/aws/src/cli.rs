@@ -5,8 +5,6 @@
 // Doc comments on arguments are the user's `--help` text, not rustdoc.
 #![allow(clippy::doc_markdown)]
 
-use std::path::PathBuf;
-
 use clap::{Args, FromArgMatches};
 use finops_core::config::{FlagValue, KeySpec, Settings};
 use finops_core::output::ExitStatus;
@@ -67,16 +65,6 @@ impl Vendor for Aws {
         }
     }
 
-    fn location_args(&self, cmd: clap::Command) -> clap::Command {
-        LocationArgs::augment_args(cmd)
-    }
-
-    fn location_flags(&self, matches: &clap::ArgMatches) -> Vec<(&'static str, FlagValue)> {
-        LocationArgs::from_arg_matches(matches)
-            .map(|l| l.flags())
-            .unwrap_or_default()
-    }
-
     fn check_config(&self, settings: &Settings) -> finops_core::Result<()> {
         settings.section::<AwsConfig>("aws").map(drop)
     }
@@ -121,55 +109,6 @@ impl Vendor for Aws {
                 other => Err(miette::miette!("unknown command `aws {other}`")),
             }
         })
-    }
-}
-
-/// Where the exports live.
-#[derive(Debug, Args)]
-#[command(next_help_heading = "Export location")]
-pub struct LocationArgs {
-    /// S3 bucket the report is delivered to [config: aws.bucket]
-    #[arg(long, value_name = "BUCKET")]
-    pub bucket: Option<String>,
-    /// Path prefix of the report inside the bucket [config: aws.prefix]
-    #[arg(long, value_name = "PREFIX")]
-    pub prefix: Option<String>,
-    /// Only this export (report) name; default: every export found [config: aws.report]
-    #[arg(long, visible_alias = "export", value_name = "NAME")]
-    pub report: Option<String>,
-    /// Local copy of s3://BUCKET/PREFIX/ instead of S3 [config: aws.path]
-    #[arg(long, value_name = "DIR")]
-    pub path: Option<PathBuf>,
-    /// Named profile from ~/.aws/config [config: aws.profile]
-    #[arg(long, value_name = "NAME")]
-    pub profile: Option<String>,
-    /// Region of the bucket [config: aws.region]
-    #[arg(long, value_name = "REGION")]
-    pub region: Option<String>,
-    /// S3-compatible endpoint, addressed path-style [config: aws.endpoint_url]
-    #[arg(long, value_name = "URL")]
-    pub endpoint_url: Option<String>,
-}
-
-impl LocationArgs {
-    fn flags(&self) -> Vec<(&'static str, FlagValue)> {
-        let mut f = Vec::new();
-        let mut s = |k, v: &Option<String>| {
-            if let Some(v) = v {
-                f.push((k, FlagValue::Str(v.clone())));
-            }
-        };
-        s("aws.bucket", &self.bucket);
-        s("aws.prefix", &self.prefix);
-        s("aws.report", &self.report);
-        s(
-            "aws.path",
-            &self.path.as_ref().map(|p| p.display().to_string()),
-        );
-        s("aws.profile", &self.profile);
-        s("aws.region", &self.region);
-        s("aws.endpoint_url", &self.endpoint_url);
-        f
     }
 }
 

@@ -13,6 +13,8 @@ pub const KEYS: &[KeySpec] = &[
         kind: Kind::Str,
         default: None,
         flag: Some("--bucket"),
+        value_name: Some("BUCKET"),
+        alias: None,
         doc: "S3 bucket the export is delivered to",
     },
     KeySpec {
@@ -20,48 +22,62 @@ pub const KEYS: &[KeySpec] = &[
         kind: Kind::Str,
         default: Some(""),
         flag: Some("--prefix"),
-        doc: "S3 path prefix of the export",
+        value_name: Some("PREFIX"),
+        alias: None,
+        doc: "path prefix of the exports inside the bucket (the folder that holds the export folders)",
     },
     KeySpec {
         key: "aws.report",
         kind: Kind::Str,
         default: None,
         flag: Some("--report"),
-        doc: "report (export) name",
+        value_name: Some("NAME"),
+        alias: Some("export"),
+        doc: "only this export (report); default: every export found",
     },
     KeySpec {
         key: "aws.path",
         kind: Kind::Str,
         default: None,
         flag: Some("--path"),
-        doc: "local directory holding a copy of the export instead of S3",
+        value_name: Some("DIR"),
+        alias: None,
+        doc: "local copy of s3://BUCKET/PREFIX/, read instead of S3",
     },
     KeySpec {
         key: "aws.profile",
         kind: Kind::Str,
         default: None,
         flag: Some("--profile"),
-        doc: "shared config/credentials profile",
+        value_name: Some("NAME"),
+        alias: None,
+        doc: "named profile of ~/.aws/config and ~/.aws/credentials",
     },
     KeySpec {
         key: "aws.region",
         kind: Kind::Str,
         default: None,
         flag: Some("--region"),
-        doc: "region of the bucket (default: from the AWS config chain)",
+        value_name: Some("REGION"),
+        alias: None,
+        doc: "region of the bucket (default: the AWS config chain's, else us-east-1)",
     },
     KeySpec {
         key: "aws.endpoint_url",
         kind: Kind::Str,
         default: None,
         flag: Some("--endpoint-url"),
-        doc: "S3-compatible endpoint; path-style addressing is used",
+        value_name: Some("URL"),
+        alias: None,
+        doc: "S3-compatible endpoint, addressed path-style",
     },
     KeySpec {
         key: "aws.access_key_id",
         kind: Kind::Str,
         default: None,
         flag: None,
+        value_name: None,
+        alias: None,
         doc: "static access key id (prefer the credential chain)",
     },
     KeySpec {
@@ -69,6 +85,8 @@ pub const KEYS: &[KeySpec] = &[
         kind: Kind::Secret,
         default: None,
         flag: None,
+        value_name: None,
+        alias: None,
         doc: "static secret access key (prefer the credential chain)",
     },
     KeySpec {
@@ -76,6 +94,8 @@ pub const KEYS: &[KeySpec] = &[
         kind: Kind::Secret,
         default: None,
         flag: None,
+        value_name: None,
+        alias: None,
         doc: "session token for static credentials",
     },
     KeySpec {
@@ -83,6 +103,8 @@ pub const KEYS: &[KeySpec] = &[
         kind: Kind::Int,
         default: Some("4"),
         flag: Some("--concurrency"),
+        value_name: None,
+        alias: None,
         doc: "files downloaded at once",
     },
 ];
@@ -96,7 +118,7 @@ pub(crate) fn spec(key: &str) -> &'static KeySpec {
 
 /// `[aws]`.
 #[derive(Clone, Debug, Deserialize)]
-#[serde(default, deny_unknown_fields)]
+#[serde(deny_unknown_fields)]
 pub struct AwsConfig {
     /// S3 bucket.
     pub bucket: Option<String>,
@@ -123,20 +145,9 @@ pub struct AwsConfig {
 }
 
 impl Default for AwsConfig {
+    /// The declared defaults of its keys.
     fn default() -> Self {
-        Self {
-            bucket: None,
-            prefix: String::new(),
-            report: None,
-            path: None,
-            profile: None,
-            region: None,
-            endpoint_url: None,
-            access_key_id: None,
-            secret_access_key: None,
-            session_token: None,
-            concurrency: 4,
-        }
+        finops_core::config::defaults(KEYS, "aws")
     }
 }
 

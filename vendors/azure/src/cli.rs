@@ -5,12 +5,10 @@
 // Doc comments on arguments are the user's `--help` text, not rustdoc.
 #![allow(clippy::doc_markdown)]
 
-use std::path::PathBuf;
 use std::sync::Arc;
 
-use clap::{Args, FromArgMatches};
 use finops_core::Context;
-use finops_core::config::{FlagValue, KeySpec, Settings};
+use finops_core::config::{KeySpec, Settings};
 use finops_core::vendor::{BoxFuture, Export, Vendor, Verb};
 
 use crate::config::AzureConfig;
@@ -68,16 +66,6 @@ impl Vendor for Azure {
         }
     }
 
-    fn location_args(&self, cmd: clap::Command) -> clap::Command {
-        LocationArgs::augment_args(cmd)
-    }
-
-    fn location_flags(&self, matches: &clap::ArgMatches) -> Vec<(&'static str, FlagValue)> {
-        LocationArgs::from_arg_matches(matches)
-            .map(|l| l.flags())
-            .unwrap_or_default()
-    }
-
     fn check_config(&self, settings: &Settings) -> finops_core::Result<()> {
         settings.section::<AzureConfig>("azure").map(drop)
     }
@@ -90,51 +78,6 @@ impl Vendor for Azure {
             let cfg: AzureConfig = ctx.settings.section("azure")?;
             resolve(&cfg).await
         })
-    }
-}
-
-/// Where the exports live.
-#[derive(Debug, Args)]
-#[command(next_help_heading = "Location")]
-pub struct LocationArgs {
-    /// Storage account [config: azure.account]
-    #[arg(long, value_name = "NAME")]
-    account: Option<String>,
-    /// Blob container the exports are written to [config: azure.container]
-    #[arg(long, value_name = "NAME")]
-    container: Option<String>,
-    /// Folder inside the container (the exports' root folder path) [config: azure.prefix]
-    #[arg(long, value_name = "PATH")]
-    prefix: Option<String>,
-    /// Only this export; default: every export found [config: azure.export]
-    #[arg(long, value_name = "NAME")]
-    export: Option<String>,
-    /// Local copy of the container/prefix instead of Blob Storage [config: azure.path]
-    #[arg(long, value_name = "DIR")]
-    path: Option<PathBuf>,
-    /// Blob endpoint URL (azurite: http://127.0.0.1:10000/devstoreaccount1) [config: azure.endpoint]
-    #[arg(long, value_name = "URL")]
-    endpoint: Option<String>,
-}
-
-impl LocationArgs {
-    fn flags(&self) -> Vec<(&'static str, FlagValue)> {
-        let mut f = Vec::new();
-        let mut s = |k, v: &Option<String>| {
-            if let Some(v) = v {
-                f.push((k, FlagValue::Str(v.clone())));
-            }
-        };
-        s("azure.account", &self.account);
-        s("azure.container", &self.container);
-        s("azure.prefix", &self.prefix);
-        s("azure.export", &self.export);
-        s(
-            "azure.path",
-            &self.path.as_ref().map(|p| p.display().to_string()),
-        );
-        s("azure.endpoint", &self.endpoint);
-        f
     }
 }
 

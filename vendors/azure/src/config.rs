@@ -9,17 +9,12 @@ use serde::Deserialize;
 /// Keys of the `[azure]` section.
 pub const KEYS: &[KeySpec] = &[
     KeySpec {
-        key: "azure.path",
-        kind: Kind::Str,
-        default: None,
-        flag: Some("--path"),
-        doc: "local directory holding a copy of the container/prefix instead of Blob Storage",
-    },
-    KeySpec {
         key: "azure.account",
         kind: Kind::Str,
         default: None,
         flag: Some("--account"),
+        value_name: Some("NAME"),
+        alias: None,
         doc: "storage account name",
     },
     KeySpec {
@@ -27,6 +22,8 @@ pub const KEYS: &[KeySpec] = &[
         kind: Kind::Str,
         default: None,
         flag: Some("--container"),
+        value_name: Some("NAME"),
+        alias: None,
         doc: "blob container the exports are written to",
     },
     KeySpec {
@@ -34,6 +31,8 @@ pub const KEYS: &[KeySpec] = &[
         kind: Kind::Str,
         default: Some(""),
         flag: Some("--prefix"),
+        value_name: Some("PATH"),
+        alias: None,
         doc: "folder inside the container (the exports' root folder path)",
     },
     KeySpec {
@@ -41,13 +40,26 @@ pub const KEYS: &[KeySpec] = &[
         kind: Kind::Str,
         default: None,
         flag: Some("--export"),
-        doc: "export name (default: every export found)",
+        value_name: Some("NAME"),
+        alias: None,
+        doc: "only this export; default: every export found",
+    },
+    KeySpec {
+        key: "azure.path",
+        kind: Kind::Str,
+        default: None,
+        flag: Some("--path"),
+        value_name: Some("DIR"),
+        alias: None,
+        doc: "local copy of the container's prefix, read instead of Blob Storage",
     },
     KeySpec {
         key: "azure.endpoint",
         kind: Kind::Str,
         default: None,
         flag: Some("--endpoint"),
+        value_name: Some("URL"),
+        alias: None,
         doc: "blob endpoint URL (default https://<account>.blob.core.windows.net; azurite: http://127.0.0.1:10000/devstoreaccount1)",
     },
     KeySpec {
@@ -55,6 +67,8 @@ pub const KEYS: &[KeySpec] = &[
         kind: Kind::Secret,
         default: None,
         flag: None,
+        value_name: None,
+        alias: None,
         doc: "storage connection string (AccountName, AccountKey or SharedAccessSignature, BlobEndpoint)",
     },
     KeySpec {
@@ -62,6 +76,8 @@ pub const KEYS: &[KeySpec] = &[
         kind: Kind::Secret,
         default: None,
         flag: None,
+        value_name: None,
+        alias: None,
         doc: "storage account key",
     },
     KeySpec {
@@ -69,6 +85,8 @@ pub const KEYS: &[KeySpec] = &[
         kind: Kind::Secret,
         default: None,
         flag: None,
+        value_name: None,
+        alias: None,
         doc: "shared access signature (the query string, with or without a leading ?)",
     },
     KeySpec {
@@ -76,6 +94,8 @@ pub const KEYS: &[KeySpec] = &[
         kind: Kind::Str,
         default: None,
         flag: None,
+        value_name: None,
+        alias: None,
         doc: "Entra ID application (client) id, for a service principal or a user-assigned managed identity",
     },
     KeySpec {
@@ -83,6 +103,8 @@ pub const KEYS: &[KeySpec] = &[
         kind: Kind::Str,
         default: None,
         flag: None,
+        value_name: None,
+        alias: None,
         doc: "Entra ID tenant id, for a service principal",
     },
     KeySpec {
@@ -90,6 +112,8 @@ pub const KEYS: &[KeySpec] = &[
         kind: Kind::Secret,
         default: None,
         flag: None,
+        value_name: None,
+        alias: None,
         doc: "Entra ID client secret, for a service principal",
     },
     KeySpec {
@@ -97,6 +121,8 @@ pub const KEYS: &[KeySpec] = &[
         kind: Kind::Bool,
         default: Some("false"),
         flag: None,
+        value_name: None,
+        alias: None,
         doc: "authenticate with the Azure CLI's login (az login)",
     },
     KeySpec {
@@ -104,13 +130,15 @@ pub const KEYS: &[KeySpec] = &[
         kind: Kind::Int,
         default: Some("4"),
         flag: Some("--concurrency"),
+        value_name: None,
+        alias: None,
         doc: "files downloaded at once",
     },
 ];
 
 /// `[azure]`.
 #[derive(Clone, Debug, Deserialize)]
-#[serde(default, deny_unknown_fields)]
+#[serde(deny_unknown_fields)]
 pub struct AzureConfig {
     /// Local copy instead of Blob Storage.
     pub path: Option<PathBuf>,
@@ -143,23 +171,9 @@ pub struct AzureConfig {
 }
 
 impl Default for AzureConfig {
+    /// The declared defaults of its keys.
     fn default() -> Self {
-        Self {
-            path: None,
-            account: None,
-            container: None,
-            prefix: String::new(),
-            export: None,
-            endpoint: None,
-            connection_string: None,
-            account_key: None,
-            sas_token: None,
-            client_id: None,
-            tenant_id: None,
-            client_secret: None,
-            use_azure_cli: false,
-            concurrency: 4,
-        }
+        finops_core::config::defaults(KEYS, "azure")
     }
 }
 
