@@ -322,6 +322,21 @@ pub enum Error {
         detail: String,
     },
 
+    /// A FOCUS mapping file could not be set up (a lookup table missing or malformed).
+    ///
+    /// Resolution: report it; it is a bug in the vendor's mapping.
+    #[error("the FOCUS mapping {mapping} cannot be prepared: {detail}")]
+    #[diagnostic(
+        code(finops::focus::mapping_setup),
+        help("this is a bug in the vendor's FOCUS mapping; please report it with the export kind")
+    )]
+    MappingSetup {
+        /// The mapping file (or lookup table).
+        mapping: String,
+        /// What is wrong.
+        detail: String,
+    },
+
     /// A delivery's manifest cannot be read or used; the period fails alone.
     ///
     /// Resolution: follow the vendor's help (usually: wait for the next delivery, or re-sync).
@@ -662,6 +677,7 @@ impl Error {
             | Self::CorruptParquet { .. }
             | Self::RoundingTolerance { .. }
             | Self::FocusMapping { .. }
+            | Self::MappingSetup { .. }
             | Self::NoExports { .. }
             | Self::UnknownExport { .. }
             | Self::ManifestInvalid { .. }

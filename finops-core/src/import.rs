@@ -448,8 +448,8 @@ pub fn replace_period(
     let stage = StageDb::attach(wh, &action)?;
     let result = (|| {
         let mut rounding = stage.fill(wh, load, &action)?;
-        if let Some(focus_sql) = &load.staged.focus_sql {
-            rounding.extend(stage.build_focus(wh, load, focus_sql, &action)?);
+        if let Some(focus) = &load.staged.focus {
+            rounding.extend(stage.build_focus(wh, load, focus, &action)?);
         }
         if let Some(r) = precision::check_tolerance(&rounding, load.rounding_tolerance) {
             return Err(Error::RoundingTolerance {
@@ -560,23 +560,21 @@ impl StageDb {
         &self,
         wh: &Warehouse,
         load: &PeriodLoad<'_>,
-        focus_sql: &str,
+        focus: &crate::focus::mapping::FocusSql,
         action: &str,
     ) -> Result<Vec<Rounding>> {
         let conn = wh.conn();
         let source = quote_literal(&format!("{}/{}", load.key.source, load.key.export));
         let period_lit = quote_literal(&load.period.first_day());
+        let started = Instant::now();
+        let raw = crate::focus::mapping::column_names(conn, ROWS_VIEW)?;
+        let focus_sql = focus.install(conn, ROWS_VIEW, &raw)?;
         tracing::trace!(
             "FOCUS SELECT for {} {}: {focus_sql}",
             load.table,
             load.period
         );
-        let started = Instant::now();
-        conn.execute_batch(&format!(
-            "CREATE OR REPLACE TEMP VIEW finops_period AS SELECT * FROM {ROWS_VIEW}"
-        ))
-        .map_err(Error::db(action))?;
-        let finished = crate::focus::finish::prepare(conn, focus_sql)?;
+        let finished = crate::focus::finish::prepare(conn, &focus_sql)?;
         let name = self.table("focus");
         conn.execute_batch(&format!(
             "CREATE TABLE {name} AS SELECT *, {source} AS x_source, CAST({period_lit} AS DATE) AS x_billing_period FROM ({})",
@@ -746,7 +744,7 @@ fn replace_from_stage(
             "{table} {period}: {rows} raw rows inserted in {} ms",
             started.elapsed().as_millis()
         );
-        if staged.focus_sql.is_some() {
+        if staged.focus.is_some() {
             let started = Instant::now();
             replace_focus_rows(wh, key, period, action)?;
             tracing::debug!(

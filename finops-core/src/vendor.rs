@@ -111,10 +111,10 @@ impl Delivery {
 pub struct Staged {
     /// A `SELECT` producing the normalised raw rows (without `billing_period`, which core adds).
     pub select_sql: String,
-    /// A `SELECT` over the view `finops_period` (this period's rows as `select_sql` gives
-    /// them, plus `billing_period`) producing FOCUS columns (and `x_` extensions), or `None`
-    /// when the export has no FOCUS mapping.
-    pub focus_sql: Option<String>,
+    /// The FOCUS mapping of these rows ([`crate::focus::mapping`]: a vendor's SQL file over
+    /// the view `finops_period`, with its computed inputs and lookup tables), or `None` when
+    /// the export has no FOCUS form.
+    pub focus: Option<crate::focus::mapping::FocusSql>,
     /// Bytes staged or read.
     pub bytes: u64,
     /// The hidden columns of `select_sql` carrying each number column's rounding

@@ -9,6 +9,7 @@ pub mod check;
 pub mod columns;
 pub mod export;
 pub mod finish;
+pub mod mapping;
 pub mod upgrade;
 
 use std::fmt;

@@ -312,7 +312,7 @@ impl CostExplorerSource {
         let raw_columns = raw.columns();
         Ok(Staged {
             select_sql: raw.sql,
-            focus_sql: None,
+            focus: None,
             bytes,
             roundings: raw.roundings,
             columns: raw_columns,

@@ -1,7 +1,7 @@
 //! Legacy CUR (v1) as a [`DeliverySource`]: lists `<report>/<YYYYMMDD-YYYYMMDD>/` folders and
 //! their manifests, stages the data files, and hands core the SQL that reads them.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::path::Path;
 
 use finops_core::Period;
@@ -225,14 +225,10 @@ impl CurSource {
                 (raw, tags)
             }
         };
-        let present: BTreeSet<String> = raw.names.iter().cloned().collect();
-        let focus_sql = Some(crate::focus::focus_select(&crate::focus::Inputs::cur1(
-            present, &tags,
-        )));
         let raw_columns = raw.columns();
         Ok(Staged {
             select_sql: raw.sql,
-            focus_sql,
+            focus: Some(crate::focus::cur1(&tags)),
             bytes,
             roundings: raw.roundings,
             columns: raw_columns,

@@ -6,11 +6,12 @@
 //! `executionId` is the version, its `dataFiles` the files to read. The kind is told by the
 //! manifest's columns, never configured.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::fmt;
 use std::path::Path;
 
 use finops_core::Period;
+use finops_core::focus::mapping::FocusSql;
 use finops_core::naming::{TableRef, export_table_name, quote_ident, validate_export_name};
 use finops_core::output::Ui;
 use finops_core::state::ExportKey;
@@ -187,12 +188,11 @@ impl DataExportSource {
         )
     }
 
-    /// The FOCUS `SELECT` for a staged delivery whose raw rows have `columns`.
-    fn focus_sql(&self, columns: &[(String, String)]) -> String {
-        let present: BTreeSet<String> = columns.iter().map(|(n, _)| n.clone()).collect();
+    /// The FOCUS mapping of a staged delivery whose raw rows have `columns`.
+    fn focus(&self, columns: &[(String, String)]) -> FocusSql {
         match self.kind {
             ExportKind::Focus => crate::focus::focus_upgrade(columns),
-            _ => crate::focus::focus_select(&crate::focus::Inputs::cur2(present)),
+            _ => crate::focus::cur2(&columns.iter().map(|(n, _)| n.clone()).collect()),
         }
     }
 }
@@ -373,7 +373,7 @@ impl DataExportSource {
         .collect();
         let raw_columns = raw.columns();
         Ok(Staged {
-            focus_sql: Some(self.focus_sql(&columns)),
+            focus: Some(self.focus(&columns)),
             select_sql: raw.sql,
             bytes,
             roundings: raw.roundings,

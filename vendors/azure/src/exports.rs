@@ -460,7 +460,7 @@ impl ExportSource {
         .filter(|(n, _)| !finops_core::precision::is_hidden(n))
         .collect();
         let present: BTreeSet<String> = columns.iter().map(|(n, _)| n.clone()).collect();
-        let focus_sql = Some(match self.dataset {
+        let focus = Some(match self.dataset {
             Dataset::Focus => focus::focus_upgrade(&columns),
             Dataset::Actual | Dataset::Amortized => focus::cost_to_focus(&focus::Inputs {
                 present,
@@ -471,7 +471,7 @@ impl ExportSource {
         let raw_columns = raw.columns();
         Ok(Staged {
             select_sql: raw.sql,
-            focus_sql,
+            focus,
             bytes,
             roundings: raw.roundings,
             columns: raw_columns,
