@@ -5,7 +5,7 @@
 //! at the named points, as a power cut or `kill -9` would: no destructors, no rollback. Without
 //! the feature every call compiles to nothing.
 //!
-//! Points: `download` (after the first chunk of a download), `before-load` (files staged,
+//! Points: `download` (after the first chunk of a download, or a local copy's first file), `before-load` (files staged,
 //! nothing loaded), `insert` (while the bulk insert runs, at the latest right after it),
 //! `before-commit` (rows and state written, transaction open), `after-commit` (committed,
 //! staging not yet removed), `between-periods` (one period done, the next not started).

@@ -15,6 +15,7 @@
 
 mod aws_cur;
 mod azure;
+mod conformance;
 mod cost_explorer;
 mod dbt;
 mod dirty;

@@ -227,6 +227,8 @@ async fn fetch_one(
             return Err(missing().into());
         }
         bar.inc(meta.len());
+        // Where a remote download would be cut, for the crash tests of local copies too.
+        crate::fault::point("download");
         (path, meta.len())
     } else {
         let dest = dir.join(rel.replace('/', "__"));
