@@ -23,6 +23,7 @@ pub mod period;
 pub mod precision;
 pub mod raw_columns;
 pub mod redacted;
+pub mod replace;
 pub mod state;
 pub mod store;
 pub mod vendor;
