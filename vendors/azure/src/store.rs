@@ -145,13 +145,14 @@ impl BlobStore {
         source: &object_store::Error,
     ) -> finops_core::Error {
         let (code, message) = blob_message(source);
+        let help = blob_help(source, code.as_deref());
         finops_core::Error::Remote {
             service: "Blob Storage",
             operation,
             location: self.describe(rel),
             code,
             message,
-            help: blob_help(source),
+            help,
         }
     }
 }
@@ -311,25 +312,19 @@ fn redact_query(text: &str) -> String {
     out
 }
 
-/// What to do about a failed Blob Storage call.
-fn blob_help(e: &object_store::Error) -> String {
-    match e {
-        object_store::Error::NotFound { .. } => {
+/// What to do about a failed Blob Storage call, from the error's kind or the service's error
+/// code (`code`, as [`blob_message`] read it). Matched on whole codes, never on digits in the
+/// text: a request id or a date can hold "404".
+fn blob_help(e: &object_store::Error, code: Option<&str>) -> String {
+    const REFUSED: &str = "the credentials were refused: check azure.connection_string, azure.account_key, azure.sas_token or the Entra ID identity (it needs the Storage Blob Data Reader role)";
+    match (e, code) {
+        (object_store::Error::Unauthenticated { .. } | object_store::Error::PermissionDenied { .. }, _) => REFUSED.into(),
+        (_, Some(code)) if code.starts_with("Authentication") || code.starts_with("Authorization") || code.starts_with("InvalidAuthentication") => REFUSED.into(),
+        (_, Some("ContainerNotFound")) => "the container does not exist: check --container".into(),
+        (object_store::Error::NotFound { .. }, _) | (_, Some("BlobNotFound" | "ResourceNotFound")) => {
             "check the account, container and prefix (`finops azure list-exports` lists what is there)".into()
         }
-        object_store::Error::Unauthenticated { .. } | object_store::Error::PermissionDenied { .. } => {
-            "the credentials were refused: check azure.connection_string, azure.account_key, azure.sas_token or the Entra ID identity (it needs the Storage Blob Data Reader role)".into()
-        }
-        _ => {
-            let text = e.to_string();
-            if text.contains("ContainerNotFound") || text.contains("404") {
-                "the container does not exist: check --container".into()
-            } else if text.contains("AuthenticationFailed") || text.contains("403") {
-                "the credentials were refused: check azure.connection_string, azure.account_key or azure.sas_token".into()
-            } else {
-                "check the endpoint, the network and the credentials; the call was retried before failing".into()
-            }
-        }
+        _ => "check the endpoint, the network and the credentials; the call was retried before failing".into(),
     }
 }
 
@@ -353,4 +348,50 @@ fn percent_decode(s: &str) -> String {
         i += 1;
     }
     String::from_utf8_lossy(&out).into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn generic(text: &str) -> object_store::Error {
+        object_store::Error::Generic {
+            store: "MicrosoftAzure",
+            source: text.to_owned().into(),
+        }
+    }
+
+    #[test]
+    fn help_follows_the_service_code_not_digits_in_the_text() {
+        // A refused key whose request id happens to hold "404".
+        let e = generic(
+            "Error performing list request: <Code>AuthorizationFailure</Code><Message>Server failed to authenticate the request.\nRequestId:3404-4404</Message>",
+        );
+        let (code, message) = blob_message(&e);
+        assert_eq!(code.as_deref(), Some("AuthorizationFailure"));
+        assert_eq!(
+            message,
+            "AuthorizationFailure: Server failed to authenticate the request."
+        );
+        assert!(blob_help(&e, code.as_deref()).starts_with("the credentials were refused"));
+
+        let e = generic(
+            "<Code>ContainerNotFound</Code><Message>The specified container does not exist.</Message>",
+        );
+        let (code, _) = blob_message(&e);
+        assert_eq!(
+            blob_help(&e, code.as_deref()),
+            "the container does not exist: check --container"
+        );
+
+        // No code at all: no guess from digits.
+        let e = generic("connection reset after 404 ms?sig=secret x");
+        let (code, message) = blob_message(&e);
+        assert_eq!(code, None);
+        assert_eq!(
+            message,
+            "Generic MicrosoftAzure error: connection reset after 404 ms?… x"
+        );
+        assert!(blob_help(&e, None).starts_with("check the endpoint"));
+    }
 }
