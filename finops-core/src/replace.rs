@@ -257,7 +257,7 @@ fn with_line(e: Error) -> Error {
                 .strip_prefix("column ")
                 .and_then(|rest| rest.rsplit_once(" of "))
                 .and_then(|(column, file)| {
-                    crate::load::locate_value(std::path::Path::new(file), column, &value)
+                    crate::read::locate_value(std::path::Path::new(file), column, &value)
                 });
             Error::BadNumber {
                 location: match line {

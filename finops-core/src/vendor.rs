@@ -118,10 +118,10 @@ pub struct Staged {
     /// Bytes staged or read.
     pub bytes: u64,
     /// The hidden columns of `select_sql` carrying each number column's rounding
-    /// ([`crate::load::RawSelect::roundings`]).
+    /// ([`crate::read::RawSelect::roundings`]).
     pub roundings: Vec<crate::precision::RoundingColumn>,
     /// (delivered name, raw name in `select_sql`) of its columns
-    /// ([`crate::load::RawSelect::columns`]); the raw table's names are kept stable across
+    /// ([`crate::read::RawSelect::columns`]); the raw table's names are kept stable across
     /// deliveries from it ([`crate::raw_columns`]). Columns not listed keep their names.
     pub columns: Vec<(String, String)>,
     /// The number of rows the delivery says it has (Azure's `dataRowCount`), checked after

@@ -245,7 +245,7 @@ async fn fetch_one(
     };
     if rel.to_ascii_lowercase().ends_with(".gz") {
         let (p, key) = (path.clone(), store.describe(rel));
-        tokio::task::spawn_blocking(move || crate::load::verify_gzip(&p, &key))
+        tokio::task::spawn_blocking(move || crate::read::verify_gzip(&p, &key))
             .await
             .map_err(|e| Error::io("verifying", &path)(std::io::Error::other(e)))??;
     }

@@ -22,7 +22,7 @@ use finops_core::vendor::{BoxFuture, Delivery, DeliveryStatus, Export, Staged};
 use crate::config::AwsConfig;
 use crate::cur::SCHEMA;
 use crate::error::{Error, Result};
-use crate::load::{self, ColumnType};
+use crate::read::{self, ColumnType};
 
 /// The table every Cost Explorer query loads into.
 pub const TABLE: &str = "cost_explorer";
@@ -308,7 +308,7 @@ impl CostExplorerSource {
         );
         let columns: Vec<(String, ColumnType)> =
             COLUMNS.iter().map(|(n, t)| ((*n).to_owned(), *t)).collect();
-        let raw = load::csv_select(std::slice::from_ref(&path), &columns, false)?;
+        let raw = read::csv_select(std::slice::from_ref(&path), &columns, false)?;
         let raw_columns = raw.columns();
         Ok(Staged {
             select_sql: raw.sql,

@@ -11,7 +11,7 @@ use finops_core::state::ExportKey;
 use finops_core::vendor::{BoxFuture, Delivery, DeliveryStatus, Export, Staged};
 
 use crate::error::{Error, Result};
-use crate::load;
+use crate::read;
 use crate::manifest::{FileFormat, Manifest};
 use crate::store::Store;
 
@@ -194,15 +194,15 @@ impl CurSource {
         bar.finish_and_clear();
         let bytes = fetched.iter().map(|(_, s)| s).sum();
         let files: Vec<_> = fetched.into_iter().map(|(p, _)| p).collect();
-        let (raw, tags): (load::RawSelect, Vec<(String, String)>) = match format {
+        let (raw, tags): (read::RawSelect, Vec<(String, String)>) = match format {
             FileFormat::CsvGzip => {
-                let header = load::csv_header(&files[0])?;
-                let columns = load::reconcile_columns(
+                let header = read::csv_header(&files[0])?;
+                let columns = read::reconcile_columns(
                     &manifest.columns,
                     &header,
                     &files[0].display().to_string(),
                 )?;
-                let raw = load::csv_select(&files, &load::cur1_columns(&columns), true)?;
+                let raw = read::csv_select(&files, &read::cur1_columns(&columns), true)?;
                 let tags = columns
                     .iter()
                     .zip(&raw.names)
@@ -212,8 +212,8 @@ impl CurSource {
                 (raw, tags)
             }
             FileFormat::Parquet => {
-                let schema = load::describe_parquet(&files)?;
-                let raw = load::parquet_select(&files, &schema, true);
+                let schema = read::describe_parquet(&files)?;
+                let raw = read::parquet_select(&files, &schema, true);
                 let tags = raw
                     .names
                     .iter()

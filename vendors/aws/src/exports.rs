@@ -20,7 +20,7 @@ use serde::Deserialize;
 
 use crate::cur::{CurSource, SCHEMA};
 use crate::error::{Error, Result};
-use crate::load::{self, ColumnType};
+use crate::read::{self, ColumnType};
 use crate::store::Store;
 
 /// The kinds of AWS billing export finops reads.
@@ -331,9 +331,9 @@ impl DataExportSource {
         let files: Vec<_> = fetched.into_iter().map(|(p, _)| p).collect();
         let rename = self.kind != ExportKind::Focus;
         let raw = if parquet > 0 {
-            load::parquet_select(&files, &load::describe_parquet(&files)?, rename)
+            read::parquet_select(&files, &read::describe_parquet(&files)?, rename)
         } else {
-            let header = load::csv_header(&files[0])?;
+            let header = read::csv_header(&files[0])?;
             let types: BTreeMap<&str, Option<&str>> = manifest
                 .columns
                 .iter()
@@ -356,13 +356,13 @@ impl DataExportSource {
                 .iter()
                 .map(|h| {
                     let ty = match self.kind {
-                        ExportKind::Focus => load::focus_column_type(h),
-                        _ => load::cur2_column_type(h, types.get(h.as_str()).copied().flatten()),
+                        ExportKind::Focus => read::focus_column_type(h),
+                        _ => read::cur2_column_type(h, types.get(h.as_str()).copied().flatten()),
                     };
                     (h.clone(), ty)
                 })
                 .collect();
-            load::csv_select(&files, &columns, rename)?
+            read::csv_select(&files, &columns, rename)?
         };
         let columns: Vec<(String, String)> = finops_core::warehouse::describe(&format!(
             "SELECT column_name, column_type FROM (DESCRIBE {})",

@@ -12,8 +12,8 @@ pub mod cur;
 pub mod error;
 pub mod exports;
 pub mod focus;
-pub mod load;
 pub mod manifest;
+pub mod read;
 mod store;
 
 pub use cli::{AWS, Aws};

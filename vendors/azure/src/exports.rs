@@ -7,9 +7,9 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use finops_core::Period;
-use finops_core::load::{self, ColumnType, FileKind, ReadColumn};
 use finops_core::naming::{TableRef, export_table_name, validate_export_name};
 use finops_core::output::Ui;
+use finops_core::read::{self, ColumnType, FileKind, ReadColumn};
 use finops_core::state::ExportKey;
 use finops_core::store::Store;
 use finops_core::vendor::{BoxFuture, Delivery, DeliveryFile, DeliveryStatus, Export, Staged};
@@ -400,7 +400,7 @@ impl ExportSource {
         let files: Vec<PathBuf> = fetched.into_iter().map(|(p, _)| p).collect();
         let rename = self.dataset != Dataset::Focus;
         let type_of = |h: &str| match self.dataset {
-            Dataset::Focus => match load::focus_column_type(h) {
+            Dataset::Focus => match read::focus_column_type(h) {
                 ColumnType::Timestamp => ColumnType::LooseTimestamp,
                 t => t,
             },
@@ -409,13 +409,13 @@ impl ExportSource {
         let (sources, kind, from): (Vec<(String, String)>, FileKind, String) =
             if manifest.is_parquet() {
                 (
-                    load::describe_parquet(&files)?,
+                    read::describe_parquet(&files)?,
                     FileKind::Parquet,
-                    load::parquet_source(&files),
+                    read::parquet_source(&files),
                 )
             } else {
-                let header = load::csv_header(&files[0])?;
-                let from = load::csv_relation(&files, &header)?;
+                let header = read::csv_header(&files[0])?;
+                let from = read::csv_relation(&files, &header)?;
                 (
                     header
                         .into_iter()
@@ -451,7 +451,7 @@ impl ExportSource {
                 name,
             })
             .collect();
-        let raw = load::select_columns(&from, kind, &read);
+        let raw = read::select_columns(&from, kind, &read);
         let columns: Vec<(String, String)> = finops_core::warehouse::describe(&format!(
             "SELECT column_name, column_type FROM (DESCRIBE {})",
             raw.sql

@@ -10,8 +10,8 @@
 use std::collections::BTreeSet;
 
 use finops_core::focus::mapping::{FocusSql, Mapping};
-use finops_core::load::ColumnType;
 use finops_core::naming::{quote_ident, quote_literal, snake_case};
+use finops_core::read::ColumnType;
 
 use crate::exports::Dataset;
 

@@ -1,7 +1,7 @@
 //! How CUR columns are typed: from the manifest's types, or from their names when a manifest
-//! has none. The SQL that reads the files is core's ([`finops_core::load`]).
+//! has none. The SQL that reads the files is core's ([`finops_core::read`]).
 
-pub use finops_core::load::{
+pub use finops_core::read::{
     ColumnType, RawSelect, csv_header, csv_select, describe_parquet, focus_column_type,
     parquet_select,
 };
