@@ -170,24 +170,24 @@ pub fn plan(
         .collect()
 }
 
-/// Runs one import of `source` into `wh`.
+/// Runs one import of `export` into `wh`.
 pub async fn run(
     wh: &Warehouse,
-    source: &dyn Export,
+    export: &dyn Export,
     opts: &ImportOptions,
     ui: &Ui,
 ) -> miette::Result<ImportReport> {
-    let key = source.key().clone();
-    let table = resolve_table(wh, &key, source.table(), source.scope().is_some())?;
-    let spinner = ui.spinner(format!("listing {}/{}", key.source, key.export));
-    let mut deliveries = source.deliveries().await?;
+    let key = export.key().clone();
+    let table = resolve_table(wh, &key, export.table(), export.scope().is_some())?;
+    let spinner = ui.spinner(format!("listing {}/{}", key.vendor, key.export));
+    let mut deliveries = export.deliveries().await?;
     spinner.finish_and_clear();
     deliveries.sort_by_key(|d| d.period);
     let current = state::current_versions(wh, &key)?;
     let plan = plan(&deliveries, &current, opts);
     tracing::info!(
         "{}/{}: {} period(s) delivered, {} to load",
-        key.source,
+        key.vendor,
         key.export,
         plan.len(),
         plan.iter()
@@ -222,7 +222,7 @@ pub async fn run(
         if action == Action::Unchanged {
             tracing::info!(
                 "{}/{} {}: version {} already loaded",
-                key.source,
+                key.vendor,
                 key.export,
                 d.period,
                 d.version_id
@@ -234,13 +234,13 @@ pub async fn run(
                 crate::fault::point("between-periods");
             }
             loaded_one = true;
-            report.outcome = match load_one(wh, source, &table, d, &staging, opts, ui).await {
+            report.outcome = match load_one(wh, export, &table, d, &staging, opts, ui).await {
                 Ok(outcome) => outcome,
                 Err(report_err) => {
                     let error = render_error(&report_err);
                     tracing::error!(
                         "{}/{} {}: failed: {}",
-                        key.source,
+                        key.vendor,
                         key.export,
                         d.period,
                         error.lines().next().unwrap_or_default()
@@ -267,14 +267,14 @@ pub async fn run(
 #[allow(clippy::too_many_arguments)]
 async fn load_one(
     wh: &Warehouse,
-    source: &dyn Export,
+    export: &dyn Export,
     table: &TableRef,
     d: &Delivery,
     staging: &std::path::Path,
     opts: &ImportOptions,
     ui: &Ui,
 ) -> miette::Result<Outcome> {
-    let key = source.key();
+    let key = export.key();
     let started = Instant::now();
     std::fs::create_dir_all(staging)
         .map_err(Error::io("creating the staging directory", staging))?;
@@ -284,7 +284,7 @@ async fn load_one(
         .map_err(Error::io("creating the staging directory", staging))?;
     tracing::info!(
         "{}/{} {}: fetching {} file(s), {} bytes, version {}",
-        key.source,
+        key.vendor,
         key.export,
         d.period,
         d.files.len(),
@@ -298,18 +298,18 @@ async fn load_one(
         }
         .into());
     }
-    let staged = source.stage(d, dir.path(), ui).await?;
+    let staged = export.stage(d, dir.path(), ui).await?;
     tracing::debug!(
         "{}/{} {}: staged (fetched and checked) in {} ms",
-        key.source,
+        key.vendor,
         key.export,
         d.period,
         started.elapsed().as_millis()
     );
     crate::fault::point("before-load");
     let spinner = ui.spinner(format!("loading {} {}", key.export, d.period));
-    let cost = source.cost_expression();
-    let scope = source.scope();
+    let cost = export.cost_expression();
+    let scope = export.scope();
     let load = PeriodLoad {
         key,
         table,
@@ -335,14 +335,14 @@ async fn load_one(
     let duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
     tracing::info!(
         "{}/{} {}: loaded {rows} rows into {table} in {duration_ms} ms",
-        key.source,
+        key.vendor,
         key.export,
         d.period
     );
     for r in &rounding {
         tracing::info!(
             "{}/{} {}: {}",
-            key.source,
+            key.vendor,
             key.export,
             d.period,
             r.describe()
@@ -359,7 +359,7 @@ async fn load_one(
 /// The raw table of `key`: the one its loads recorded, else `table`, unless another export
 /// of the vendor records `table` (their names normalise alike: `team-cur` and `team_cur`),
 /// then a name of its own ([`crate::naming::disambiguated_table_name`]). Two exports never
-/// share a raw table (unless `shared`: sources that scope their rows in one table): replacing
+/// share a raw table (unless `shared`: exports that scope their rows in one table): replacing
 /// one's period would delete the other's rows.
 fn resolve_table(
     wh: &Warehouse,
@@ -374,7 +374,7 @@ fn resolve_table(
         &format!(
             "SELECT DISTINCT export, target_table FROM {} WHERE source = {}",
             wh.meta_table("load_state"),
-            quote_literal(&key.source)
+            quote_literal(&key.vendor)
         ),
         "reading the raw tables of the load state",
     )?;
@@ -397,7 +397,7 @@ fn resolve_table(
             );
             tracing::warn!(
                 "{}/{}: its name normalises like `{other}`'s, whose rows are in {plain}; loading it into {own}",
-                key.source,
+                key.vendor,
                 key.export
             );
             Ok(own)

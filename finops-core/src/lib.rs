@@ -2,7 +2,7 @@
 //!
 //! Owns configuration layering, the DuckDB warehouse (opening, locking, schemas, naming,
 //! the atomic replacement of one billing period), load-state tracking, errors and output.
-//! It must never name a cloud vendor: vendors plug in through [`vendor::DeliverySource`] and
+//! It must never name a cloud vendor: vendors plug in through [`vendor::Vendor`] and [`vendor::Export`], and
 //! describe their configuration with [`config::KeySpec`] tables.
 
 #![warn(missing_docs)]

@@ -63,7 +63,7 @@ pub struct RawSelect {
     /// Its output columns, snake-cased, as they land in the raw table (hidden ones excluded).
     pub names: Vec<String>,
     /// The delivered name (header, field) of each of `names`.
-    pub sources: Vec<String>,
+    pub delivered: Vec<String>,
     /// The hidden columns carrying each number column's rounding.
     pub roundings: Vec<RoundingColumn>,
 }
@@ -71,7 +71,7 @@ pub struct RawSelect {
 impl RawSelect {
     /// (delivered name, raw name) of every column ([`crate::vendor::Staged::columns`]).
     pub fn columns(&self) -> Vec<(String, String)> {
-        self.sources
+        self.delivered
             .iter()
             .cloned()
             .zip(self.names.iter().cloned())
@@ -84,9 +84,9 @@ impl RawSelect {
 #[derive(Clone, Debug)]
 pub struct ReadColumn {
     /// Name in the file (a CSV header, a Parquet field).
-    pub source: String,
+    pub delivered: String,
     /// DuckDB type in the file.
-    pub source_type: String,
+    pub delivered_type: String,
     /// What it becomes.
     pub target: ColumnType,
     /// Name in the raw table.
@@ -115,13 +115,13 @@ pub fn select_columns(from: &str, kind: FileKind, columns: &[ReadColumn]) -> Raw
         let col = if kind == FileKind::Csv {
             quote_ident(&format!("{HIDDEN_PREFIX}c{i}"))
         } else {
-            quote_ident(&c.source)
+            quote_ident(&c.delivered)
         };
         let what = format!(
             "{} || {file}",
-            quote_literal(&format!("column {}", c.source))
+            quote_literal(&format!("column {}", c.delivered))
         );
-        let ty = c.source_type.as_str();
+        let ty = c.delivered_type.as_str();
         let is_float = ty == "DOUBLE" || ty == "FLOAT";
         let mut rounding = |expr: String, list: bool| {
             let name = format!("{HIDDEN_PREFIX}rounding_{i}");
@@ -129,7 +129,7 @@ pub fn select_columns(from: &str, kind: FileKind, columns: &[ReadColumn]) -> Raw
             roundings.push(RoundingColumn {
                 column: c.name.clone(),
                 hidden: name,
-                kind: NumberKind::of_column(&c.source),
+                kind: NumberKind::of_column(&c.delivered),
                 scale: RAW_SCALE,
                 list,
             });
@@ -189,7 +189,7 @@ pub fn select_columns(from: &str, kind: FileKind, columns: &[ReadColumn]) -> Raw
                 ColumnType::Text | ColumnType::Decimal | ColumnType::DecimalMap => src,
                 ColumnType::Timestamp => utc_timestamp(&format!("NULLIF(trim({col}), '')")),
                 ColumnType::LooseTimestamp => {
-                    loose_timestamp(&format!("NULLIF(trim({col}), '')"), &c.source)
+                    loose_timestamp(&format!("NULLIF(trim({col}), '')"), &c.delivered)
                 }
                 ColumnType::TextMap => {
                     format!("CAST(CAST(NULLIF({col}, '') AS JSON) AS MAP(VARCHAR, VARCHAR))")
@@ -207,7 +207,7 @@ pub fn select_columns(from: &str, kind: FileKind, columns: &[ReadColumn]) -> Raw
     RawSelect {
         sql: stages.select(from, &outputs),
         names: columns.iter().map(|c| c.name.clone()).collect(),
-        sources: columns.iter().map(|c| c.source.clone()).collect(),
+        delivered: columns.iter().map(|c| c.delivered.clone()).collect(),
         roundings,
     }
 }
@@ -243,8 +243,8 @@ pub fn csv_select(
         .iter()
         .zip(names)
         .map(|((header, ty), name)| ReadColumn {
-            source: header.clone(),
-            source_type: "VARCHAR".into(),
+            delivered: header.clone(),
+            delivered_type: "VARCHAR".into(),
             target: *ty,
             name,
         })
@@ -459,8 +459,8 @@ pub fn parquet_select(files: &[PathBuf], schema: &[(String, String)], rename: bo
         .iter()
         .zip(names)
         .map(|((source, ty), name)| ReadColumn {
-            source: source.clone(),
-            source_type: ty.clone(),
+            delivered: source.clone(),
+            delivered_type: ty.clone(),
             target: ColumnType::Text,
             name,
         })

@@ -25,7 +25,7 @@ pub struct PeriodLoad<'a> {
     pub staged: &'a Staged,
     /// SQL summing the billed cost over the raw table, for the state row.
     pub cost_expression: Option<&'a str>,
-    /// The column and value marking this source's rows in a shared raw table.
+    /// The column and value marking this export's rows in a shared raw table.
     pub scope: Option<(&'a str, &'a str)>,
     /// Largest total rounding of a money column accepted.
     pub rounding_tolerance: f64,
@@ -172,7 +172,7 @@ impl StageDb {
         action: &str,
     ) -> Result<Vec<Rounding>> {
         let conn = wh.conn();
-        let source = quote_literal(&format!("{}/{}", load.key.source, load.key.export));
+        let source = quote_literal(&format!("{}/{}", load.key.vendor, load.key.export));
         let period_lit = quote_literal(&load.period.first_day());
         let started = Instant::now();
         let raw = crate::focus::mapping::column_names(conn, ROWS_VIEW)?;
@@ -443,12 +443,12 @@ fn add_missing_columns(wh: &Warehouse, table: &TableRef, view: &str, action: &st
     Ok(())
 }
 
-/// Replaces the FOCUS rows of one source × period with the ones built in the side
+/// Replaces the FOCUS rows of one export × period with the ones built in the side
 /// database ([`FOCUS_VIEW`]). Runs inside the caller's transaction.
 fn replace_focus_rows(wh: &Warehouse, key: &ExportKey, period: Period, action: &str) -> Result<()> {
     let conn = wh.conn();
     let focus = crate::focus::table();
-    let source = quote_literal(&format!("{}/{}", key.source, key.export));
+    let source = quote_literal(&format!("{}/{}", key.vendor, key.export));
     let period_lit = quote_literal(&period.first_day());
     wh.ensure_schema(&focus.schema)?;
     if !wh.table_exists(&focus.schema, &focus.name)? {

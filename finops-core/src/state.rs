@@ -62,8 +62,9 @@ pub(crate) fn ensure_tables(wh: &Warehouse) -> Result<()> {
 /// What identifies a load: vendor, export and kind of export.
 #[derive(Clone, Debug, Serialize)]
 pub struct ExportKey {
-    /// Vendor (`aws`).
-    pub source: String,
+    /// Vendor (`aws`); `source` in `meta.load_state` and in JSON output.
+    #[serde(rename = "source")]
+    pub vendor: String,
     /// Export or report name.
     pub export: String,
     /// Kind of export (`cur1`).
@@ -94,8 +95,9 @@ pub struct LoadRecord {
 /// One row of `meta.load_state`.
 #[derive(Clone, Debug, Serialize)]
 pub struct StateRow {
-    /// Vendor.
-    pub source: String,
+    /// Vendor; `source` in `meta.load_state` and in JSON output.
+    #[serde(rename = "source")]
+    pub vendor: String,
     /// Export name.
     pub export: String,
     /// Kind of export.
@@ -116,7 +118,7 @@ pub struct StateRow {
     pub bytes: u64,
     /// Duration.
     pub duration_ms: u64,
-    /// Sum of the source's billed cost for the period, exact, as text.
+    /// Sum of the export's billed cost for the period, exact, as text.
     pub cost: Option<String>,
     /// The values rounded to the stored precision, per column.
     pub rounding: Vec<Rounding>,
@@ -165,7 +167,7 @@ fn parse_period(s: &str) -> duckdb::Result<Period> {
 
 /// The version currently loaded for each period of one export.
 pub fn current_versions(wh: &Warehouse, key: &ExportKey) -> Result<BTreeMap<Period, String>> {
-    let action = || format!("reading the load state of {}/{}", key.source, key.export);
+    let action = || format!("reading the load state of {}/{}", key.vendor, key.export);
     let mut stmt = wh
         .conn()
         .prepare(&format!(
@@ -174,7 +176,7 @@ pub fn current_versions(wh: &Warehouse, key: &ExportKey) -> Result<BTreeMap<Peri
         ))
         .map_err(Error::db(action()))?;
     let rows = stmt
-        .query_map([&key.source, &key.export], |r| {
+        .query_map([&key.vendor, &key.export], |r| {
             Ok((
                 parse_period(&r.get::<_, String>(0)?)?,
                 r.get::<_, String>(1)?,
@@ -195,14 +197,14 @@ pub(crate) fn record_success(
 ) -> Result<()> {
     let action = format!(
         "recording the load of {}/{} {}",
-        key.source, key.export, rec.period
+        key.vendor, key.export, rec.period
     );
     let conn = wh.conn();
     let period = rec.period.first_day();
     let (state_table, history_table) = (wh.meta_table("load_state"), wh.meta_table("load_history"));
     conn.execute(
         &format!("DELETE FROM {state_table} WHERE source = ? AND export = ? AND billing_period = CAST(? AS DATE)"),
-        [&key.source, &key.export, &period],
+        [&key.vendor, &key.export, &period],
     )
     .map_err(Error::db(&action))?;
     let cost_expr = cost_sql.map_or_else(|| "NULL".to_owned(), |sql| format!("({sql})"));
@@ -212,7 +214,7 @@ pub(crate) fn record_success(
             "INSERT INTO {state_table} VALUES (?, ?, ?, CAST(? AS DATE), ?, ?, make_timestamp(?), ?, ?, ?, ?, {cost_expr}, ?)"
         ),
         duckdb::params![
-            key.source,
+            key.vendor,
             key.export,
             key.kind,
             period,
@@ -231,7 +233,7 @@ pub(crate) fn record_success(
         &format!("INSERT INTO {history_table} VALUES (make_timestamp(?), ?, ?, ?, CAST(? AS DATE), ?, 'loaded', ?, ?, ?, ?, NULL, ?)"),
         duckdb::params![
             now_micros(),
-            key.source,
+            key.vendor,
             key.export,
             key.kind,
             period,
@@ -284,15 +286,15 @@ pub(crate) fn record_failure(
                 "INSERT INTO {} VALUES (make_timestamp(?), ?, ?, ?, CAST(? AS DATE), ?, 'failed', NULL, NULL, NULL, NULL, ?, NULL)",
                 wh.meta_table("load_history")
             ),
-            duckdb::params![now_micros(), key.source, key.export, key.kind, period.first_day(), version_id, error],
+            duckdb::params![now_micros(), key.vendor, key.export, key.kind, period.first_day(), version_id, error],
         )
         .map(drop)
-        .map_err(Error::db(format!("recording the failed load of {}/{} {period}", key.source, key.export)))
+        .map_err(Error::db(format!("recording the failed load of {}/{} {period}", key.vendor, key.export)))
 }
 
 /// Every state row of a vendor, optionally of one export, by export and period.
-pub fn list_state(wh: &Warehouse, source: &str, export: Option<&str>) -> Result<Vec<StateRow>> {
-    let action = || format!("reading the load state of {source}");
+pub fn list_state(wh: &Warehouse, vendor: &str, export: Option<&str>) -> Result<Vec<StateRow>> {
+    let action = || format!("reading the load state of {vendor}");
     let mut stmt = wh
         .conn()
         .prepare(&format!(
@@ -305,9 +307,9 @@ pub fn list_state(wh: &Warehouse, source: &str, export: Option<&str>) -> Result<
         ))
         .map_err(Error::db(action()))?;
     let rows = stmt
-        .query_map(duckdb::params![source, export, export], |r| {
+        .query_map(duckdb::params![vendor, export, export], |r| {
             Ok(StateRow {
-                source: r.get(0)?,
+                vendor: r.get(0)?,
                 export: r.get(1)?,
                 kind: r.get(2)?,
                 period: parse_period(&r.get::<_, String>(3)?)?,
@@ -330,11 +332,11 @@ pub fn list_state(wh: &Warehouse, source: &str, export: Option<&str>) -> Result<
 /// The most recent `limit` attempts of a vendor (optionally one export), newest first.
 pub fn list_history(
     wh: &Warehouse,
-    source: &str,
+    vendor: &str,
     export: Option<&str>,
     limit: u32,
 ) -> Result<Vec<HistoryRow>> {
-    let action = || format!("reading the load history of {source}");
+    let action = || format!("reading the load history of {vendor}");
     let mut stmt = wh
         .conn()
         .prepare(&format!(
@@ -346,7 +348,7 @@ pub fn list_history(
         ))
         .map_err(Error::db(action()))?;
     let rows = stmt
-        .query_map(duckdb::params![source, export, export, limit], |r| {
+        .query_map(duckdb::params![vendor, export, export, limit], |r| {
             Ok(HistoryRow {
                 attempted_at: r.get(0)?,
                 export: r.get(1)?,

@@ -366,7 +366,7 @@ pub fn print_import(format: Format, report: &ImportReport, dry_run: bool) {
         .count();
     output::print_text(&format!(
         "\n{}/{} into {}: {} period(s), {verb} {}, failed {failed}",
-        report.export.source,
+        report.export.vendor,
         report.export.export,
         report.table,
         report.periods.len(),

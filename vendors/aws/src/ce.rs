@@ -1,4 +1,4 @@
-//! AWS Cost Explorer (`GetCostAndUsage`) as a [`DeliverySource`]: one "delivery" per
+//! AWS Cost Explorer (`GetCostAndUsage`) as an [`Export`](finops_core::vendor::Export): one "delivery" per
 //! calendar month of the range asked for, fetched page by page (`NextPageToken`) with the
 //! SDK's retries for throttling, written to a CSV file in the staging directory and loaded
 //! into `aws.cost_explorer` like any export: one transaction per month, replacing that
@@ -90,7 +90,7 @@ pub fn parse_group_by(s: &str) -> std::result::Result<(GroupDefinitionType, Stri
 }
 
 /// One Cost Explorer query over a range of months.
-pub struct CostExplorerSource {
+pub struct CostExplorerQuery {
     client: aws_sdk_costexplorer::Client,
     query: Query,
     months: Vec<Period>,
@@ -98,7 +98,7 @@ pub struct CostExplorerSource {
     run_id: String,
 }
 
-impl CostExplorerSource {
+impl CostExplorerQuery {
     /// A source for `query`, named `name`, over `months`.
     pub async fn new(
         cfg: &AwsConfig,
@@ -126,7 +126,7 @@ impl CostExplorerSource {
         Ok(Self {
             client: aws_sdk_costexplorer::Client::from_conf(b.build()),
             key: ExportKey {
-                source: "aws".into(),
+                vendor: "aws".into(),
                 export: name,
                 kind: "cost-explorer".into(),
             },
@@ -243,7 +243,7 @@ const COLUMNS: [(&str, ColumnType); 10] = [
     ("unit", ColumnType::Text),
 ];
 
-impl Export for CostExplorerSource {
+impl Export for CostExplorerQuery {
     fn key(&self) -> &ExportKey {
         &self.key
     }
@@ -285,7 +285,7 @@ impl Export for CostExplorerSource {
     }
 }
 
-impl CostExplorerSource {
+impl CostExplorerQuery {
     async fn stage_files(&self, d: &Delivery, dir: &Path, _ui: &Ui) -> miette::Result<Staged> {
         let rows = self.fetch(d.period).await?;
         let path = dir.join("cost-explorer.csv");

@@ -12,9 +12,9 @@ use finops_core::vendor::{BoxFuture, Export, LocalBoxFuture, Vendor, Verb};
 use finops_core::{Context, Period};
 
 use crate::config::AwsConfig;
-use crate::cur::CurSource;
+use crate::cur::CurReport;
 use crate::error::Error;
-use crate::exports::{self, DataExportSource, ExportKind, Found};
+use crate::exports::{self, DataExport, ExportKind, Found};
 use crate::store::Store;
 
 /// The AWS vendor.
@@ -187,15 +187,15 @@ async fn resolve(cfg: &AwsConfig) -> miette::Result<Vec<Box<dyn Export>>> {
         )
         .into());
     }
-    let mut sources: Vec<Box<dyn Export>> = Vec::new();
+    let mut exports: Vec<Box<dyn Export>> = Vec::new();
     for f in found {
         match f.kind {
-            Ok(ExportKind::Cur1) => sources.push(Box::new(CurSource::new(
+            Ok(ExportKind::Cur1) => exports.push(Box::new(CurReport::new(
                 store.clone(),
                 f.name,
                 concurrency,
             )?)),
-            Ok(kind) => sources.push(Box::new(DataExportSource::new(
+            Ok(kind) => exports.push(Box::new(DataExport::new(
                 store.clone(),
                 f.name,
                 kind,
@@ -211,7 +211,7 @@ async fn resolve(cfg: &AwsConfig) -> miette::Result<Vec<Box<dyn Export>>> {
             Err(reason) => tracing::warn!("skipping {}: {reason}", f.name),
         }
     }
-    Ok(sources)
+    Ok(exports)
 }
 
 async fn import_ce(args: ImportCeArgs, ctx: &mut Context) -> miette::Result<ExitStatus> {
@@ -254,7 +254,7 @@ async fn import_ce(args: ImportCeArgs, ctx: &mut Context) -> miette::Result<Exit
         metrics: args.metrics,
     };
     let name = args.name.unwrap_or_else(|| query.default_name());
-    let source = crate::ce::CostExplorerSource::new(&cfg, name, query, months).await?;
+    let source = crate::ce::CostExplorerQuery::new(&cfg, name, query, months).await?;
     let wh = ctx.open_warehouse()?;
     let opts = ctx.import_options(true, args.dry_run, None, None)?;
     let report = finops_core::import::run(&wh, &source, &opts, &ctx.ui).await?;

@@ -1,4 +1,4 @@
-//! Legacy CUR (v1) as a [`DeliverySource`]: lists `<report>/<YYYYMMDD-YYYYMMDD>/` folders and
+//! Legacy CUR (v1) as an [`Export`](finops_core::vendor::Export): lists `<report>/<YYYYMMDD-YYYYMMDD>/` folders and
 //! their manifests, stages the data files, and hands core the SQL that reads them.
 
 use std::collections::BTreeMap;
@@ -11,8 +11,8 @@ use finops_core::state::ExportKey;
 use finops_core::vendor::{BoxFuture, Delivery, DeliveryStatus, Export, Staged};
 
 use crate::error::{Error, Result};
-use crate::read;
 use crate::manifest::{FileFormat, Manifest};
+use crate::read;
 use crate::store::Store;
 
 /// Schema of AWS raw tables.
@@ -21,7 +21,7 @@ pub const SCHEMA: &str = "aws";
 pub const KIND: &str = "cur1";
 
 /// One legacy CUR report.
-pub struct CurSource {
+pub struct CurReport {
     store: Store,
     report: String,
     key: ExportKey,
@@ -38,7 +38,7 @@ pub struct ManifestDetail {
     pub manifest: std::result::Result<Manifest, String>,
 }
 
-impl CurSource {
+impl CurReport {
     /// The legacy CUR report `report` in `store`.
     pub(crate) fn new(
         store: Store,
@@ -49,7 +49,7 @@ impl CurSource {
         Ok(Self {
             store,
             key: ExportKey {
-                source: "aws".into(),
+                vendor: "aws".into(),
                 export: report.clone(),
                 kind: KIND.into(),
             },
@@ -76,7 +76,7 @@ impl CurSource {
     }
 }
 
-impl Export for CurSource {
+impl Export for CurReport {
     fn key(&self) -> &ExportKey {
         &self.key
     }
@@ -103,7 +103,7 @@ impl Export for CurSource {
     }
 }
 
-impl CurSource {
+impl CurReport {
     async fn list(&self) -> miette::Result<Vec<Delivery>> {
         let root = format!("{}/", self.report);
         let dirs = self.store.list_dirs(&root).await?;

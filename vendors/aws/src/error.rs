@@ -148,7 +148,7 @@ impl Error {
 fn no_manifest_help(found: &[String]) -> String {
     if found
         .iter()
-        .any(|f| crate::cur::CurSource::is_period_dir(f).is_some() || f == "metadata")
+        .any(|f| crate::cur::CurReport::is_period_dir(f).is_some() || f == "metadata")
     {
         format!(
             "the folders there ({}) are billing periods, not reports: --path (or --prefix) is one level too deep. Pass the folder that holds the report's folder",
@@ -166,7 +166,7 @@ fn no_manifest_help(found: &[String]) -> String {
 
 fn no_exports_help(found: &[String]) -> String {
     let inside_an_export = found.iter().any(|f| {
-        crate::cur::CurSource::is_period_dir(f).is_some() || f == "metadata" || f == "data"
+        crate::cur::CurReport::is_period_dir(f).is_some() || f == "metadata" || f == "data"
     });
     if inside_an_export {
         format!(

@@ -1,4 +1,4 @@
-//! AWS Data Exports — CUR 2.0 and "FOCUS 1.0 with AWS columns" — as a [`DeliverySource`],
+//! AWS Data Exports — CUR 2.0 and "FOCUS 1.0 with AWS columns" — as an [`Export`](finops_core::vendor::Export),
 //! and finding every export under a bucket/prefix with its kind.
 //!
 //! Layout: `<prefix>/<export>/data/BILLING_PERIOD=YYYY-MM/<files>` and
@@ -18,7 +18,7 @@ use finops_core::state::ExportKey;
 use finops_core::vendor::{BoxFuture, Delivery, DeliveryStatus, Export, Staged};
 use serde::Deserialize;
 
-use crate::cur::{CurSource, SCHEMA};
+use crate::cur::{CurReport, SCHEMA};
 use crate::error::{Error, Result};
 use crate::read::{self, ColumnType};
 use crate::store::Store;
@@ -146,7 +146,7 @@ pub struct DataDetail {
 }
 
 /// One CUR 2.0 or FOCUS export.
-pub struct DataExportSource {
+pub struct DataExport {
     store: Store,
     export: String,
     kind: ExportKind,
@@ -154,7 +154,7 @@ pub struct DataExportSource {
     concurrency: usize,
 }
 
-impl DataExportSource {
+impl DataExport {
     /// The Data Exports export `export` of `kind` in `store`.
     pub(crate) fn new(
         store: Store,
@@ -165,7 +165,7 @@ impl DataExportSource {
         validate_export_name(&export)?;
         Ok(Self {
             key: ExportKey {
-                source: "aws".into(),
+                vendor: "aws".into(),
                 export: export.clone(),
                 kind: kind.as_str().into(),
             },
@@ -197,7 +197,7 @@ impl DataExportSource {
     }
 }
 
-impl Export for DataExportSource {
+impl Export for DataExport {
     fn key(&self) -> &ExportKey {
         &self.key
     }
@@ -230,7 +230,7 @@ impl Export for DataExportSource {
     }
 }
 
-impl DataExportSource {
+impl DataExport {
     async fn list(&self) -> miette::Result<Vec<Delivery>> {
         let dirs = self
             .store
@@ -427,7 +427,7 @@ pub(crate) async fn detect(
             )
         }))));
     }
-    if dirs.iter().any(|d| CurSource::is_period_dir(d).is_some()) {
+    if dirs.iter().any(|d| CurReport::is_period_dir(d).is_some()) {
         return Ok(Some(Ok(ExportKind::Cur1)));
     }
     Ok(None)

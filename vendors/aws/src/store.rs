@@ -154,7 +154,7 @@ impl Store {
                 .copied()
                 .find(|&i| {
                     let first = key[i + marker.len()..].split('/').next().unwrap_or("");
-                    crate::cur::CurSource::is_period_dir(first).is_some()
+                    crate::cur::CurReport::is_period_dir(first).is_some()
                         || first == "data"
                         || first == "metadata"
                 })

@@ -13,7 +13,7 @@ use finops_core::vendor::{BoxFuture, Export, Vendor, Verb};
 
 use crate::config::AzureConfig;
 use crate::error::Error;
-use crate::exports::{self, Dataset, ExportSource};
+use crate::exports::{self, CostExport, Dataset};
 
 /// The Azure vendor.
 pub struct Azure;
@@ -111,7 +111,7 @@ async fn resolve(cfg: &AzureConfig) -> miette::Result<Vec<Box<dyn Export>>> {
     }
     let listing = Arc::new(listing);
     let concurrency = usize::from(cfg.concurrency.max(1));
-    let mut sources: Vec<Box<dyn Export>> = Vec::new();
+    let mut exports: Vec<Box<dyn Export>> = Vec::new();
     for f in found {
         if cfg.export.as_ref().is_some_and(|w| *w != f.name) {
             continue;
@@ -121,7 +121,7 @@ async fn resolve(cfg: &AzureConfig) -> miette::Result<Vec<Box<dyn Export>>> {
                 let paired = dataset == Dataset::Actual
                     && f.scope.is_some()
                     && amortized_scopes.contains(&f.scope);
-                sources.push(Box::new(ExportSource::new(
+                exports.push(Box::new(CostExport::new(
                     store.clone(),
                     f,
                     dataset,
@@ -140,5 +140,5 @@ async fn resolve(cfg: &AzureConfig) -> miette::Result<Vec<Box<dyn Export>>> {
             Err(reason) => tracing::warn!("skipping export {}: {reason}", f.name),
         }
     }
-    Ok(sources)
+    Ok(exports)
 }

@@ -1,4 +1,4 @@
-//! Cost Management exports as [`DeliverySource`]s: every `manifest.json` under the prefix is
+//! Cost Management exports as [`Export`](finops_core::vendor::Export)s: every `manifest.json` under the prefix is
 //! one run; runs are grouped by export name and month, and the newest run of a month (by
 //! `submittedTime`) is that month's delivery, its `runId` the version.
 
@@ -197,7 +197,7 @@ pub(crate) async fn discover(
 }
 
 /// One Cost Management export.
-pub struct ExportSource {
+pub struct CostExport {
     store: Arc<dyn Store>,
     name: String,
     dataset: Dataset,
@@ -210,7 +210,7 @@ pub struct ExportSource {
     concurrency: usize,
 }
 
-impl ExportSource {
+impl CostExport {
     /// The export `found` in `store`.
     pub(crate) fn new(
         store: Arc<dyn Store>,
@@ -223,7 +223,7 @@ impl ExportSource {
         validate_export_name(&found.name)?;
         Ok(Self {
             key: ExportKey {
-                source: "azure".into(),
+                vendor: "azure".into(),
                 export: found.name.clone(),
                 kind: dataset.as_str().into(),
             },
@@ -281,7 +281,7 @@ impl ExportSource {
     }
 }
 
-impl Export for ExportSource {
+impl Export for CostExport {
     fn key(&self) -> &ExportKey {
         &self.key
     }
@@ -315,7 +315,7 @@ impl Export for ExportSource {
     }
 }
 
-impl ExportSource {
+impl CostExport {
     /// One delivery per month: its newest run (already read by [`discover`]).
     fn list(&self) -> Vec<Delivery> {
         let mut out = Vec::new();
@@ -444,10 +444,10 @@ impl ExportSource {
         let read: Vec<ReadColumn> = sources
             .iter()
             .zip(names)
-            .map(|((source, source_type), name)| ReadColumn {
-                target: type_of(source),
-                source: source.clone(),
-                source_type: source_type.clone(),
+            .map(|((delivered, delivered_type), name)| ReadColumn {
+                target: type_of(delivered),
+                delivered: delivered.clone(),
+                delivered_type: delivered_type.clone(),
                 name,
             })
             .collect();
