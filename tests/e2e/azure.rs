@@ -9,7 +9,7 @@ use std::process::Command;
 
 use serde_json::{Value, json};
 
-use crate::focus::VALIDATOR_BUGS;
+use crate::harness::VALIDATOR_BUGS;
 use crate::harness::{Azurite, Sandbox, azurite_bin, focus_validator, repo_root};
 use crate::{require_fv, require_venv};
 

@@ -571,7 +571,7 @@ fn validator_defects_are_proven() {
         );
     }
     let listed: BTreeSet<&str> = defects.iter().map(|[r, ..]| r.as_str()).collect();
-    for rule in crate::focus::VALIDATOR_BUGS.iter().chain(&[
+    for rule in crate::harness::VALIDATOR_BUGS.iter().chain(&[
         "InvoiceId-C-004-C",
         "EffectiveCost-C-005-C",
         "EffectiveCost-C-000-M",

@@ -4,8 +4,8 @@
 
 use std::process::Command;
 
-use crate::aws_cur::{REPORT as SAMPLE_REPORT, sample};
-use crate::generated;
+use crate::aws::cur::{REPORT as SAMPLE_REPORT, sample};
+use crate::aws::generated;
 use crate::harness::{Sandbox, copy_tree, repo_root};
 use crate::require_venv;
 

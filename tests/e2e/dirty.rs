@@ -410,19 +410,19 @@ fn values_that_are_not_amounts_fail_their_period_naming_value_column_and_file() 
     let venv = require_venv!();
     let sb = Sandbox::new();
     let tree = sb.dir.path().join("tree");
-    let rows = crate::generated::rows();
-    crate::generated::write_tree(&tree, &rows);
-    sb.import_path(&tree, crate::generated::REPORT);
+    let rows = crate::aws::generated::rows();
+    crate::aws::generated::write_tree(&tree, &rows);
+    sb.import_path(&tree, crate::aws::generated::REPORT);
     let before = sb.query(
         &venv,
         "SELECT count(*) AS n, CAST(sum(line_item_unblended_cost) AS VARCHAR) AS c FROM aws.cur_generated",
     );
     let period = tree
-        .join(crate::generated::REPORT)
+        .join(crate::aws::generated::REPORT)
         .join("20240101-20240201");
     let part = period
         .join("gen-1")
-        .join(format!("{}-00001.csv.gz", crate::generated::REPORT));
+        .join(format!("{}-00001.csv.gz", crate::aws::generated::REPORT));
     let good = read_gz(&part);
     for (i, (bad, why)) in [
         ("NaN", "is NaN or infinite, not an amount"),
@@ -438,7 +438,7 @@ fn values_that_are_not_amounts_fail_their_period_naming_value_column_and_file() 
     {
         // A re-issue of the month whose first line has the bad cost.
         write_gz(&part, &good.replacen(",2.304,", &format!(",\"{bad}\","), 1));
-        let manifest = period.join(format!("{}-Manifest.json", crate::generated::REPORT));
+        let manifest = period.join(format!("{}-Manifest.json", crate::aws::generated::REPORT));
         let mut m: Value =
             serde_json::from_str(&std::fs::read_to_string(&manifest).unwrap()).unwrap();
         m["assemblyId"] = json!(format!("bad-{i}"));
@@ -449,12 +449,12 @@ fn values_that_are_not_amounts_fail_their_period_naming_value_column_and_file() 
             "--path",
             &tree.display().to_string(),
             "--report",
-            crate::generated::REPORT,
+            crate::aws::generated::REPORT,
         ]);
         assert_eq!(run.code, 1, "{bad}: {run:?}");
         for part in [
             format!("value `{bad}` in column lineItem/UnblendedCost of "),
-            format!("{}-00001.csv.gz", crate::generated::REPORT),
+            format!("{}-00001.csv.gz", crate::aws::generated::REPORT),
             (*why).to_owned(),
             "finops::data::bad_number".to_owned(),
         ] {

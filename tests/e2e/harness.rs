@@ -992,3 +992,22 @@ impl HookServer {
         self.requests.lock().unwrap().clone()
     }
 }
+
+/// Rules that focus-validator 2.2.1 (model 1.2.0.1) fails on *every* non-empty dataset: its SQL
+/// drops the rules' conditions, so "MUST be null when X is null" and "MUST NOT be null when X
+/// is not null" both apply to all rows (CapacityReservationStatus-C-003/-004,
+/// CommitmentDiscountStatus-C-003/-004 whose model condition is inverted, InvoiceId-C-004/-005),
+/// and one of each pair fails whatever the data. The others are their composite parents.
+/// `aws::focus::validator_contradictions_fail_any_data` proves it by flipping the values; each
+/// is also in `focus-validator-defects.csv` (`conformance::validator_defects_are_proven`).
+pub(crate) const VALIDATOR_BUGS: [&str; 9] = [
+    "CapacityReservationStatus-C-000-C",
+    "CapacityReservationStatus-C-002-C",
+    "CapacityReservationStatus-C-004-C",
+    "CommitmentDiscountStatus-C-000-C",
+    "CommitmentDiscountStatus-C-002-C",
+    "CommitmentDiscountStatus-C-004-C",
+    "CostAndUsage-D-000-M",
+    "CostAndUsage-D-002-M",
+    "InvoiceId-C-005-C",
+];

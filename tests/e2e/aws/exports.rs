@@ -10,7 +10,7 @@ use std::process::Command;
 
 use serde_json::Value;
 
-use crate::focus::VALIDATOR_BUGS;
+use crate::harness::VALIDATOR_BUGS;
 use crate::harness::{Moto, Sandbox, focus_validator};
 use crate::{require_fv, require_venv};
 

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
-use crate::aws_cur::{
+use crate::aws::cur::{
     DEC, DEC_ASSEMBLY, NOV, NOV_ASSEMBLY, REPORT, expected, keep_rows, reissue, s3_args, sample,
     warehouse_stats,
 };

@@ -7,7 +7,7 @@ use std::path::Path;
 
 use serde_json::{Value, json};
 
-use crate::focus::VALIDATOR_BUGS;
+use crate::harness::VALIDATOR_BUGS;
 use crate::harness::{Sandbox, focus_validator, scaled, unscaled, write_gz};
 use crate::{require_fv, require_venv};
 
