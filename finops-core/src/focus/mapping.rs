@@ -97,9 +97,23 @@ impl Mapping {
 
     /// The statements before the mapping (macros), and the mapping's `SELECT`.
     pub fn statements(&self) -> (Vec<&'static str>, &'static str) {
-        let mut parts: Vec<&'static str> = self
-            .sql
-            .split(";\n")
+        // A statement ends at a line of SQL (not a `--` comment) ending in `;`, so that a
+        // comment may hold semicolons.
+        let sql: &'static str = self.sql;
+        let mut parts: Vec<&'static str> = Vec::new();
+        let mut start = 0;
+        let mut offset = 0;
+        for line in sql.split_inclusive('\n') {
+            offset += line.len();
+            let code = line.trim();
+            if !code.starts_with("--") && code.ends_with(';') {
+                parts.push(&sql[start..offset]);
+                start = offset;
+            }
+        }
+        parts.push(&sql[start..]);
+        let mut parts: Vec<&'static str> = parts
+            .into_iter()
             .map(str::trim)
             .filter(|s| {
                 !s.lines()
@@ -462,6 +476,18 @@ mod tests {
         let (setup, select) = DEMO.statements();
         assert_eq!(setup.len(), 1, "{setup:?}");
         assert!(select.starts_with("SELECT kind"), "{select}");
+
+        // A comment line may end in a semicolon; it ends no statement.
+        let commented = Mapping {
+            name: "commented.sql",
+            sql: "CREATE OR REPLACE TEMP MACRO one() AS 1;\n-- first this;\n-- then that;\nWITH a AS (SELECT one() AS x)\nSELECT x FROM a;\n",
+        };
+        let (setup, select) = commented.statements();
+        assert_eq!(setup, ["CREATE OR REPLACE TEMP MACRO one() AS 1;"]);
+        assert_eq!(
+            select,
+            "-- first this;\n-- then that;\nWITH a AS (SELECT one() AS x)\nSELECT x FROM a"
+        );
     }
 
     #[test]
