@@ -71,8 +71,7 @@ CREATE OR REPLACE TEMP MACRO aws_focus_unit(u) AS
     '-Hour$', '-Hours'), '-Mo$', '-Months'), '-Month$', '-Months'), '-Second$', '-Seconds'),
     '-Sec$', '-Seconds'), '-Day$', '-Days');
 
--- NOT MATERIALIZED: `p` is read twice (rows and unused-commitment rows); materialised,
--- DuckDB would buffer the whole period (measured: 22% slower on 1 M rows).
+-- NOT MATERIALIZED: streamed, never buffered (a materialised CTE holds the whole period).
 WITH b AS NOT MATERIALIZED (
   SELECT *,
     CASE
@@ -94,7 +93,6 @@ WITH b AS NOT MATERIALIZED (
 p AS NOT MATERIALIZED (
   SELECT *,
     (__cat IN ('Usage', 'Purchase') AND __class IS NULL) AS __priced,
-    FALSE AS __unused,
     -- What a commitment fee left unused this period: its own row (below) as FOCUS asks.
     CASE line_item_line_item_type
       WHEN 'RIFee' THEN COALESCE(reservation_unused_amortized_upfront_fee_for_billing_period, 0) + COALESCE(reservation_unused_recurring_fee, 0)
@@ -108,10 +106,15 @@ __units AS (
   SELECT __raw, aws_focus_unit(__raw) AS __norm
   FROM (SELECT DISTINCT pricing_unit AS __raw FROM finops_period)
 ),
+-- Each row once, and a commitment fee with an unused part once more as its unused row:
+-- one scan of the period (a self-UNION scanned it twice, and computed every input twice:
+-- measured: the mapping 30% slower on 1 M CUR 2.0 rows).
 pu AS (
-  SELECT * FROM p
-  UNION ALL BY NAME
-  SELECT * REPLACE ('Usage' AS __cat, TRUE AS __unused) FROM p WHERE __unused_amount > 0
+  SELECT * REPLACE (CASE WHEN __unused THEN 'Usage' ELSE __cat END AS __cat)
+  FROM (
+    SELECT *, unnest(CASE WHEN __unused_amount > 0 THEN [FALSE, TRUE] ELSE [FALSE] END) AS __unused
+    FROM p
+  )
 ),
 q AS (
   SELECT *,
