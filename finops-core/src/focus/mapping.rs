@@ -407,7 +407,13 @@ pub fn golden(focus: &FocusSql, csv: &str) -> Result<String> {
 /// `FINOPS_UPDATE_GOLDEN=1` in the environment, writes `expected` instead. Panics with the
 /// first differing row on a mismatch.
 pub fn check_golden(focus: &FocusSql, crate_dir: &str, input: &str, expected: &str) {
-    let dir = std::path::Path::new(crate_dir);
+    // `cargo test` sets the variable when the test runs too: prefer it, so that a test binary
+    // built in another checkout sharing the target directory reads this checkout's files.
+    let dir = std::env::var_os("CARGO_MANIFEST_DIR").map_or_else(
+        || std::path::PathBuf::from(crate_dir),
+        std::path::PathBuf::from,
+    );
+    let dir = dir.as_path();
     let csv =
         std::fs::read_to_string(dir.join(input)).unwrap_or_else(|e| panic!("reading {input}: {e}"));
     let got =
