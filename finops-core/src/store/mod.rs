@@ -27,6 +27,58 @@ pub struct Downloaded {
     pub expected: Option<u64>,
 }
 
+/// A file a remote backend's [`Store::download`] streams an object into: every chunk is
+/// written, counted on the progress bar and followed by the fault point `download` (where a
+/// crash test cuts a download), the same for every backend.
+pub struct DownloadFile<'a> {
+    file: tokio::fs::File,
+    dest: &'a Path,
+    bar: &'a ProgressBar,
+    written: u64,
+}
+
+impl<'a> DownloadFile<'a> {
+    /// Creates `dest`.
+    pub async fn create(dest: &'a Path, bar: &'a ProgressBar) -> Result<Self, Error> {
+        let file = tokio::fs::File::create(dest)
+            .await
+            .map_err(Error::io("writing", dest))?;
+        Ok(Self {
+            file,
+            dest,
+            bar,
+            written: 0,
+        })
+    }
+
+    /// Appends one chunk of the object.
+    pub async fn write(&mut self, chunk: &[u8]) -> Result<(), Error> {
+        use tokio::io::AsyncWriteExt;
+        self.file
+            .write_all(chunk)
+            .await
+            .map_err(Error::io("writing", self.dest))?;
+        self.written += chunk.len() as u64;
+        self.bar.inc(chunk.len() as u64);
+        crate::fault::point("download");
+        Ok(())
+    }
+
+    /// Flushes the file; `expected` is the size the store announced, for [`fetch_all`]'s
+    /// check.
+    pub async fn finish(mut self, expected: Option<u64>) -> Result<Downloaded, Error> {
+        use tokio::io::AsyncWriteExt;
+        self.file
+            .flush()
+            .await
+            .map_err(Error::io("writing", self.dest))?;
+        Ok(Downloaded {
+            written: self.written,
+            expected,
+        })
+    }
+}
+
 /// An export's storage.
 pub trait Store: Send + Sync {
     /// `rel` as the user knows it (`s3://bucket/prefix/rel`, `azure://…`, a local path).

@@ -8,9 +8,8 @@ use std::path::Path;
 
 use aws_sdk_s3::Client;
 use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
-use tokio::io::AsyncWriteExt;
 
-use super::{Downloaded, MAX_SMALL_OBJECT, Store, source_chain};
+use super::{DownloadFile, Downloaded, MAX_SMALL_OBJECT, Store, source_chain};
 use crate::error::Error;
 use crate::output::ProgressBar;
 use crate::vendor::BoxFuture;
@@ -211,10 +210,8 @@ impl Store for S3Store {
                     }
                 })?;
             let expected = resp.content_length().and_then(|l| u64::try_from(l).ok());
-            let io = |source| Error::io("writing", dest)(source);
-            let mut file = tokio::fs::File::create(dest).await.map_err(io)?;
+            let mut file = DownloadFile::create(dest, bar).await?;
             let mut body = resp.body;
-            let mut written = 0u64;
             while let Some(chunk) = body.next().await {
                 let chunk = chunk.map_err(|e| Error::Remote {
                     service: "S3",
@@ -224,13 +221,9 @@ impl Store for S3Store {
                     message: e.to_string(),
                     help: (self.help)(None),
                 })?;
-                file.write_all(&chunk).await.map_err(io)?;
-                written += chunk.len() as u64;
-                bar.inc(chunk.len() as u64);
-                crate::fault::point("download");
+                file.write(&chunk).await?;
             }
-            file.flush().await.map_err(io)?;
-            Ok(Downloaded { written, expected })
+            Ok(file.finish(expected).await?)
         })
     }
 }

@@ -7,14 +7,13 @@ use std::path::Path;
 use std::sync::Arc;
 
 use finops_core::output::ProgressBar;
-use finops_core::store::{Downloaded, LocalStore, MAX_SMALL_OBJECT, Store};
+use finops_core::store::{DownloadFile, Downloaded, LocalStore, MAX_SMALL_OBJECT, Store};
 use finops_core::vendor::BoxFuture;
 use futures_util::StreamExt;
 use object_store::ObjectStore as _;
 use object_store::ObjectStoreExt as _;
 use object_store::azure::{MicrosoftAzure, MicrosoftAzureBuilder};
 use object_store::path::Path as BlobPath;
-use tokio::io::AsyncWriteExt;
 
 use crate::config::{AzureConfig, ConnectionString};
 use crate::error::Result;
@@ -250,19 +249,13 @@ impl Store for BlobStore {
                 Err(e) => return Err(self.error("get", rel, &e).into()),
             };
             let expected = Some(get.meta.size);
-            let io = |e| finops_core::Error::io("writing", dest)(e);
-            let mut file = tokio::fs::File::create(dest).await.map_err(io)?;
+            let mut file = DownloadFile::create(dest, bar).await?;
             let mut stream = get.into_stream();
-            let mut written = 0u64;
             while let Some(chunk) = stream.next().await {
                 let chunk = chunk.map_err(|e| self.error("get", rel, &e))?;
-                file.write_all(&chunk).await.map_err(io)?;
-                written += chunk.len() as u64;
-                bar.inc(chunk.len() as u64);
-                finops_core::fault::point("download");
+                file.write(&chunk).await?;
             }
-            file.flush().await.map_err(io)?;
-            Ok(Downloaded { written, expected })
+            Ok(file.finish(expected).await?)
         })
     }
 }
