@@ -401,8 +401,11 @@ fn open_text(path: &Path) -> std::io::Result<Box<dyn std::io::Read>> {
     })
 }
 
-fn is_gzip(path: &Path) -> bool {
-    path.extension().is_some_and(|e| e == "gz")
+/// Whether a data file is gzip, by its extension (`.gz`, in any case): the one rule for
+/// reading it ([`open_text`], `read_csv`'s compression) and for checking it is whole.
+pub(crate) fn is_gzip(path: &Path) -> bool {
+    path.extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("gz"))
 }
 
 fn compression(files: &[PathBuf]) -> &'static str {
@@ -688,6 +691,15 @@ mod tests {
             assert!(err.contains(want) && err.contains("bad.csv"), "{err}");
         }
         assert_eq!(locate_value(&b, "Cost", "2"), Some(2));
+    }
+
+    #[test]
+    fn gzip_is_told_by_the_extension_in_any_case() {
+        assert!(is_gzip(Path::new("d/x-00001.csv.gz")));
+        assert!(is_gzip(Path::new("d/x-00001.CSV.GZ")));
+        assert!(!is_gzip(Path::new("d/x-00001.csv")));
+        assert!(!is_gzip(Path::new("d/gz")));
+        assert_eq!(compression(&[PathBuf::from("a.csv.GZ")]), "gzip");
     }
 
     /// Issue #17 (7): offsets are converted to UTC.

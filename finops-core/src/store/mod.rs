@@ -295,7 +295,7 @@ async fn fetch_one(
         }
         (dest, got.written)
     };
-    if rel.to_ascii_lowercase().ends_with(".gz") {
+    if crate::read::is_gzip(Path::new(rel)) {
         let (p, key) = (path.clone(), store.describe(rel));
         tokio::task::spawn_blocking(move || crate::read::verify_gzip(&p, &key))
             .await
