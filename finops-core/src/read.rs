@@ -499,6 +499,44 @@ pub fn describe_parquet(files: &[PathBuf]) -> crate::error::Result<Vec<(String, 
     })
 }
 
+/// `err` (a failed parse of `files`) as [`Error::CorruptParquet`] naming the damaged file,
+/// when DuckDB's message names none of the files: each Parquet file is read alone, every
+/// column, until one fails (on this error path only). Any other error is returned as is.
+///
+/// [`Error::CorruptParquet`]: Error::CorruptParquet
+pub fn name_corrupt_parquet(files: &[PathBuf], err: Error) -> Error {
+    let Error::Db { source, .. } = &err else {
+        return err;
+    };
+    let message = source.to_string();
+    let named = files.iter().any(|f| {
+        f.file_name()
+            .is_some_and(|n| message.contains(&*n.to_string_lossy()))
+    });
+    if named {
+        return err;
+    }
+    let Ok(conn) = duckdb::Connection::open_in_memory() else {
+        return err;
+    };
+    for f in files.iter().filter(|f| {
+        f.extension()
+            .is_some_and(|e| e.eq_ignore_ascii_case("parquet"))
+    }) {
+        let probe = format!(
+            "SELECT sum(hash(t)) FROM read_parquet({}) t",
+            quote_literal(&f.to_string_lossy())
+        );
+        if let Err(e) = conn.query_row(&probe, [], |_| Ok(())) {
+            return Error::CorruptParquet {
+                key: f.display().to_string(),
+                detail: crate::error::DbMessage::of(&e).0,
+            };
+        }
+    }
+    err
+}
+
 /// The schema query for Parquet files.
 pub fn parquet_describe(files: &[PathBuf]) -> String {
     format!(
@@ -533,6 +571,57 @@ pub fn verify_gzip(path: &Path, key: &str) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_damaged_parquet_file_is_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let conn = duckdb::Connection::open_in_memory().unwrap();
+        let (good, bad) = (
+            dir.path().join("good.parquet"),
+            dir.path().join("bad.parquet"),
+        );
+        for f in [&good, &bad] {
+            conn.execute_batch(&format!(
+                "COPY (SELECT i, 'row ' || i AS t FROM range(200000) r(i)) TO {} (FORMAT parquet, COMPRESSION uncompressed)",
+                quote_literal(&f.to_string_lossy())
+            ))
+            .unwrap();
+        }
+        let mut bytes = std::fs::read(&bad).unwrap();
+        let mid = bytes.len() / 3;
+        for b in &mut bytes[mid..mid + 4096] {
+            *b = !*b;
+        }
+        std::fs::write(&bad, bytes).unwrap();
+        let files = vec![good.clone(), bad.clone()];
+        // DuckDB's reader said which file: kept as it is.
+        let named = Error::Db {
+            action: "loading".into(),
+            source: crate::error::DbMessage("Invalid Error: bad.parquet: oops".into()),
+        };
+        assert!(matches!(
+            name_corrupt_parquet(&files, named),
+            Error::Db { .. }
+        ));
+        // It did not: the damaged file is found by reading each one.
+        let anonymous = Error::Db {
+            action: "loading".into(),
+            source: crate::error::DbMessage(
+                "Invalid Error: TProtocolException: Invalid data".into(),
+            ),
+        };
+        match name_corrupt_parquet(&files, anonymous) {
+            Error::CorruptParquet { key, .. } => assert_eq!(key, bad.display().to_string()),
+            other => panic!("{other:?}"),
+        }
+        // Whole files: the error is not blamed on them.
+        let whole = vec![good];
+        let e = Error::Db {
+            action: "loading".into(),
+            source: crate::error::DbMessage("Binder Error: x".into()),
+        };
+        assert!(matches!(name_corrupt_parquet(&whole, e), Error::Db { .. }));
+    }
 
     #[test]
     fn loose_timestamps_parse_us_and_iso_and_refuse_the_rest() {

@@ -137,7 +137,9 @@ impl StageDb {
                 "CREATE TABLE {name} AS SELECT CAST({period_lit} AS DATE) AS billing_period, * FROM ({})",
                 staged.select_sql
             ))
-            .map_err(|e| with_line(Error::db(action)(e)))?;
+            .map_err(|e| {
+                crate::read::name_corrupt_parquet(&staged.files, with_line(Error::db(action)(e)))
+            })?;
         tracing::debug!(
             "{table} {period}: files parsed in {} ms",
             started.elapsed().as_millis()

@@ -127,6 +127,11 @@ pub struct Staged {
     /// The number of rows the delivery says it has (Azure's `dataRowCount`), checked after
     /// the files are parsed: a truncated file must not replace a full month with a short one.
     pub expected_rows: Option<u64>,
+    /// The local data files `select_sql` reads. When parsing them fails with an error that
+    /// names none of them (DuckDB's Parquet reader does not, for a damaged page), each
+    /// Parquet file is read alone to name the one that is damaged
+    /// ([`crate::read::name_corrupt_parquet`]).
+    pub files: Vec<std::path::PathBuf>,
 }
 
 /// One export of a vendor, as core sees it.

@@ -317,6 +317,7 @@ impl CostExplorerQuery {
             roundings: raw.roundings,
             columns: raw_columns,
             expected_rows: None,
+            files: vec![path],
         })
     }
 }

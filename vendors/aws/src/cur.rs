@@ -233,6 +233,7 @@ impl CurReport {
             roundings: raw.roundings,
             columns: raw_columns,
             expected_rows: None,
+            files,
         })
     }
 }

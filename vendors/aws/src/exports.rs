@@ -379,6 +379,7 @@ impl DataExport {
             roundings: raw.roundings,
             columns: raw_columns,
             expected_rows: None,
+            files,
         })
     }
 }

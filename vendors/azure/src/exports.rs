@@ -476,6 +476,7 @@ impl CostExport {
             roundings: raw.roundings,
             columns: raw_columns,
             expected_rows: manifest.data_row_count,
+            files,
         })
     }
 }
