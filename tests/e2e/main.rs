@@ -16,6 +16,7 @@
 // One module per vendor; then the suites that run across vendors.
 mod aws;
 mod azure;
+mod gcp;
 
 mod conformance;
 mod dbt;

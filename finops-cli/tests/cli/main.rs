@@ -60,7 +60,7 @@ fn version_lists_compiled_vendors() {
     let run = finops(dir.path(), &[], &["--version"]);
     assert_eq!(run.code, 0);
     let want = match FEATURES {
-        "all" => "(+aws +azure -gcp -oracle)",
+        "all" => "(+aws +azure +gcp -oracle)",
         "aws" => "(+aws -azure -gcp -oracle)",
         _ => "(-aws -azure -gcp -oracle)",
     };
@@ -236,14 +236,14 @@ fn azure_not_compiled_names_the_feature() {
 #[test]
 fn planned_vendor_is_explained() {
     let dir = tempfile::tempdir().unwrap();
-    let run = finops(dir.path(), &[], &["gcp", "import", "--bucket", "x"]);
+    let run = finops(dir.path(), &[], &["oracle", "import", "--bucket", "x"]);
     assert_eq!(run.code, 2, "{run:?}");
     assert!(
         run.stderr
-            .contains("the `gcp` vendor is not available in finops"),
+            .contains("the `oracle` vendor is not available in finops"),
         "{run:?}"
     );
-    assert!(run.stderr.contains("aws, azure"), "{run:?}");
+    assert!(run.stderr.contains("aws, azure, gcp"), "{run:?}");
 }
 
 #[test]

@@ -1,0 +1,156 @@
+//! `[gcp]` configuration: where the exported files are and how to reach them.
+
+use finops_core::config::{KeySpec, Kind};
+use serde::Deserialize;
+
+/// Keys of the `[gcp]` section.
+pub const KEYS: &[KeySpec] = &[
+    KeySpec {
+        key: "gcp.path",
+        kind: Kind::Str,
+        default: None,
+        flag: Some("--path"),
+        value_name: Some("DIR|gs://BUCKET/PREFIX"),
+        alias: None,
+        doc: "the folder EXPORT DATA writes to: a local copy, or gs://bucket/prefix in Cloud Storage; it holds invoice_month=YYYYMM folders (or export folders that do)",
+    },
+    KeySpec {
+        key: "gcp.export",
+        kind: Kind::Str,
+        default: None,
+        flag: Some("--export"),
+        value_name: Some("NAME"),
+        alias: None,
+        doc: "only this export (the folder holding the invoice_month= folders); default: every export found",
+    },
+    KeySpec {
+        key: "gcp.endpoint",
+        kind: Kind::Str,
+        default: None,
+        flag: Some("--endpoint"),
+        value_name: Some("URL"),
+        alias: None,
+        doc: "Cloud Storage endpoint (default https://storage.googleapis.com; fake-gcs-server: http://127.0.0.1:4443)",
+    },
+    KeySpec {
+        key: "gcp.credentials",
+        kind: Kind::Str,
+        default: None,
+        flag: None,
+        value_name: None,
+        alias: None,
+        doc: "service-account key file (JSON); default: application default credentials (GOOGLE_APPLICATION_CREDENTIALS, gcloud auth application-default login, or the GCE/GKE metadata server)",
+    },
+    KeySpec {
+        key: "gcp.concurrency",
+        kind: Kind::Int,
+        default: Some("4"),
+        flag: Some("--concurrency"),
+        value_name: None,
+        alias: None,
+        doc: "files downloaded at once",
+    },
+];
+
+/// `[gcp]`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GcpConfig {
+    /// Local folder or `gs://bucket/prefix`.
+    pub path: Option<String>,
+    /// Export name.
+    pub export: Option<String>,
+    /// Cloud Storage endpoint.
+    pub endpoint: Option<String>,
+    /// Service-account key file.
+    pub credentials: Option<String>,
+    /// Parallel downloads.
+    pub concurrency: u16,
+}
+
+impl Default for GcpConfig {
+    /// The declared defaults of its keys.
+    fn default() -> Self {
+        finops_core::config::defaults(KEYS, "gcp")
+    }
+}
+
+/// Where the files are.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Location {
+    /// A local folder.
+    Local(std::path::PathBuf),
+    /// A bucket and a prefix (without slashes at either end; may be empty).
+    Gcs {
+        /// Bucket name.
+        bucket: String,
+        /// Folder inside it.
+        prefix: String,
+    },
+}
+
+impl GcpConfig {
+    /// Where `gcp.path` points.
+    pub fn location(&self) -> finops_core::Result<Location> {
+        let Some(path) = self.path.as_deref().filter(|p| !p.trim().is_empty()) else {
+            return Err(KEYS[0].missing());
+        };
+        parse_location(path).map_err(|message| finops_core::Error::ConfigInvalid { message })
+    }
+}
+
+/// `gs://bucket/prefix` or a local path.
+pub fn parse_location(path: &str) -> Result<Location, String> {
+    let Some(rest) = path.strip_prefix("gs://") else {
+        if path.contains("://") {
+            return Err(format!(
+                "gcp.path `{path}` is neither a local folder nor gs://BUCKET/PREFIX"
+            ));
+        }
+        return Ok(Location::Local(path.into()));
+    };
+    let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
+    if bucket.is_empty() {
+        return Err(format!(
+            "gcp.path `{path}` names no bucket: write gs://BUCKET/PREFIX"
+        ));
+    }
+    Ok(Location::Gcs {
+        bucket: bucket.to_owned(),
+        prefix: prefix.trim_matches('/').to_owned(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn locations() {
+        assert_eq!(
+            parse_location("gs://b/billing/gcp/").unwrap(),
+            Location::Gcs {
+                bucket: "b".into(),
+                prefix: "billing/gcp".into()
+            }
+        );
+        assert_eq!(
+            parse_location("gs://b").unwrap(),
+            Location::Gcs {
+                bucket: "b".into(),
+                prefix: String::new()
+            }
+        );
+        assert_eq!(
+            parse_location("./exports").unwrap(),
+            Location::Local("./exports".into())
+        );
+        assert!(parse_location("gs:///x").is_err());
+        assert!(parse_location("s3://b/x").is_err());
+    }
+
+    #[test]
+    fn defaults() {
+        assert_eq!(GcpConfig::default().concurrency, 4);
+    }
+}
