@@ -462,3 +462,152 @@ fn sample_export_loads_as_its_readme_says() {
     );
     assert_eq!(f["x"], json!("gcp/finops-sample"));
 }
+
+/// The JSON files of a generated tree.
+fn json_files(tree: &Path) -> Vec<std::path::PathBuf> {
+    files_under(tree)
+        .into_iter()
+        .filter(|(rel, _)| {
+            std::path::Path::new(rel)
+                .extension()
+                .is_some_and(|e| e == "json")
+        })
+        .map(|(_, p)| p)
+        .collect()
+}
+
+#[test]
+fn a_bigquery_table_is_read_month_by_month() {
+    let venv = require_venv!();
+    let Some(bq_venv) = crate::harness::Bqemu::venv() else {
+        return;
+    };
+    let bq = crate::harness::Bqemu::start(&bq_venv);
+    let work = tempfile::tempdir().unwrap();
+    let table = "gcp_billing_export_resource_v1_0123AB_4567CD";
+    let full = format!("test-proj.billing.{table}");
+    let totals = crate::harness::generate(
+        &venv,
+        "gcpgen.py",
+        &work.path().join("g0"),
+        "t",
+        &[
+            "--rows",
+            "80",
+            "--months",
+            MONTHS,
+            "--dirty",
+            "--currency",
+            "EUR",
+        ],
+    );
+    bq.seed("billing", table, &json_files(&work.path().join("g0/tree")));
+
+    let key = work.path().join("key.json");
+    std::fs::write(
+        &key,
+        r#"{"type": "service_account", "disable_oauth": true, "client_email": "t@example.com", "private_key": "", "private_key_id": ""}"#,
+    )
+    .unwrap();
+    let env = [
+        ("FINOPS_GCP_CREDENTIALS", key.to_str().unwrap()),
+        ("FINOPS_GCP_BIGQUERY_ENDPOINT", bq.endpoint.as_str()),
+    ];
+    let sb = Sandbox::new();
+    let list = sb.finops_with(
+        &["gcp", "list-exports", "--table", &full, "--format", "json"],
+        &env,
+    );
+    assert_eq!(list.code, 0, "{list:?}");
+    assert_eq!(list.json()[0]["schema"], json!("detailed"), "{list:?}");
+    let run = sb.finops_with(&["gcp", "import", "--table", &full], &env);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(run.stdout.contains("loaded 2, failed 0"), "{run:?}");
+    assert!(
+        run.stderr.contains("bytes billed"),
+        "the cost of each query is logged: {run:?}"
+    );
+    let got = sums(&sb, &venv);
+    assert_eq!(got.len(), 2, "{got:?}");
+    for (row, month) in got.iter().zip(MONTHS.split(',')) {
+        let want = &totals["periods"][month];
+        assert_eq!(row["p"], json!(month));
+        assert_eq!(row["n"], want["rows"], "{month}");
+        assert_eq!(
+            scaled(row["billed"].as_str().unwrap()),
+            scaled(want["billed_stored"].as_str().unwrap()),
+            "{month}"
+        );
+        let v = row["v"].as_str().unwrap();
+        assert!(
+            v.starts_with(&format!("rows={};export_time=2026-11-02", want["rows"])),
+            "{v}"
+        );
+    }
+    let check = sb.finops(&["focus", "validate"]);
+    assert_eq!(check.code, 0, "{check:?}");
+
+    // Nothing new: nothing loaded.
+    let again = sb.finops_with(&["gcp", "import", "--table", &full], &env);
+    assert!(again.stdout.contains("loaded 0, failed 0"), "{again:?}");
+
+    // Late rows for April (a correction exported later): April alone is replaced, with them.
+    let late = crate::harness::generate(
+        &venv,
+        "gcpgen.py",
+        &work.path().join("g1"),
+        "t",
+        &[
+            "--rows",
+            "3",
+            "--months",
+            "2026-04",
+            "--seed",
+            "9",
+            "--export-time",
+            "2026-11-20T01:02:03",
+        ],
+    );
+    bq.seed("billing", table, &json_files(&work.path().join("g1/tree")));
+    let run = sb.finops_with(&["gcp", "import", "--table", &full], &env);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(run.stdout.contains("loaded 1, failed 0"), "{run:?}");
+    let after = sums(&sb, &venv);
+    assert_eq!(after[0], got[0], "March is untouched");
+    let april = (&totals["periods"]["2026-04"], &late["periods"]["2026-04"]);
+    assert_eq!(
+        after[1]["n"].as_u64().unwrap(),
+        april.0["rows"].as_u64().unwrap() + april.1["rows"].as_u64().unwrap()
+    );
+    assert_eq!(
+        scaled(after[1]["billed"].as_str().unwrap()),
+        scaled(april.0["billed_stored"].as_str().unwrap())
+            + scaled(april.1["billed_stored"].as_str().unwrap())
+    );
+    assert!(
+        after[1]["v"]
+            .as_str()
+            .unwrap()
+            .contains("export_time=2026-11-20 01:02:03"),
+        "{after:?}"
+    );
+
+    // A table that is not there, a name that is not a table: clear errors, nothing changed.
+    let run = sb.finops_with(
+        &["gcp", "import", "--table", "test-proj.billing.nope"],
+        &env,
+    );
+    assert_ne!(run.code, 0, "{run:?}");
+    assert!(run.stderr.contains("test-proj.billing.nope"), "{run:?}");
+    assert!(
+        run.stderr
+            .contains("gcp_billing_export_resource_v1_<ACCOUNT>"),
+        "{run:?}"
+    );
+    let run = sb.finops_with(&["gcp", "import", "--table", "billing.t; DROP"], &env);
+    assert_eq!(run.code, 2, "{run:?}");
+    assert!(run.stderr.contains("PROJECT.DATASET.TABLE"), "{run:?}");
+    let run = sb.finops_with(&["gcp", "import", "--table", &full, "--path", "x"], &env);
+    assert_eq!(run.code, 2, "{run:?}");
+    assert_eq!(sums(&sb, &venv), after);
+}

@@ -1009,6 +1009,109 @@ urllib.request.urlopen(urllib.request.Request(url, method='DELETE')).read()
     }
 }
 
+/// `bqemulator` (a `BigQuery` emulator serving the REST API, from `.venv-bq`: see
+/// `tests/requirements-bq.txt`) on free loopback ports, with project `test-proj`; stopped on
+/// drop.
+pub struct Bqemu {
+    child: Child,
+    /// `http://127.0.0.1:PORT`.
+    pub endpoint: String,
+    venv: PathBuf,
+}
+
+impl Bqemu {
+    /// The emulator's venv (`$FINOPS_TEST_BQ_VENV`, else `.venv-bq`), with its DuckDB
+    /// extension.
+    pub fn venv() -> Option<PathBuf> {
+        component(
+            "FINOPS_TEST_BQ_VENV",
+            ".venv-bq",
+            &[
+                "bin/bqemulator",
+                "home/.duckdb/extensions/v1.5.5/linux_amd64/spatial.duckdb_extension",
+            ],
+        )
+    }
+
+    /// Starts the emulator and waits until its REST API answers.
+    pub fn start(venv: &Path) -> Self {
+        let free = || {
+            TcpListener::bind("127.0.0.1:0")
+                .unwrap()
+                .local_addr()
+                .unwrap()
+                .port()
+        };
+        let (rest, grpc) = (free(), free());
+        let gcs = tempfile::tempdir().unwrap();
+        let child = Command::new(venv.join("bin/bqemulator"))
+            .args([
+                "start",
+                "--rest-host",
+                "127.0.0.1",
+                "--rest-port",
+                &rest.to_string(),
+            ])
+            .args(["--grpc-host", "127.0.0.1", "--grpc-port", &grpc.to_string()])
+            .args(["--project", "test-proj"])
+            .env("HOME", venv.join("home"))
+            .env("BQEMU_GCS_LOCAL_ROOT", gcs.path())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start bqemulator");
+        let endpoint = format!("http://127.0.0.1:{rest}");
+        let deadline = Instant::now() + Duration::from_secs(60);
+        let probe = format!(
+            "import urllib.request; urllib.request.urlopen('{endpoint}/bigquery/v2/projects/test-proj/datasets')"
+        );
+        while !Command::new(venv.join("bin/python"))
+            .args(["-c", &probe])
+            .stderr(Stdio::null())
+            .status()
+            .unwrap()
+            .success()
+        {
+            assert!(
+                Instant::now() < deadline,
+                "bqemulator did not start on port {rest}"
+            );
+            std::thread::sleep(Duration::from_millis(300));
+        }
+        std::mem::forget(gcs);
+        Self {
+            child,
+            endpoint,
+            venv: venv.to_owned(),
+        }
+    }
+
+    /// Creates `dataset.table` (Cloud Billing's detailed export schema) if needed and inserts
+    /// the rows of `files` (gcpgen.py's JSON), with `tests/gen/bqseed.py`.
+    pub fn seed(&self, dataset: &str, table: &str, files: &[PathBuf]) {
+        let mut args: Vec<std::ffi::OsString> = vec![
+            repo_root().join("tests/gen/bqseed.py").into(),
+            "--endpoint".into(),
+            self.endpoint.clone().into(),
+            "--project".into(),
+            "test-proj".into(),
+            "--dataset".into(),
+            dataset.into(),
+            "--table".into(),
+            table.into(),
+        ];
+        args.extend(files.iter().map(Into::into));
+        python(&self.venv, "seeding bqemulator", &args);
+    }
+}
+
+impl Drop for Bqemu {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 impl Drop for FakeGcs {
     fn drop(&mut self) {
         let _ = self.child.kill();

@@ -20,9 +20,12 @@ pub static GCP: Gcp = Gcp;
 
 const IMPORT_HELP: &str = "Import Cloud Billing exports (standard, detailed and FOCUS) into the warehouse.
 
-Reads the files BigQuery's EXPORT DATA writes from a billing export table: one folder per invoice month, <folder>/invoice_month=YYYYMM/*.parquet or *.json[.gz] (billing_period=YYYY-MM is accepted too), in Cloud Storage (gs://BUCKET/PREFIX) or in a local copy. Each folder holding such month folders is one export, loaded into its own raw table (gcp.billing_<name> or gcp.focus_<name>) and its own x_source in FOCUS. Which export a folder holds (standard, detailed, FOCUS) is told from its columns. A month is loaded again, replacing the old rows in one transaction, when its files change; a month whose files come from two EXPORT DATA runs is refused (the README's Google Cloud section shows the commands to schedule).
+With --table, reads the billing export table in BigQuery directly: one query lists the invoice months (rows and newest export_time: a month's version), one query per changed month reads it; each query is dry-run first and refused when it would bill more than --max-bytes-billed, and what each one billed is logged.
+
+Otherwise reads the files BigQuery's EXPORT DATA writes from a billing export table: one folder per invoice month, <folder>/invoice_month=YYYYMM/*.parquet or *.json[.gz] (billing_period=YYYY-MM is accepted too), in Cloud Storage (gs://BUCKET/PREFIX) or in a local copy. Each folder holding such month folders is one export, loaded into its own raw table (gcp.billing_<name> or gcp.focus_<name>) and its own x_source in FOCUS. Which export a folder holds (standard, detailed, FOCUS) is told from its columns. A month is loaded again, replacing the old rows in one transaction, when its files change; a month whose files come from two EXPORT DATA runs is refused (the README's Google Cloud section shows the commands to schedule).
 
 Examples:
+  finops gcp import --table my-project.billing.gcp_billing_export_resource_v1_0123AB_4567CD_89EF01
   finops gcp import --path gs://my-billing-exports/gcp
   finops gcp import --path ./gcp-export --dry-run
   GOOGLE_APPLICATION_CREDENTIALS=key.json finops gcp list-exports --path gs://my-billing-exports/gcp";
@@ -61,6 +64,10 @@ impl Vendor for Gcp {
         if cfg.path.is_some() {
             cfg.location()?;
         }
+        if let Some(t) = &cfg.table {
+            crate::config::parse_table(t)
+                .map_err(|message| finops_core::Error::ConfigInvalid { message })?;
+        }
         Ok(())
     }
 
@@ -78,6 +85,15 @@ impl Vendor for Gcp {
 /// The exports to work on: the one named by `gcp.export`, or every one found. Which schema
 /// each holds is read from one file of its newest month.
 async fn resolve(cfg: &GcpConfig) -> miette::Result<Vec<Box<dyn Export>>> {
+    if let Some(table) = cfg.table.as_deref().filter(|t| !t.trim().is_empty()) {
+        if cfg.path.is_some() {
+            return Err(finops_core::Error::ConfigInvalid {
+                message: "gcp.table (--table) and gcp.path (--path) are both set: read either the BigQuery table or the files exported from it".into(),
+            }
+            .into());
+        }
+        return crate::bigquery::resolve(cfg, table).await;
+    }
     let source = Arc::new(Source::from_config(cfg)?);
     let listing = source.list().await?;
     let root_name = match cfg.location()? {

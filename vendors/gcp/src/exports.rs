@@ -225,13 +225,7 @@ impl Export for BillingExport {
     }
 
     fn cost_expression(&self) -> Option<String> {
-        Some(match self.schema {
-            Schema::Focus => "sum(\"BilledCost\")".to_owned(),
-            Schema::Standard | Schema::Detailed => {
-                "sum(cost) + COALESCE(sum(list_sum(list_transform(credits, lambda c: c.amount))), 0)"
-                    .to_owned()
-            }
-        })
+        Some(cost_expression(self.schema))
     }
 
     fn deliveries(&self) -> BoxFuture<'_, miette::Result<Vec<Delivery>>> {
@@ -312,24 +306,40 @@ impl Export for BillingExport {
                 read.schema.as_str(),
                 files.len()
             );
-            let focus = Some(match self.schema {
-                Schema::Focus => crate::focus::focus_upgrade(&read.columns),
-                Schema::Standard | Schema::Detailed => crate::focus::billing(),
-            });
-            Ok(Staged {
-                columns: read
-                    .columns
-                    .iter()
-                    .map(|(n, _)| (n.clone(), n.clone()))
-                    .collect(),
-                select_sql: read.sql,
-                focus,
-                bytes,
-                roundings: read.roundings,
-                expected_rows: None,
-                files,
-            })
+            Ok(staged(read, self.schema, bytes, files))
         })
+    }
+}
+
+/// The billed cost of a raw table of `schema`, for the load state and the summary.
+pub(crate) fn cost_expression(schema: Schema) -> String {
+    match schema {
+        Schema::Focus => "sum(\"BilledCost\")".to_owned(),
+        Schema::Standard | Schema::Detailed => {
+            "sum(cost) + COALESCE(sum(list_sum(list_transform(credits, lambda c: c.amount))), 0)"
+                .to_owned()
+        }
+    }
+}
+
+/// What core loads for a delivery read as `read`.
+pub(crate) fn staged(read: Read, schema: Schema, bytes: u64, files: Vec<PathBuf>) -> Staged {
+    let focus = Some(match schema {
+        Schema::Focus => crate::focus::focus_upgrade(&read.columns),
+        Schema::Standard | Schema::Detailed => crate::focus::billing(),
+    });
+    Staged {
+        columns: read
+            .columns
+            .iter()
+            .map(|(n, _)| (n.clone(), n.clone()))
+            .collect(),
+        select_sql: read.sql,
+        focus,
+        bytes,
+        roundings: read.roundings,
+        expected_rows: None,
+        files,
     }
 }
 

@@ -10,6 +10,7 @@
 // Google's product names (BigQuery, ServiceCategory…) are prose, not code.
 #![allow(clippy::doc_markdown)]
 
+pub mod bigquery;
 pub mod cli;
 pub mod config;
 pub mod error;

@@ -128,30 +128,41 @@ pub(crate) struct GcsStore {
     prefix: String,
 }
 
+/// A Cloud Storage client builder with the configured endpoint and credentials: the key
+/// file of `gcp.credentials`, else `GOOGLE_APPLICATION_CREDENTIALS`, else the gcloud
+/// application default credentials or the GCE/GKE metadata server (workload identity).
+pub(crate) fn builder(
+    cfg: &GcpConfig,
+    bucket: &str,
+) -> finops_core::Result<GoogleCloudStorageBuilder> {
+    let mut b = GoogleCloudStorageBuilder::new()
+        .with_bucket_name(bucket)
+        .with_retry(object_store::RetryConfig::default());
+    if let Some(ep) = &cfg.endpoint {
+        b = b
+            .with_base_url(ep.trim_end_matches('/'))
+            .with_client_options(
+                object_store::ClientOptions::new().with_allow_http(ep.starts_with("http://")),
+            );
+    }
+    if let Some(key) = &cfg.credentials {
+        if !Path::new(key).is_file() {
+            return Err(finops_core::Error::ConfigInvalid {
+                message: format!(
+                    "gcp.credentials `{key}` is not a file: it should be a service-account key (JSON)"
+                ),
+            });
+        }
+        b = b.with_service_account_path(key);
+    } else if let Some(path) = finops_core::env::var("GOOGLE_APPLICATION_CREDENTIALS") {
+        b = b.with_application_credentials(path);
+    }
+    Ok(b)
+}
+
 impl GcsStore {
     fn new(cfg: &GcpConfig, bucket: &str, prefix: &str) -> finops_core::Result<Self> {
-        let mut b = GoogleCloudStorageBuilder::new()
-            .with_bucket_name(bucket)
-            .with_retry(object_store::RetryConfig::default());
-        if let Some(ep) = &cfg.endpoint {
-            b = b
-                .with_base_url(ep.trim_end_matches('/'))
-                .with_client_options(
-                    object_store::ClientOptions::new().with_allow_http(ep.starts_with("http://")),
-                );
-        }
-        if let Some(key) = &cfg.credentials {
-            if !Path::new(key).is_file() {
-                return Err(finops_core::Error::ConfigInvalid {
-                    message: format!(
-                        "gcp.credentials `{key}` is not a file: it should be a service-account key (JSON)"
-                    ),
-                });
-            }
-            b = b.with_service_account_path(key);
-        } else if let Some(path) = finops_core::env::var("GOOGLE_APPLICATION_CREDENTIALS") {
-            b = b.with_application_credentials(path);
-        }
+        let b = builder(cfg, bucket)?;
         let client = b.build().map_err(|e| finops_core::Error::ConfigInvalid {
             message: format!("cannot configure Cloud Storage access: {e}"),
         })?;
