@@ -1,9 +1,10 @@
 //! Where an export's files live, once for every vendor: the [`Store`] trait (list a folder,
 //! read a small object, stream an object to disk), the local directory ([`LocalStore`]), the
 //! S3-compatible backend (feature `s3`: AWS, and any vendor whose storage speaks the S3 API,
-//! such as Oracle Object Storage), and [`fetch_all`], which brings a delivery's files to the
+//! such as Oracle Object Storage), any `object_store` client (feature `object-store`: Azure
+//! Blob Storage, Google Cloud Storage), and [`fetch_all`], which brings a delivery's files to the
 //! staging directory with bounded concurrency and checks each one's size and, for gzip,
-//! completeness. A vendor writes only its remote backend (Azure Blob, GCS…).
+//! completeness. A vendor writes only how its remote backend is reached (credentials, endpoint, error help).
 //!
 //! Paths (`rel`) are relative to the store's root (`<prefix>/` in a bucket, the directory
 //! locally) and use `/`.
@@ -15,6 +16,8 @@ use crate::error::Error;
 use crate::output::ProgressBar;
 use crate::vendor::{BoxFuture, LocalEntry, local_entry, local_files};
 
+#[cfg(feature = "object-store")]
+pub mod object;
 #[cfg(feature = "s3")]
 pub mod s3;
 

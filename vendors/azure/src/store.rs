@@ -2,31 +2,14 @@
 //! credential chain) as a core [`Store`], or a local copy of it (core's [`LocalStore`]).
 //! Paths are relative to the configured prefix.
 
-use std::collections::BTreeMap;
-use std::path::Path;
 use std::sync::Arc;
 
-use finops_core::output::ProgressBar;
-use finops_core::store::{DownloadFile, Downloaded, LocalStore, MAX_SMALL_OBJECT, Store};
-use finops_core::vendor::BoxFuture;
-use futures_util::StreamExt;
-use object_store::ObjectStore as _;
-use object_store::ObjectStoreExt as _;
-use object_store::azure::{MicrosoftAzure, MicrosoftAzureBuilder};
-use object_store::path::Path as BlobPath;
+use finops_core::store::object::ObjectStoreBackend;
+use finops_core::store::{LocalStore, Store};
+use object_store::azure::MicrosoftAzureBuilder;
 
 use crate::config::{AzureConfig, ConnectionString};
 use crate::error::Result;
-
-/// A container, rooted at a prefix.
-pub(crate) struct BlobStore {
-    /// The client, scoped to the container.
-    client: MicrosoftAzure,
-    /// For messages: `azure://account/container`.
-    root: String,
-    /// `prefix/` or empty.
-    prefix: String,
-}
 
 /// What `azure.path` is, when it is not a directory.
 const DIRECTORY_HELP: &str = "azure.path (--path) is the local copy of the container's export root: the folder that holds the export folders, each with <YYYYMMDD-YYYYMMDD>/<run>/manifest.json";
@@ -40,224 +23,110 @@ pub(crate) fn from_config(cfg: &AzureConfig) -> Result<Arc<dyn Store>> {
     if let Some(dir) = &cfg.path {
         return Ok(Arc::new(LocalStore::new(dir, DIRECTORY_HELP, MISSING_HELP)));
     }
-    Ok(Arc::new(BlobStore::from_config(cfg)?))
+    Ok(Arc::new(blob_store(cfg)?))
 }
 
-impl BlobStore {
-    fn from_config(cfg: &AzureConfig) -> Result<Self> {
-        let spec = |k: &str| {
-            crate::config::KEYS
-                .iter()
-                .find(|s| s.key == k)
-                .expect("declared key")
-        };
-        let container = cfg
-            .container
-            .clone()
-            .ok_or_else(|| spec("azure.container").missing())?;
-        let conn = match &cfg.connection_string {
-            Some(s) => ConnectionString::parse(s.expose()).map_err(|reason| {
-                finops_core::Error::ConfigInvalid {
-                    message: format!(
-                        "azure.connection_string is not a storage connection string: {reason}"
-                    ),
-                }
-            })?,
-            None => ConnectionString::default(),
-        };
-        let account = cfg
-            .account
-            .clone()
-            .or_else(|| conn.account.clone())
-            .or_else(|| {
-                conn.endpoint
-                    .as_deref()
-                    .and_then(|e| {
-                        e.rsplit('/')
-                            .next()
-                            .filter(|s| !s.is_empty() && !s.contains(':'))
-                    })
-                    .map(str::to_owned)
-            })
-            .ok_or_else(|| spec("azure.account").missing())?;
-        let endpoint = cfg.endpoint.clone().or(conn.endpoint.clone());
-        let mut b = MicrosoftAzureBuilder::new()
-            .with_account(&account)
-            .with_container_name(&container)
-            .with_retry(object_store::RetryConfig::default());
-        if let Some(ep) = &endpoint {
-            b = b
-                .with_endpoint(ep.trim_end_matches('/').to_owned())
-                .with_allow_http(ep.starts_with("http://"));
-        }
-        if let Some(key) = cfg
-            .account_key
-            .as_ref()
-            .map(|k| k.expose().clone())
-            .or(conn.key.clone())
-        {
-            b = b.with_access_key(key);
-        } else if let Some(sas) = cfg
-            .sas_token
-            .as_ref()
-            .map(|s| s.expose().clone())
-            .or(conn.sas.clone())
-        {
-            let pairs = sas
-                .trim_start_matches('?')
-                .split('&')
-                .filter(|p| !p.is_empty())
-                .map(|p| {
-                    let (k, v) = p.split_once('=').unwrap_or((p, ""));
-                    (percent_decode(k), percent_decode(v))
+/// The container of `cfg`, as core's `object_store` backend.
+fn blob_store(cfg: &AzureConfig) -> Result<ObjectStoreBackend> {
+    let spec = |k: &str| {
+        crate::config::KEYS
+            .iter()
+            .find(|s| s.key == k)
+            .expect("declared key")
+    };
+    let container = cfg
+        .container
+        .clone()
+        .ok_or_else(|| spec("azure.container").missing())?;
+    let conn = match &cfg.connection_string {
+        Some(s) => ConnectionString::parse(s.expose()).map_err(|reason| {
+            finops_core::Error::ConfigInvalid {
+                message: format!(
+                    "azure.connection_string is not a storage connection string: {reason}"
+                ),
+            }
+        })?,
+        None => ConnectionString::default(),
+    };
+    let account = cfg
+        .account
+        .clone()
+        .or_else(|| conn.account.clone())
+        .or_else(|| {
+            conn.endpoint
+                .as_deref()
+                .and_then(|e| {
+                    e.rsplit('/')
+                        .next()
+                        .filter(|s| !s.is_empty() && !s.contains(':'))
                 })
-                .collect::<Vec<_>>();
-            b = b.with_sas_authorization(pairs);
-        } else if let (Some(id), Some(secret), Some(tenant)) =
-            (&cfg.client_id, &cfg.client_secret, &cfg.tenant_id)
-        {
-            b = b.with_client_secret_authorization(id, secret.expose(), tenant);
-        } else if cfg.use_azure_cli {
-            b = b.with_use_azure_cli(true);
-        } else if let Some(id) = &cfg.client_id {
-            // A user-assigned managed identity.
-            b = b.with_client_id(id);
-        }
-        let client = b.build().map_err(|e| finops_core::Error::ConfigInvalid {
-            message: format!("cannot configure Blob Storage access: {e}"),
-        })?;
-        let prefix = match cfg.clean_prefix() {
-            "" => String::new(),
-            p => format!("{p}/"),
-        };
-        Ok(Self {
-            client,
-            root: format!("azure://{account}/{container}"),
-            prefix,
+                .map(str::to_owned)
         })
+        .ok_or_else(|| spec("azure.account").missing())?;
+    let endpoint = cfg.endpoint.clone().or(conn.endpoint.clone());
+    let mut b = MicrosoftAzureBuilder::new()
+        .with_account(&account)
+        .with_container_name(&container)
+        .with_retry(object_store::RetryConfig::default());
+    if let Some(ep) = &endpoint {
+        b = b
+            .with_endpoint(ep.trim_end_matches('/').to_owned())
+            .with_allow_http(ep.starts_with("http://"));
     }
-
-    fn error(
-        &self,
-        operation: &'static str,
-        rel: &str,
-        source: &object_store::Error,
-    ) -> finops_core::Error {
-        let (code, message) = blob_message(source);
-        let help = blob_help(source, code.as_deref());
-        finops_core::Error::Remote {
-            service: "Blob Storage",
-            operation,
-            location: self.describe(rel),
-            code,
-            message,
-            help,
-        }
+    if let Some(key) = cfg
+        .account_key
+        .as_ref()
+        .map(|k| k.expose().clone())
+        .or(conn.key.clone())
+    {
+        b = b.with_access_key(key);
+    } else if let Some(sas) = cfg
+        .sas_token
+        .as_ref()
+        .map(|s| s.expose().clone())
+        .or(conn.sas.clone())
+    {
+        let pairs = sas
+            .trim_start_matches('?')
+            .split('&')
+            .filter(|p| !p.is_empty())
+            .map(|p| {
+                let (k, v) = p.split_once('=').unwrap_or((p, ""));
+                (percent_decode(k), percent_decode(v))
+            })
+            .collect::<Vec<_>>();
+        b = b.with_sas_authorization(pairs);
+    } else if let (Some(id), Some(secret), Some(tenant)) =
+        (&cfg.client_id, &cfg.client_secret, &cfg.tenant_id)
+    {
+        b = b.with_client_secret_authorization(id, secret.expose(), tenant);
+    } else if cfg.use_azure_cli {
+        b = b.with_use_azure_cli(true);
+    } else if let Some(id) = &cfg.client_id {
+        // A user-assigned managed identity.
+        b = b.with_client_id(id);
     }
-}
-
-impl Store for BlobStore {
-    fn describe(&self, rel: &str) -> String {
-        format!("{}/{}{rel}", self.root, self.prefix)
-    }
-
-    fn prefix(&self) -> &str {
-        &self.prefix
-    }
-
-    fn missing_help(&self) -> &str {
-        MISSING_HELP
-    }
-
-    fn list_dirs<'a>(&'a self, rel: &'a str) -> BoxFuture<'a, miette::Result<Vec<String>>> {
-        Box::pin(async move {
-            let p = BlobPath::from(format!("{}{rel}", self.prefix).trim_end_matches('/'));
-            let listing = self
-                .client
-                .list_with_delimiter(Some(&p))
-                .await
-                .map_err(|e| self.error("list", rel, &e))?;
-            let mut out: Vec<String> = listing
-                .common_prefixes
-                .iter()
-                .filter_map(|d| d.filename().map(str::to_owned))
-                .collect();
-            out.sort();
-            Ok(out)
-        })
-    }
-
-    fn list_files<'a>(
-        &'a self,
-        rel: &'a str,
-    ) -> BoxFuture<'a, miette::Result<BTreeMap<String, u64>>> {
-        Box::pin(async move {
-            let mut out = BTreeMap::new();
-            let full = format!("{}{rel}", self.prefix);
-            let p = BlobPath::from(full.trim_end_matches('/'));
-            let mut stream = self
-                .client
-                .list(if full.is_empty() { None } else { Some(&p) });
-            while let Some(meta) = stream.next().await {
-                let meta = meta.map_err(|e| self.error("list", rel, &e))?;
-                let name = meta.location.to_string();
-                if let Some(r) = name.strip_prefix(self.prefix.as_str()) {
-                    out.insert(r.to_owned(), meta.size);
-                }
+    let client = b.build().map_err(|e| finops_core::Error::ConfigInvalid {
+        message: format!("cannot configure Blob Storage access: {e}"),
+    })?;
+    Ok(ObjectStoreBackend::new(
+        Arc::new(client),
+        format!("azure://{account}/{container}"),
+        cfg.clean_prefix(),
+        MISSING_HELP,
+        Box::new(|operation, location, e| {
+            let (code, message) = blob_message(e);
+            let help = blob_help(e, code.as_deref());
+            finops_core::Error::Remote {
+                service: "Blob Storage",
+                operation,
+                location,
+                code,
+                message,
+                help,
             }
-            Ok(out)
-        })
-    }
-
-    fn read_small<'a>(&'a self, rel: &'a str) -> BoxFuture<'a, miette::Result<Option<Vec<u8>>>> {
-        Box::pin(async move {
-            let path = BlobPath::from(format!("{}{rel}", self.prefix));
-            let get = match self.client.get(&path).await {
-                Ok(g) => g,
-                Err(object_store::Error::NotFound { .. }) => return Ok(None),
-                Err(e) => return Err(self.error("get", rel, &e).into()),
-            };
-            if get.meta.size > MAX_SMALL_OBJECT {
-                return Err(finops_core::Error::DeliveryUnreadable {
-                    message: format!("the manifest {} is larger than 64 MiB", self.describe(rel)),
-                    help: "a manifest is a small JSON file: check that the prefix is right".into(),
-                }
-                .into());
-            }
-            let bytes = get.bytes().await.map_err(|e| self.error("get", rel, &e))?;
-            Ok(Some(bytes.to_vec()))
-        })
-    }
-
-    fn download<'a>(
-        &'a self,
-        rel: &'a str,
-        dest: &'a Path,
-        bar: &'a ProgressBar,
-    ) -> BoxFuture<'a, miette::Result<Downloaded>> {
-        Box::pin(async move {
-            let blob = BlobPath::from(format!("{}{rel}", self.prefix));
-            let get = match self.client.get(&blob).await {
-                Ok(g) => g,
-                Err(object_store::Error::NotFound { .. }) => {
-                    return Err(finops_core::Error::MissingDataFile {
-                        key: self.describe(rel),
-                        help: MISSING_HELP.to_owned(),
-                    }
-                    .into());
-                }
-                Err(e) => return Err(self.error("get", rel, &e).into()),
-            };
-            let expected = Some(get.meta.size);
-            let mut file = DownloadFile::create(dest, bar).await?;
-            let mut stream = get.into_stream();
-            while let Some(chunk) = stream.next().await {
-                let chunk = chunk.map_err(|e| self.error("get", rel, &e))?;
-                file.write(&chunk).await?;
-            }
-            Ok(file.finish(expected).await?)
-        })
-    }
+        }),
+    ))
 }
 
 /// The service's error code and a one-line message for a failed call. `object_store` nests

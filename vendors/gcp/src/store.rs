@@ -7,14 +7,9 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
 
-use finops_core::output::ProgressBar;
-use finops_core::store::{DownloadFile, Downloaded, LocalStore, Store};
-use finops_core::vendor::BoxFuture;
-use futures_util::StreamExt;
-use object_store::ObjectStore as _;
-use object_store::ObjectStoreExt as _;
-use object_store::gcp::{GoogleCloudStorage, GoogleCloudStorageBuilder};
-use object_store::path::Path as ObjectPath;
+use finops_core::store::object::ObjectStoreBackend;
+use finops_core::store::{LocalStore, Store};
+use object_store::gcp::GoogleCloudStorageBuilder;
 
 use crate::config::{GcpConfig, Location};
 
@@ -41,7 +36,7 @@ pub(crate) struct Source {
     /// The store the files are fetched from.
     pub store: Arc<dyn Store>,
     /// The bucket, when remote.
-    gcs: Option<Arc<GcsStore>>,
+    gcs: Option<Arc<ObjectStoreBackend>>,
     /// The local folder, when local.
     local: Option<std::path::PathBuf>,
 }
@@ -56,7 +51,7 @@ impl Source {
                 local: Some(dir),
             }),
             Location::Gcs { bucket, prefix } => {
-                let gcs = Arc::new(GcsStore::new(cfg, &bucket, &prefix)?);
+                let gcs = Arc::new(gcs_store(cfg, &bucket, &prefix)?);
                 Ok(Self {
                     store: gcs.clone(),
                     gcs: Some(gcs),
@@ -69,7 +64,19 @@ impl Source {
     /// Every file under the root, with its metadata.
     pub(crate) async fn list(&self) -> miette::Result<BTreeMap<String, FileMeta>> {
         if let Some(gcs) = &self.gcs {
-            return gcs.list_meta().await;
+            return Ok(gcs
+                .list_meta()
+                .await?
+                .into_iter()
+                .map(|(rel, m)| {
+                    let meta = FileMeta {
+                        size: m.size,
+                        modified: Some(m.last_modified.timestamp()),
+                        tag: m.version.or(m.e_tag).unwrap_or_default(),
+                    };
+                    (rel, meta)
+                })
+                .collect());
         }
         let dir = self.local.as_ref().expect("local or remote");
         let sizes = self.store.list_files("").await?;
@@ -119,15 +126,6 @@ fn content_tag(path: &Path, size: u64) -> std::io::Result<String> {
     Ok(format!("{h:016x}"))
 }
 
-/// A bucket, rooted at a prefix.
-pub(crate) struct GcsStore {
-    client: GoogleCloudStorage,
-    /// For messages: `gs://bucket`.
-    root: String,
-    /// `prefix/` or empty.
-    prefix: String,
-}
-
 /// A Cloud Storage client builder with the configured endpoint and credentials: the key
 /// file of `gcp.credentials`, else `GOOGLE_APPLICATION_CREDENTIALS`, else the gcloud
 /// application default credentials or the GCE/GKE metadata server (workload identity).
@@ -160,177 +158,61 @@ pub(crate) fn builder(
     Ok(b)
 }
 
-impl GcsStore {
-    fn new(cfg: &GcpConfig, bucket: &str, prefix: &str) -> finops_core::Result<Self> {
-        let b = builder(cfg, bucket)?;
-        let client = b.build().map_err(|e| finops_core::Error::ConfigInvalid {
+/// The bucket `bucket` of `cfg`, rooted at `prefix`, as core's `object_store` backend.
+fn gcs_store(
+    cfg: &GcpConfig,
+    bucket: &str,
+    prefix: &str,
+) -> finops_core::Result<ObjectStoreBackend> {
+    let client = builder(cfg, bucket)?
+        .build()
+        .map_err(|e| finops_core::Error::ConfigInvalid {
             message: format!("cannot configure Cloud Storage access: {e}"),
         })?;
-        Ok(Self {
-            client,
-            root: format!("gs://{bucket}"),
-            prefix: if prefix.is_empty() {
-                String::new()
-            } else {
-                format!("{prefix}/")
-            },
-        })
-    }
-
-    fn error(
-        &self,
-        operation: &'static str,
-        rel: &str,
-        source: &object_store::Error,
-    ) -> finops_core::Error {
-        let (code, help) = match source {
-            object_store::Error::NotFound { .. } => (
-                Some("NotFound".to_owned()),
-                "check the bucket and prefix in gcp.path (gs://BUCKET/PREFIX)",
-            ),
-            object_store::Error::Unauthenticated { .. } => (
-                Some("Unauthenticated".to_owned()),
-                "no valid credentials: set gcp.credentials to a service-account key file, or run `gcloud auth application-default login`",
-            ),
-            object_store::Error::PermissionDenied { .. } => (
-                Some("PermissionDenied".to_owned()),
-                "the credentials were refused: the account needs roles/storage.objectViewer on the bucket",
-            ),
-            _ => (
-                None,
-                "check gcp.path, the endpoint, the network and the credentials; the call was retried before failing",
-            ),
-        };
-        let text = source.to_string();
-        finops_core::Error::Remote {
-            service: "Cloud Storage",
-            operation,
-            location: self.describe(rel),
-            code,
-            message: text.lines().next().unwrap_or_default().to_owned(),
-            help: help.to_owned(),
-        }
-    }
-
-    async fn list_meta(&self) -> miette::Result<BTreeMap<String, FileMeta>> {
-        let mut out = BTreeMap::new();
-        let p = ObjectPath::from(self.prefix.trim_end_matches('/'));
-        let mut stream = self.client.list(if self.prefix.is_empty() {
-            None
-        } else {
-            Some(&p)
-        });
-        while let Some(meta) = stream.next().await {
-            let meta = meta.map_err(|e| self.error("list", "", &e))?;
-            let name = meta.location.to_string();
-            if let Some(r) = name.strip_prefix(self.prefix.as_str()) {
-                out.insert(
-                    r.to_owned(),
-                    FileMeta {
-                        size: meta.size,
-                        modified: Some(meta.last_modified.timestamp()),
-                        tag: meta
-                            .version
-                            .clone()
-                            .or_else(|| meta.e_tag.clone())
-                            .unwrap_or_default(),
-                    },
-                );
-            }
-        }
-        Ok(out)
-    }
+    Ok(ObjectStoreBackend::new(
+        Arc::new(client),
+        format!("gs://{bucket}"),
+        prefix,
+        MISSING_HELP,
+        Box::new(gcs_error),
+    ))
 }
 
-impl Store for GcsStore {
-    fn describe(&self, rel: &str) -> String {
-        format!("{}/{}{rel}", self.root, self.prefix)
-    }
-
-    fn prefix(&self) -> &str {
-        &self.prefix
-    }
-
-    fn missing_help(&self) -> &str {
-        MISSING_HELP
-    }
-
-    fn list_dirs<'a>(&'a self, rel: &'a str) -> BoxFuture<'a, miette::Result<Vec<String>>> {
-        Box::pin(async move {
-            let p = ObjectPath::from(format!("{}{rel}", self.prefix).trim_end_matches('/'));
-            let listing = self
-                .client
-                .list_with_delimiter(Some(&p))
-                .await
-                .map_err(|e| self.error("list", rel, &e))?;
-            let mut out: Vec<String> = listing
-                .common_prefixes
-                .iter()
-                .filter_map(|d| d.filename().map(str::to_owned))
-                .collect();
-            out.sort();
-            Ok(out)
-        })
-    }
-
-    fn list_files<'a>(
-        &'a self,
-        rel: &'a str,
-    ) -> BoxFuture<'a, miette::Result<BTreeMap<String, u64>>> {
-        Box::pin(async move {
-            Ok(self
-                .list_meta()
-                .await?
-                .into_iter()
-                .filter(|(k, _)| k.starts_with(rel))
-                .map(|(k, m)| (k, m.size))
-                .collect())
-        })
-    }
-
-    fn read_small<'a>(&'a self, rel: &'a str) -> BoxFuture<'a, miette::Result<Option<Vec<u8>>>> {
-        Box::pin(async move {
-            let path = ObjectPath::from(format!("{}{rel}", self.prefix));
-            match self.client.get(&path).await {
-                Ok(g) => Ok(Some(
-                    g.bytes()
-                        .await
-                        .map_err(|e| self.error("get", rel, &e))?
-                        .to_vec(),
-                )),
-                Err(object_store::Error::NotFound { .. }) => Ok(None),
-                Err(e) => Err(self.error("get", rel, &e).into()),
-            }
-        })
-    }
-
-    fn download<'a>(
-        &'a self,
-        rel: &'a str,
-        dest: &'a Path,
-        bar: &'a ProgressBar,
-    ) -> BoxFuture<'a, miette::Result<Downloaded>> {
-        Box::pin(async move {
-            let path = ObjectPath::from(format!("{}{rel}", self.prefix));
-            let get = match self.client.get(&path).await {
-                Ok(g) => g,
-                Err(object_store::Error::NotFound { .. }) => {
-                    return Err(finops_core::Error::MissingDataFile {
-                        key: self.describe(rel),
-                        help: MISSING_HELP.to_owned(),
-                    }
-                    .into());
-                }
-                Err(e) => return Err(self.error("get", rel, &e).into()),
-            };
-            let expected = Some(get.meta.size);
-            let mut file = DownloadFile::create(dest, bar).await?;
-            let mut stream = get.into_stream();
-            while let Some(chunk) = stream.next().await {
-                let chunk = chunk.map_err(|e| self.error("get", rel, &e))?;
-                file.write(&chunk).await?;
-            }
-            Ok(file.finish(expected).await?)
-        })
+/// A failed Cloud Storage call, with what to do about it.
+fn gcs_error(
+    operation: &'static str,
+    location: String,
+    source: &object_store::Error,
+) -> finops_core::Error {
+    let (code, help) = match source {
+        object_store::Error::NotFound { .. } => (
+            Some("NotFound".to_owned()),
+            "check the bucket and prefix in gcp.path (gs://BUCKET/PREFIX)",
+        ),
+        object_store::Error::Unauthenticated { .. } => (
+            Some("Unauthenticated".to_owned()),
+            "no valid credentials: set gcp.credentials to a service-account key file, or run `gcloud auth application-default login`",
+        ),
+        object_store::Error::PermissionDenied { .. } => (
+            Some("PermissionDenied".to_owned()),
+            "the credentials were refused: the account needs roles/storage.objectViewer on the bucket",
+        ),
+        _ => (
+            None,
+            "check gcp.path, the endpoint, the network and the credentials; the call was retried before failing",
+        ),
+    };
+    finops_core::Error::Remote {
+        service: "Cloud Storage",
+        operation,
+        location,
+        code,
+        message: source
+            .to_string()
+            .lines()
+            .next()
+            .unwrap_or_default()
+            .to_owned(),
+        help: help.to_owned(),
     }
 }
