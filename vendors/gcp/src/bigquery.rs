@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use finops_core::Period;
-use finops_core::naming::{TableRef, export_table_name};
+use finops_core::naming::TableRef;
 use finops_core::output::Ui;
 use finops_core::state::ExportKey;
 use finops_core::vendor::{BoxFuture, Delivery, DeliveryStatus, Export, Staged};
@@ -497,14 +497,7 @@ impl Export for TableExport {
     }
 
     fn table(&self) -> TableRef {
-        let prefix = match self.schema {
-            Schema::Focus => "focus_",
-            Schema::Standard | Schema::Detailed => "billing_",
-        };
-        TableRef::new(
-            crate::exports::SCHEMA,
-            export_table_name(prefix, &self.table.id),
-        )
+        crate::exports::raw_table(self.schema, &self.table.id)
     }
 
     fn cost_expression(&self) -> Option<String> {

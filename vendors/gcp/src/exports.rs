@@ -217,11 +217,7 @@ impl Export for BillingExport {
     }
 
     fn table(&self) -> TableRef {
-        let prefix = match self.schema {
-            Schema::Focus => "focus_",
-            Schema::Standard | Schema::Detailed => "billing_",
-        };
-        TableRef::new(SCHEMA, export_table_name(prefix, &self.found.name))
+        raw_table(self.schema, &self.found.name)
     }
 
     fn cost_expression(&self) -> Option<String> {
@@ -309,6 +305,15 @@ impl Export for BillingExport {
             Ok(staged(read, self.schema, bytes, files))
         })
     }
+}
+
+/// The raw table of export `name` of `schema`: `gcp.billing_<name>` or `gcp.focus_<name>`.
+pub(crate) fn raw_table(schema: Schema, name: &str) -> TableRef {
+    let prefix = match schema {
+        Schema::Focus => "focus_",
+        Schema::Standard | Schema::Detailed => "billing_",
+    };
+    TableRef::new(SCHEMA, export_table_name(prefix, name))
 }
 
 /// The billed cost of a raw table of `schema`, for the load state and the summary.
