@@ -611,3 +611,51 @@ fn a_bigquery_table_is_read_month_by_month() {
     assert_eq!(run.code, 2, "{run:?}");
     assert_eq!(sums(&sb, &venv), after);
 }
+
+/// Files written without month folders (one `EXPORT DATA` of several months): the months come
+/// from the data, each loaded exactly.
+#[test]
+fn files_outside_month_folders_are_split_by_their_invoice_month() {
+    let venv = require_venv!();
+    let work = tempfile::tempdir().unwrap();
+    let out = work.path().join("g");
+    let totals = crate::harness::generate(
+        &venv,
+        "gcpgen.py",
+        &out,
+        "flat",
+        &[
+            "--rows", "50", "--months", MONTHS, "--format", "parquet", "--dirty",
+        ],
+    );
+    let export = out.join("tree/flat");
+    for (rel, file) in files_under(&export) {
+        let flat = rel.replace("invoice_month=", "").replace('/', "-");
+        std::fs::rename(file, export.join(flat)).unwrap();
+    }
+    for (rel, _) in files_under(&export) {
+        assert!(!rel.contains('/'), "{rel}");
+    }
+    let sb = Sandbox::new();
+    let path = out.join("tree").display().to_string();
+    let run = sb.finops(&["gcp", "import", "--path", &path]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(
+        run.stdout
+            .contains("gcp/flat into gcp.billing_flat: 2 period(s), loaded 2"),
+        "{run:?}"
+    );
+    let got = sums(&sb, &venv);
+    for (row, month) in got.iter().zip(MONTHS.split(',')) {
+        let want = &totals["periods"][month];
+        assert_eq!(row["p"], json!(month));
+        assert_eq!(row["n"], want["rows"], "{month}");
+        assert_eq!(
+            scaled(row["billed"].as_str().unwrap()),
+            scaled(want["billed_stored"].as_str().unwrap()),
+            "{month}"
+        );
+    }
+    let again = sb.finops(&["gcp", "import", "--path", &path]);
+    assert!(again.stdout.contains("loaded 0, failed 0"), "{again:?}");
+}

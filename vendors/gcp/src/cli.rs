@@ -132,12 +132,25 @@ async fn resolve(cfg: &GcpConfig) -> miette::Result<Vec<Box<dyn Export>>> {
         }
     }
     let concurrency = usize::from(cfg.concurrency.max(1));
+    let several = found.len() > 1;
     let mut out: Vec<Box<dyn Export>> = Vec::new();
-    for f in found {
+    for mut f in found {
         if cfg.export.as_ref().is_some_and(|w| *w != f.name) {
             continue;
         }
-        let schema = peek_schema(&source, &f).await?;
+        let schema = if f.months.is_empty() {
+            match months_from_data(&source, &mut f).await {
+                Ok(schema) => schema,
+                // Stray JSON beside real exports is not an export.
+                Err(e) if several && cfg.export.is_none() => {
+                    tracing::warn!("skipping {}: {e}", source.store.describe(&f.folder));
+                    continue;
+                }
+                Err(e) => return Err(e),
+            }
+        } else {
+            peek_schema(&source, &f).await?
+        };
         out.push(Box::new(BillingExport::new(
             Arc::clone(&source),
             f,
@@ -146,6 +159,34 @@ async fn resolve(cfg: &GcpConfig) -> miette::Result<Vec<Box<dyn Export>>> {
         )?));
     }
     Ok(out)
+}
+
+/// Files outside month folders: every one is read (downloaded to a temporary folder when
+/// remote) for the invoice months it holds; each month's delivery is then all of them.
+async fn months_from_data(
+    source: &Source,
+    f: &mut exports::Found,
+) -> miette::Result<crate::schema::Schema> {
+    let rels: Vec<String> = f.loose.keys().cloned().collect();
+    let tmp = tempfile::tempdir().map_err(finops_core::Error::io(
+        "creating a temporary folder in",
+        std::env::temp_dir(),
+    ))?;
+    let bar = finops_core::output::ProgressBar::hidden();
+    let fetched =
+        finops_core::store::fetch_all(source.store.as_ref(), &rels, tmp.path(), 4, &bar).await?;
+    let files: Vec<std::path::PathBuf> = fetched.into_iter().map(|(p, _)| p).collect();
+    let location = source.store.describe(&f.folder);
+    let read = exports::read_files(&files, &rels, &location)?;
+    let months = exports::months_in(&read)?;
+    tracing::info!(
+        "{location}: {} file(s) outside invoice_month= folders, holding {} invoice month(s)",
+        rels.len(),
+        months.len()
+    );
+    f.months = months.into_iter().map(|p| (p, f.loose.clone())).collect();
+    f.by_data = true;
+    Ok(read.schema)
 }
 
 /// The schema of an export: read from the smallest file of its newest month (downloaded to

@@ -71,18 +71,36 @@ pub struct Found {
     pub folder: String,
     /// Each month's data files.
     pub months: BTreeMap<Period, Month>,
+    /// Data files in the folder itself, outside month folders: their months are read from
+    /// the data ([`Found::by_data`]).
+    pub loose: Month,
+    /// The months come from the data, not from folders: every month's delivery is all the
+    /// loose files, its rows those of its invoice month.
+    pub by_data: bool,
 }
 
-/// Every export under the root: the folders holding `invoice_month=` folders.
+/// Every export under the root: the folders holding `invoice_month=` folders, or, where a
+/// folder holds data files and no month folders, those files (their months are then read
+/// from the data).
 pub fn discover(listing: &BTreeMap<String, FileMeta>, root_name: &str) -> Vec<Found> {
     let mut by_folder: BTreeMap<String, BTreeMap<Period, Month>> = BTreeMap::new();
+    let mut loose: BTreeMap<String, Month> = BTreeMap::new();
     for (rel, meta) in listing {
         let parts: Vec<&str> = rel.split('/').collect();
+        let file = parts[parts.len() - 1];
+        if file.starts_with('.') || file.starts_with('_') {
+            continue;
+        }
         let Some(i) = parts.iter().position(|p| period_of_folder(p).is_some()) else {
+            if format_of(file).is_some() {
+                loose
+                    .entry(parts[..parts.len() - 1].join("/"))
+                    .or_default()
+                    .insert(rel.clone(), meta.clone());
+            }
             continue;
         };
-        let file = parts[parts.len() - 1];
-        if i + 1 >= parts.len() || file.starts_with('.') || file.starts_with('_') {
+        if i + 1 >= parts.len() {
             continue;
         }
         if format_of(file).is_none() {
@@ -97,17 +115,41 @@ pub fn discover(listing: &BTreeMap<String, FileMeta>, root_name: &str) -> Vec<Fo
             .or_default()
             .insert(rel.clone(), meta.clone());
     }
+    let mut kept: BTreeMap<String, Month> = BTreeMap::new();
+    for (folder, files) in loose {
+        if by_folder.contains_key(&folder) {
+            tracing::warn!(
+                "skipping {} data file(s) directly in {}: the export's months are its invoice_month= folders",
+                files.len(),
+                if folder.is_empty() {
+                    "the root"
+                } else {
+                    &folder
+                }
+            );
+            continue;
+        }
+        kept.insert(folder, files);
+    }
+    for folder in kept.keys() {
+        by_folder.insert(folder.clone(), BTreeMap::new());
+    }
     by_folder
         .into_iter()
-        .map(|(folder, months)| Found {
-            name: folder
-                .rsplit('/')
-                .next()
-                .filter(|s| !s.is_empty())
-                .unwrap_or(root_name)
-                .to_owned(),
-            folder,
-            months,
+        .map(|(folder, months)| {
+            let loose = kept.remove(&folder).unwrap_or_default();
+            Found {
+                name: folder
+                    .rsplit('/')
+                    .next()
+                    .filter(|s| !s.is_empty())
+                    .unwrap_or(root_name)
+                    .to_owned(),
+                folder,
+                months,
+                loose,
+                by_data: false,
+            }
         })
         .collect()
 }
@@ -302,9 +344,49 @@ impl Export for BillingExport {
                 read.schema.as_str(),
                 files.len()
             );
+            let mut read = read;
+            if self.found.by_data {
+                read.sql = format!(
+                    "SELECT * FROM ({}) WHERE {} = '{}'",
+                    read.sql,
+                    month_expr(self.schema),
+                    &d.period.yyyymmdd()[..6]
+                );
+            }
             Ok(staged(read, self.schema, bytes, files))
         })
     }
+}
+
+/// The invoice month (`YYYYMM`) of a raw row of `schema`, in SQL.
+pub fn month_expr(schema: Schema) -> &'static str {
+    match schema {
+        Schema::Focus => "strftime(\"BillingPeriodStart\", '%Y%m')",
+        Schema::Standard | Schema::Detailed => "\"invoice\".\"month\"",
+    }
+}
+
+/// The invoice months of raw rows read as `read`.
+pub fn months_in(read: &Read) -> finops_core::Result<Vec<Period>> {
+    let conn = finops_core::duckdb::Connection::open_in_memory()
+        .map_err(finops_core::Error::db("opening an in-memory database"))?;
+    let sql = format!(
+        "SELECT DISTINCT {} AS m FROM ({}) ORDER BY m",
+        month_expr(read.schema),
+        read.sql
+    );
+    let action = "reading the invoice months of the files";
+    let mut stmt = conn.prepare(&sql).map_err(finops_core::Error::db(action))?;
+    let months = stmt
+        .query_map([], |r| r.get::<_, Option<String>>(0))
+        .map_err(finops_core::Error::db(action))?
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(finops_core::Error::db(action))?;
+    Ok(months
+        .into_iter()
+        .flatten()
+        .filter_map(|m| Period::from_yyyymmdd(&format!("{m}01")))
+        .collect())
 }
 
 /// The raw table of export `name` of `schema`: `gcp.billing_<name>` or `gcp.focus_<name>`.
@@ -520,6 +602,30 @@ mod tests {
         let root: BTreeMap<String, FileMeta> =
             [("invoice_month=202610/a.json".to_owned(), meta(1, 1))].into();
         assert_eq!(discover(&root, "exports")[0].name, "exports");
+    }
+
+    #[test]
+    fn files_outside_month_folders_are_an_export_read_by_its_data() {
+        let listing: BTreeMap<String, FileMeta> = [
+            ("flat/000000000000.parquet", 1),
+            ("flat/000000000001.parquet", 2),
+            ("monthly/invoice_month=202610/a.json", 3),
+            ("monthly/stray.json", 4),
+        ]
+        .into_iter()
+        .map(|(k, s)| (k.to_owned(), meta(s, 100)))
+        .collect();
+        let found = discover(&listing, "root");
+        assert_eq!(found.len(), 2);
+        assert_eq!(found[0].name, "flat");
+        assert!(found[0].months.is_empty());
+        assert_eq!(found[0].loose.len(), 2);
+        assert_eq!(found[1].name, "monthly");
+        assert_eq!(found[1].months.len(), 1);
+        assert!(
+            found[1].loose.is_empty(),
+            "beside month folders, loose files are not read"
+        );
     }
 
     #[test]
