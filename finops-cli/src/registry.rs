@@ -32,6 +32,10 @@ const AZURE: Option<&'static dyn Vendor> = None;
 const GCP: Option<&'static dyn Vendor> = Some(&finops_gcp::GCP);
 #[cfg(not(feature = "gcp"))]
 const GCP: Option<&'static dyn Vendor> = None;
+#[cfg(feature = "oracle")]
+const ORACLE: Option<&'static dyn Vendor> = Some(&finops_oracle::ORACLE);
+#[cfg(not(feature = "oracle"))]
+const ORACLE: Option<&'static dyn Vendor> = None;
 
 /// Every vendor, compiled in or not.
 pub(crate) static VENDORS: &[VendorEntry] = &[
@@ -59,9 +63,9 @@ pub(crate) static VENDORS: &[VendorEntry] = &[
     VendorEntry {
         name: "oracle",
         feature: "oracle",
-        about: "Oracle Cloud (not available yet)",
-        implemented: false,
-        vendor: None,
+        about: "Oracle Cloud (not in this build: install with --features oracle)",
+        implemented: true,
+        vendor: ORACLE,
     },
 ];
 

@@ -19,7 +19,7 @@ use crate::precision::{
 pub const DECIMAL: &str = RAW_DECIMAL;
 
 /// The column of every staged CSV row naming its file (for error messages).
-const FILE_COLUMN: &str = "__finops_file";
+pub const FILE_COLUMN: &str = "__finops_file";
 
 /// How a delivered column is typed in the raw table.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -296,6 +296,27 @@ pub fn csv_header(path: &Path) -> Result<Vec<String>> {
 /// `read_csv`; groups in other orders are joined `UNION ALL BY NAME`. Every file must have
 /// each of `columns` exactly once and no other column.
 pub fn csv_relation(files: &[PathBuf], columns: &[String]) -> Result<String> {
+    relation_of(files, columns, false)
+}
+
+/// The columns of CSV files whose headers drift (a column added in later files, another
+/// left out: Oracle's reports), in order of first appearance, and the relation reading them
+/// as [`csv_relation`] does, except that a file lacking a column reads it as NULL. A column
+/// twice in one header is still an error.
+pub fn csv_union_relation(files: &[PathBuf]) -> Result<(Vec<String>, String)> {
+    let mut columns: Vec<String> = Vec::new();
+    for file in files {
+        for h in csv_header(file)? {
+            if !columns.contains(&h) {
+                columns.push(h);
+            }
+        }
+    }
+    let relation = relation_of(files, &columns, true)?;
+    Ok((columns, relation))
+}
+
+fn relation_of(files: &[PathBuf], columns: &[String], drift: bool) -> Result<String> {
     let mut groups: Vec<(Vec<usize>, Vec<PathBuf>)> = Vec::new();
     for file in files {
         let header = csv_header(file)?;
@@ -310,7 +331,11 @@ pub fn csv_relation(files: &[PathBuf], columns: &[String]) -> Result<String> {
             )));
         }
         let extra: Vec<&String> = header.iter().filter(|h| !columns.contains(h)).collect();
-        let missing: Vec<&String> = columns.iter().filter(|c| !header.contains(c)).collect();
+        let missing: Vec<&String> = if drift {
+            Vec::new()
+        } else {
+            columns.iter().filter(|c| !header.contains(c)).collect()
+        };
         for (names, what) in [(&extra, "has"), (&missing, "lacks")] {
             if !names.is_empty() {
                 return Err(problem(format!(
@@ -433,13 +458,14 @@ fn has_utc_offset(src: &str) -> String {
     )
 }
 
-/// Parses `M/D/YYYY`, `YYYY-MM-DD` and ISO 8601 timestamps (with or without `Z` or fraction).
+/// Parses `M/D/YYYY`, `YYYY-MM-DD` and ISO 8601 timestamps (with or without `Z` or fraction,
+/// and without seconds: `2023-11-13T10:00Z`, as Oracle writes its interval starts).
 pub fn loose_timestamp(src: &str, header: &str) -> String {
     let msg = quote_literal(&format!(
         "is not a date (M/D/YYYY or ISO 8601) (column {header})"
     ));
     let parsed = format!(
-        "COALESCE(try_strptime({src}, ['%m/%d/%Y', '%Y-%m-%d', '%m/%d/%Y %H:%M:%S', '%m/%d/%Y %I:%M:%S %p']), \
+        "COALESCE(try_strptime({src}, ['%m/%d/%Y', '%Y-%m-%d', '%m/%d/%Y %H:%M:%S', '%m/%d/%Y %I:%M:%S %p', '%Y-%m-%dT%H:%MZ', '%Y-%m-%dT%H:%M', '%Y-%m-%d %H:%M']), \
          CASE WHEN {offset} THEN TRY_CAST(TRY_CAST({src} AS TIMESTAMPTZ) AS TIMESTAMP) ELSE TRY_CAST(replace({src}, 'Z', '') AS TIMESTAMP) END)",
         offset = has_utc_offset(src)
     );

@@ -254,6 +254,32 @@ pub trait Vendor: Sync {
     }
 }
 
+/// FNV-1a's starting value.
+pub const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
+
+/// FNV-1a, 64 bits, continuing from `h`: a hash that stays the same across builds and
+/// platforms (std's hasher may not), for versions derived from files.
+pub fn fnv1a(bytes: &[u8], mut h: u64) -> u64 {
+    for b in bytes {
+        h ^= u64::from(*b);
+        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    h
+}
+
+/// The version of a delivery known only by its files (no manifest): their count, bytes and
+/// a fingerprint of each one's name, size and tag (a generation, an entity tag, a content hash;
+/// empty for immutable files), in the order given: `files=2;bytes=20;fp=…`.
+pub fn files_version<'a>(files: impl IntoIterator<Item = (&'a str, u64, &'a str)>) -> String {
+    let (mut h, mut count, mut bytes) = (FNV_OFFSET, 0, 0);
+    for (name, size, tag) in files {
+        h = fnv1a(format!("{name}\0{size}\0{tag}\n").as_bytes(), h);
+        count += 1;
+        bytes += size;
+    }
+    format!("files={count};bytes={bytes};fp={h:016x}")
+}
+
 /// `bytes` without a leading UTF-8 byte order mark (some tools write one before JSON).
 pub fn strip_bom(bytes: &[u8]) -> &[u8] {
     bytes.strip_prefix(b"\xef\xbb\xbf").unwrap_or(bytes)

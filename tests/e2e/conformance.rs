@@ -170,6 +170,18 @@ const FIXTURES: &[Fixture] = &[
         reissue: &["--seed", "2"],
         months: ["invoice_month=202401", "invoice_month=202402"],
     },
+    Fixture {
+        name: "Oracle FOCUS reports (csv.gz, drifting headers, split parts)",
+        vendor: "oracle",
+        exports: &[Export {
+            script: "ocigen.py",
+            name: "focus-reports",
+            args: &["--rows", "120", "--days", "4"],
+            purchases_only: false,
+        }],
+        reissue: &["--revision", "1"],
+        months: ["Reports/2024/01/", "Reports/2024/02/"],
+    },
 ];
 
 /// The fault points, in the order an import reaches them.
@@ -444,7 +456,14 @@ fn run_fixture(fx: &Fixture, venv: &Path, fv: Option<&Path>) {
     // 4. February re-issued (for one export of the fixture) with one file truncated (and,
     //    compressed, with one corrupt): the period fails, naming the file, and what was
     //    loaded stays.
-    let victim = format!("exports/{}/", fx.exports[fx.exports.len() - 1].name);
+    // The last export's folder; the whole tree where the vendor's layout has none per export
+    // (Oracle's bucket holds `FOCUS Reports/` and `reports/`).
+    let victim = Some(format!(
+        "exports/{}/",
+        fx.exports[fx.exports.len() - 1].name
+    ))
+    .filter(|v| live.join(v).is_dir())
+    .unwrap_or_else(|| "exports/".to_owned());
     reissue_of(&live, &r1, feb, &victim);
     let file = data_file(&live.join(&victim), feb);
     let whole = std::fs::read(&file).unwrap();
@@ -584,6 +603,7 @@ conformance! {
     azure_actual_and_amortized => 4,
     gcp_detailed_json => 5,
     gcp_focus_export => 6,
+    oracle_focus_reports => 7,
 }
 
 /// A fixture added to [`FIXTURES`] needs its line in `conformance!` above: this fails until

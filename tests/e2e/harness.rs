@@ -282,7 +282,11 @@ impl Moto {
                 client
                     .put_object()
                     .bucket(bucket)
-                    .key(format!("{prefix}/{rel}"))
+                    .key(if prefix.is_empty() {
+                        rel.clone()
+                    } else {
+                        format!("{prefix}/{rel}")
+                    })
                     .body(body.into())
                     .send()
                     .await

@@ -17,6 +17,7 @@
 mod aws;
 mod azure;
 mod gcp;
+mod oracle;
 
 mod conformance;
 mod dbt;

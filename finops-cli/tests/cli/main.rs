@@ -60,7 +60,7 @@ fn version_lists_compiled_vendors() {
     let run = finops(dir.path(), &[], &["--version"]);
     assert_eq!(run.code, 0);
     let want = match FEATURES {
-        "all" => "(+aws +azure +gcp -oracle)",
+        "all" => "(+aws +azure +gcp +oracle)",
         "aws" => "(+aws -azure -gcp -oracle)",
         _ => "(-aws -azure -gcp -oracle)",
     };
@@ -233,17 +233,22 @@ fn azure_not_compiled_names_the_feature() {
     );
 }
 
+#[cfg(not(feature = "oracle"))]
 #[test]
-fn planned_vendor_is_explained() {
+fn oracle_not_compiled_names_the_feature() {
     let dir = tempfile::tempdir().unwrap();
-    let run = finops(dir.path(), &[], &["oracle", "import", "--bucket", "x"]);
+    let run = finops(dir.path(), &[], &["oracle", "import", "--tenancy", "x"]);
     assert_eq!(run.code, 2, "{run:?}");
     assert!(
         run.stderr
-            .contains("the `oracle` vendor is not available in finops"),
+            .contains("the `oracle` vendor is not compiled into this binary"),
         "{run:?}"
     );
-    assert!(run.stderr.contains("aws, azure, gcp"), "{run:?}");
+    assert!(
+        run.stderr
+            .contains("cargo install finops-cli --features oracle"),
+        "{run:?}"
+    );
 }
 
 #[test]

@@ -269,6 +269,26 @@ impl FocusSql {
     }
 }
 
+/// `CASE` over `expr` mapping each key of a lookup table's CSV text `csv` (its first column,
+/// compared lower-cased; the first row of a key wins) to its column `value`, else `fallback`:
+/// a lookup for an expression, where a mapping's join is not available (the overrides of a
+/// FOCUS upgrade). Cells must not hold commas.
+pub fn lookup_case(csv: &str, expr: &str, value: usize, fallback: &str) -> String {
+    let mut seen = std::collections::HashSet::new();
+    let arms: Vec<String> = csv
+        .lines()
+        .skip(1)
+        .filter_map(|l| {
+            let cells: Vec<&str> = l.split(',').collect();
+            let key = cells.first()?.to_lowercase();
+            let v = cells.get(value)?;
+            seen.insert(key.clone())
+                .then(|| format!("WHEN {} THEN {}", quote_literal(&key), quote_literal(v)))
+        })
+        .collect();
+    format!("CASE lower({expr}) {} ELSE {fallback} END", arms.join(" "))
+}
+
 /// The column names of `relation` (a table or view) on `conn`.
 pub fn column_names(conn: &duckdb::Connection, relation: &str) -> Result<Vec<String>> {
     let action = format!("describing {relation}");

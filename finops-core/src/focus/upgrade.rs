@@ -26,13 +26,37 @@ pub fn upgrade_select(source: &[(String, String)], overrides: &[(&str, String)])
         .collect();
     let mut layer1 = Vec::new();
     let mut present = Vec::new();
+    // FOCUS 1.0-preview's ChargeSubcategory says what 1.0 put in ChargeClass and
+    // CommitmentDiscountStatus: derived in this layer, so that overrides see them.
+    let subcategory = by_lower
+        .get("chargesubcategory")
+        .map(|(name, _)| format!("lower(trim(CAST({} AS VARCHAR)))", quote_ident(name)));
     for c in COLUMNS {
-        let expr = match by_lower.get(&c.name.to_ascii_lowercase()) {
+        // The column by its name, else by its FOCUS 1.0-preview name.
+        let found = by_lower.get(&c.name.to_ascii_lowercase()).or_else(|| {
+            PREVIEW_NAMES
+                .iter()
+                .find(|(_, new)| *new == c.name)
+                .and_then(|(old, _)| by_lower.get(&old.to_ascii_lowercase()))
+        });
+        let expr = match found {
             Some((name, ty)) => {
                 present.push(c.name);
-                cast(&quote_ident(name), ty, c.data_type, c.name)
+                let value = cast(&quote_ident(name), ty, c.data_type, c.name);
+                match c.allowed {
+                    Some(values) if c.data_type == DataType::String => spelled(&value, values),
+                    _ => value,
+                }
             }
-            None => format!("CAST(NULL AS {})", c.data_type.sql()),
+            None => match (c.name, &subcategory) {
+                ("ChargeClass", Some(sub)) => {
+                    format!("CASE WHEN {sub} = 'refund' THEN 'Correction' END")
+                }
+                ("CommitmentDiscountStatus", Some(sub)) => format!(
+                    "CASE WHEN {sub} = 'used commitment' THEN 'Used' WHEN {sub} = 'unused commitment' THEN 'Unused' END"
+                ),
+                _ => format!("CAST(NULL AS {})", c.data_type.sql()),
+            },
         };
         layer1.push(format!("{expr} AS {}", quote_ident(c.name)));
     }
@@ -57,8 +81,14 @@ pub fn upgrade_select(source: &[(String, String)], overrides: &[(&str, String)])
     for c in COLUMNS {
         let expr = if let Some((_, e)) = overrides.iter().find(|(n, _)| *n == c.name) {
             e.clone()
-        } else if let (false, Some(e)) = (present.contains(&c.name), derived.get(c.name)) {
-            e.clone()
+        } else if let Some(e) = derived.get(c.name) {
+            // Derived where the source has no value: files whose headers drift give a column
+            // to some rows only.
+            if present.contains(&c.name) {
+                format!("COALESCE({}, {e})", quote_ident(c.name))
+            } else {
+                e.clone()
+            }
         } else {
             quote_ident(c.name)
         };
@@ -139,7 +169,7 @@ fn cast(col: &str, source_type: &str, target: DataType, name: &str) -> String {
         DataType::Json => format!(
             "CASE WHEN trim(CAST({col} AS VARCHAR)) IN ('', '{{}}') THEN NULL ELSE CAST({col} AS VARCHAR) END"
         ),
-        DataType::String => format!("CAST({col} AS VARCHAR)"),
+        DataType::String => format!("NULLIF(CAST({col} AS VARCHAR), '')"),
         DataType::DateTime if source_type == "VARCHAR" => {
             format!("CAST(NULLIF({col}, '') AS TIMESTAMP)")
         }
@@ -154,6 +184,37 @@ fn cast(col: &str, source_type: &str, target: DataType, name: &str) -> String {
             }
         }
     }
+}
+
+/// Columns FOCUS 1.0-preview named otherwise: (old name, FOCUS 1.3 name). Some clouds
+/// still deliver them (Oracle's FOCUS reports).
+pub const PREVIEW_NAMES: &[(&str, &str)] = &[
+    ("Provider", "ProviderName"),
+    ("Publisher", "PublisherName"),
+    ("InvoiceIssuer", "InvoiceIssuerName"),
+    ("Region", "RegionId"),
+    ("UsageQuantity", "ConsumedQuantity"),
+    ("UsageUnit", "ConsumedUnit"),
+];
+
+/// A value of a column with allowed values, in FOCUS's spelling when it differs only in
+/// case or surrounding spaces (`Usage-based` → `Usage-Based`); other values unchanged (the
+/// checker reports them).
+fn spelled(value: &str, allowed: &[&str]) -> String {
+    let arms: Vec<String> = allowed
+        .iter()
+        .map(|a| {
+            format!(
+                "WHEN {} THEN {}",
+                quote_literal(&a.to_ascii_lowercase()),
+                quote_literal(a)
+            )
+        })
+        .collect();
+    format!(
+        "CASE lower(trim({value})) {} ELSE {value} END",
+        arms.join(" ")
+    )
 }
 
 /// A number written as text, parsed as raw tables parse it (one expression, for the rare
@@ -198,8 +259,69 @@ mod tests {
     }
 
     #[test]
-    fn a_column_the_source_has_is_not_rederived() {
+    fn preview_names_empty_strings_and_spellings_are_normalised() {
+        let conn = duckdb::Connection::open_in_memory().unwrap();
+        conn.execute_batch(
+            "CREATE TABLE finops_period AS SELECT 'OCI' AS Provider, 'us-sanjose-1' AS Region, \
+             '' AS BillingAccountName, 'Usage-based' AS ChargeFrequency, '2' AS UsageQuantity, \
+             'Refund' AS ChargeSubcategory, 'Usage' AS ChargeCategory",
+        )
+        .unwrap();
+        let source = cols(&[
+            ("Provider", "VARCHAR"),
+            ("Region", "VARCHAR"),
+            ("BillingAccountName", "VARCHAR"),
+            ("ChargeFrequency", "VARCHAR"),
+            ("UsageQuantity", "VARCHAR"),
+            ("ChargeSubcategory", "VARCHAR"),
+            ("ChargeCategory", "VARCHAR"),
+        ]);
+        let sql = upgrade_select(&source, &[]);
+        let row: (
+            String,
+            String,
+            Option<String>,
+            String,
+            String,
+            Option<String>,
+        ) = conn
+            .query_row(
+                &format!(
+                    "SELECT ProviderName, RegionId, BillingAccountName, ChargeFrequency, \
+                     CAST(ConsumedQuantity AS VARCHAR), ChargeClass FROM ({sql})"
+                ),
+                [],
+                |r| {
+                    Ok((
+                        r.get(0)?,
+                        r.get(1)?,
+                        r.get(2)?,
+                        r.get(3)?,
+                        r.get(4)?,
+                        r.get(5)?,
+                    ))
+                },
+            )
+            .unwrap();
+        assert_eq!(
+            row,
+            (
+                "OCI".into(),
+                "us-sanjose-1".into(),
+                None,
+                "Usage-Based".into(),
+                "2.000000000000000000".into(),
+                Some("Correction".into())
+            )
+        );
+    }
+
+    #[test]
+    fn a_column_the_source_has_is_derived_only_where_it_is_null() {
         let sql = upgrade_select(&cols(&[("ServiceSubcategory", "VARCHAR")]), &[]);
-        assert!(!sql.contains("'Other (' ||"), "{sql}");
+        assert!(
+            sql.contains("COALESCE(\"ServiceSubcategory\", 'Other (' ||"),
+            "{sql}"
+        );
     }
 }

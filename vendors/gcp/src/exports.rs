@@ -154,28 +154,15 @@ pub fn discover(listing: &BTreeMap<String, FileMeta>, root_name: &str) -> Vec<Fo
         .collect()
 }
 
-/// FNV-1a's starting value.
-pub(crate) const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
-
-/// FNV-1a, 64 bits, continuing from `h`: a fingerprint that stays the same across builds
-/// (std's hasher may not).
-pub(crate) fn fnv1a(bytes: &[u8], mut h: u64) -> u64 {
-    for b in bytes {
-        h ^= u64::from(*b);
-        h = h.wrapping_mul(0x0000_0100_0000_01b3);
-    }
-    h
-}
-
 /// A month's version: its file count, bytes and a fingerprint of names, sizes and tags.
 pub fn fingerprint(month: &Month) -> String {
-    let mut h = FNV_OFFSET;
-    for (rel, m) in month {
-        let name = rel.rsplit('/').next().unwrap_or(rel);
-        h = fnv1a(format!("{name}\0{}\0{}\n", m.size, m.tag).as_bytes(), h);
-    }
-    let bytes: u64 = month.values().map(|m| m.size).sum();
-    format!("files={};bytes={bytes};fp={h:016x}", month.len())
+    finops_core::vendor::files_version(month.iter().map(|(rel, m)| {
+        (
+            rel.rsplit('/').next().unwrap_or(rel),
+            m.size,
+            m.tag.as_str(),
+        )
+    }))
 }
 
 /// Why a month's files cannot be one export run, if they were written too far apart.

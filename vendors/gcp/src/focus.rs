@@ -3,7 +3,7 @@
 //! (ServiceCategory, InvoiceIssuerName, Tags…) derived as for the other exports.
 
 use finops_core::focus::mapping::{FocusSql, Mapping};
-use finops_core::naming::{quote_ident, quote_literal};
+use finops_core::naming::quote_ident;
 
 /// The mapping of the standard and detailed exports.
 pub const BILLING: Mapping = Mapping {
@@ -23,30 +23,13 @@ pub fn billing() -> FocusSql {
         .lookup("gcp_regions", REGIONS)
 }
 
-/// `CASE` over `expr` mapping each key of `csv`'s first column (compared lower-cased) to
-/// column `value` of its first row, else `fallback`.
-fn lookup_case(csv: &str, expr: &str, value: usize, fallback: &str) -> String {
-    let mut seen = std::collections::HashSet::new();
-    let arms: Vec<String> = csv
-        .lines()
-        .skip(1)
-        .filter_map(|l| {
-            let cells: Vec<&str> = l.split(',').collect();
-            let key = cells.first()?.to_lowercase();
-            let v = cells.get(value)?;
-            seen.insert(key.clone())
-                .then(|| format!("WHEN {} THEN {}", quote_literal(&key), quote_literal(v)))
-        })
-        .collect();
-    format!("CASE lower({expr}) {} ELSE {fallback} END", arms.join(" "))
-}
-
 /// The upgrade of a native FOCUS export (FOCUS 1.2 with Google's `x_` columns) to FOCUS
 /// 1.3, whose raw columns are `columns`.
 pub fn focus_upgrade(columns: &[(String, String)]) -> FocusSql {
     let has = |n: &str| columns.iter().any(|(c, _)| c.eq_ignore_ascii_case(n));
-    let category = lookup_case(SERVICES, "\"ServiceName\"", 1, "'Other'");
-    let subcategory = lookup_case(
+    let category =
+        finops_core::focus::mapping::lookup_case(SERVICES, "\"ServiceName\"", 1, "'Other'");
+    let subcategory = finops_core::focus::mapping::lookup_case(
         SERVICES,
         "\"ServiceName\"",
         2,
@@ -130,7 +113,7 @@ pub fn focus_upgrade(columns: &[(String, String)]) -> FocusSql {
     if !has("RegionName") {
         overrides.push((
             "RegionName",
-            lookup_case(REGIONS, "\"RegionId\"", 1, "\"RegionId\""),
+            finops_core::focus::mapping::lookup_case(REGIONS, "\"RegionId\"", 1, "\"RegionId\""),
         ));
     }
     if !has("Tags") {

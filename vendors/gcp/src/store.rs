@@ -119,9 +119,9 @@ fn content_tag(path: &Path, size: u64) -> std::io::Result<String> {
         f.seek(SeekFrom::Start((size - TAG_BYTES).max(TAG_BYTES)))?;
         f.read_to_end(&mut tail)?;
     }
-    let h = crate::exports::fnv1a(
+    let h = finops_core::vendor::fnv1a(
         &tail,
-        crate::exports::fnv1a(&head, crate::exports::FNV_OFFSET),
+        finops_core::vendor::fnv1a(&head, finops_core::vendor::FNV_OFFSET),
     );
     Ok(format!("{h:016x}"))
 }

@@ -1,0 +1,125 @@
+//! `[oracle]` configuration: which tenancy's reports, where, and how to reach them.
+
+use finops_core::Redacted;
+use finops_core::config::{KeySpec, Kind};
+use serde::Deserialize;
+
+/// Keys of the `[oracle]` section.
+pub const KEYS: &[KeySpec] = &[
+    KeySpec {
+        key: "oracle.tenancy",
+        kind: Kind::Str,
+        default: None,
+        flag: Some("--tenancy"),
+        value_name: Some("OCID"),
+        alias: None,
+        doc: "the tenancy OCID: Oracle's reports bucket in the bling namespace is named after it",
+    },
+    KeySpec {
+        key: "oracle.region",
+        kind: Kind::Str,
+        default: None,
+        flag: Some("--region"),
+        value_name: Some("REGION"),
+        alias: None,
+        doc: "the tenancy's home region (us-ashburn-1…): the reports are there only",
+    },
+    KeySpec {
+        key: "oracle.path",
+        kind: Kind::Str,
+        default: None,
+        flag: Some("--path"),
+        value_name: Some("DIR"),
+        alias: None,
+        doc: "local copy of the reports bucket (oci os object bulk-download --namespace bling --bucket-name <tenancy>), read instead of Object Storage",
+    },
+    KeySpec {
+        key: "oracle.export",
+        kind: Kind::Str,
+        default: None,
+        flag: Some("--export"),
+        value_name: Some("NAME"),
+        alias: None,
+        doc: "only this export: focus (FOCUS Reports/) or cost (reports/cost-csv/); default: both",
+    },
+    KeySpec {
+        key: "oracle.endpoint",
+        kind: Kind::Str,
+        default: None,
+        flag: Some("--endpoint"),
+        value_name: Some("URL"),
+        alias: None,
+        doc: "Object Storage's S3-compatible endpoint (default https://bling.compat.objectstorage.<region>.oraclecloud.com)",
+    },
+    KeySpec {
+        key: "oracle.access_key_id",
+        kind: Kind::Str,
+        default: None,
+        flag: None,
+        value_name: None,
+        alias: None,
+        doc: "customer secret key: its access key (Identity > Users > Customer secret keys)",
+    },
+    KeySpec {
+        key: "oracle.secret_access_key",
+        kind: Kind::Secret,
+        default: None,
+        flag: None,
+        value_name: None,
+        alias: None,
+        doc: "customer secret key: its secret",
+    },
+    KeySpec {
+        key: "oracle.concurrency",
+        kind: Kind::Int,
+        default: Some("4"),
+        flag: Some("--concurrency"),
+        value_name: None,
+        alias: None,
+        doc: "files downloaded at once",
+    },
+];
+
+/// `[oracle]`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OracleConfig {
+    /// Tenancy OCID (the bucket).
+    pub tenancy: Option<String>,
+    /// Home region.
+    pub region: Option<String>,
+    /// Local copy instead of Object Storage.
+    pub path: Option<std::path::PathBuf>,
+    /// Export name.
+    pub export: Option<String>,
+    /// S3-compatible endpoint.
+    pub endpoint: Option<String>,
+    /// Customer secret key id.
+    pub access_key_id: Option<String>,
+    /// Customer secret key.
+    pub secret_access_key: Option<Redacted<String>>,
+    /// Parallel downloads.
+    pub concurrency: u16,
+}
+
+impl Default for OracleConfig {
+    /// The declared defaults of its keys.
+    fn default() -> Self {
+        finops_core::config::defaults(KEYS, "oracle")
+    }
+}
+
+/// The spec of `key`.
+pub(crate) fn spec(key: &str) -> &'static KeySpec {
+    KEYS.iter().find(|k| k.key == key).expect("declared key")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults() {
+        assert_eq!(OracleConfig::default().concurrency, 4);
+    }
+}
