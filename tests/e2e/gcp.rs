@@ -9,7 +9,7 @@ use std::process::Command;
 
 use serde_json::{Value, json};
 
-use crate::harness::{FakeGcs, Sandbox, files_under, scaled};
+use crate::harness::{FakeGcs, Sandbox, files_under, load_sums as sums, scaled};
 use crate::require_venv;
 
 /// The three exports of one tree: (name, generator arguments).
@@ -58,19 +58,6 @@ fn one(sb: &Sandbox, venv: &Path, sql: &str) -> Value {
         .into_iter()
         .next()
         .unwrap_or(Value::Null)
-}
-
-/// Per export and month: FOCUS rows and `BilledCost`, and the load state's rows and cost.
-fn sums(sb: &Sandbox, venv: &Path) -> Vec<Value> {
-    sb.query(
-        venv,
-        "SELECT f.x_source AS x, strftime(f.x_billing_period, '%Y-%m') AS p, count(*) AS n, \
-         CAST(sum(BilledCost) AS VARCHAR) AS billed, any_value(s.rows) AS state_rows, \
-         CAST(any_value(s.cost) AS VARCHAR) AS state_cost, any_value(s.version_id) AS v \
-         FROM focus.cost_and_usage f JOIN meta.load_state s \
-           ON s.source || '/' || s.export = f.x_source AND s.billing_period = f.x_billing_period \
-         GROUP BY ALL ORDER BY ALL",
-    )
 }
 
 /// The generator's totals hold in `sums`: every export, every month, to the last digit.

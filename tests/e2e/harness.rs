@@ -360,6 +360,21 @@ pub fn copy_tree(from: &Path, to: &Path) {
     }
 }
 
+/// Per export and month: FOCUS rows and `BilledCost`, and the load state's rows, cost and
+/// version (`x`, `p`, `n`, `billed`, `state_rows`, `state_cost`, `v`), ordered by export and
+/// month.
+pub fn load_sums(sb: &Sandbox, venv: &Path) -> Vec<serde_json::Value> {
+    sb.query(
+        venv,
+        "SELECT f.x_source AS x, strftime(f.x_billing_period, '%Y-%m') AS p, count(*) AS n, \
+         CAST(sum(BilledCost) AS VARCHAR) AS billed, any_value(s.rows) AS state_rows, \
+         CAST(any_value(s.cost) AS VARCHAR) AS state_cost, any_value(s.version_id) AS v \
+         FROM focus.cost_and_usage f JOIN meta.load_state s \
+           ON s.source || '/' || s.export = f.x_source AND s.billing_period = f.x_billing_period \
+         GROUP BY ALL ORDER BY ALL",
+    )
+}
+
 /// The result of running `finops`.
 pub struct Run {
     /// Exit code, or -1 when killed by a signal.

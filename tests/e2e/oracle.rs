@@ -10,7 +10,9 @@ use std::path::Path;
 
 use serde_json::{Value, json};
 
-use crate::harness::{Moto, Sandbox, copy_tree, files_under, python, repo_root, scaled};
+use crate::harness::{
+    Moto, Sandbox, copy_tree, files_under, load_sums as sums, python, repo_root, scaled,
+};
 use crate::require_venv;
 
 /// The bundled real cost report (`examples/oracle/README.md`).
@@ -62,19 +64,6 @@ fn gzip(path: &Path, text: &str) {
     );
     w.write_all(text.as_bytes()).unwrap();
     w.finish().unwrap();
-}
-
-/// Per export and month: rows and cost in the load state and in FOCUS.
-fn sums(sb: &Sandbox, venv: &Path) -> Vec<Value> {
-    sb.query(
-        venv,
-        "SELECT f.x_source AS x, strftime(f.x_billing_period, '%Y-%m') AS p, count(*) AS n, \
-         CAST(sum(BilledCost) AS VARCHAR) AS billed, any_value(s.rows) AS state_rows, \
-         CAST(any_value(s.cost) AS VARCHAR) AS state_cost, any_value(s.version_id) AS v \
-         FROM focus.cost_and_usage f JOIN meta.load_state s \
-           ON s.source || '/' || s.export = f.x_source AND s.billing_period = f.x_billing_period \
-         GROUP BY ALL ORDER BY ALL",
-    )
 }
 
 #[test]

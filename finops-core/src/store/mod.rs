@@ -242,6 +242,24 @@ impl Store for LocalStore {
     }
 }
 
+/// [`fetch_all`] for the files `rels` of `delivery`, with a progress bar labelled `label`
+/// (`<export> <period>`); returns the local paths, in order, and the bytes fetched.
+pub async fn fetch_delivery(
+    store: &dyn Store,
+    delivery: &crate::vendor::Delivery,
+    rels: &[String],
+    dir: &Path,
+    concurrency: usize,
+    ui: &crate::output::Ui,
+    label: String,
+) -> miette::Result<(Vec<PathBuf>, u64)> {
+    let bar = ui.bytes_bar(delivery.bytes(), label);
+    let fetched = fetch_all(store, rels, dir, concurrency, &bar).await?;
+    bar.finish_and_clear();
+    let bytes = fetched.iter().map(|(_, s)| s).sum();
+    Ok((fetched.into_iter().map(|(p, _)| p).collect(), bytes))
+}
+
 /// Brings the files `rels` of one delivery to `dir` (or finds them in place, locally),
 /// `concurrency` at a time; checks each one's size against what the store announced and
 /// that each `.gz` file decodes completely (DuckDB reads a truncated gzip without a word).

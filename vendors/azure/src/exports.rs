@@ -3,7 +3,7 @@
 //! `submittedTime`) is that month's delivery, its `runId` the version.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 
 use finops_core::Period;
@@ -391,13 +391,16 @@ impl CostExport {
         }
         // Two names of one file (a full blob name and one beside the manifest) are one file.
         finops_core::vendor::dedupe_files(&mut rels, &location);
-        let bar = ui.bytes_bar(d.bytes(), format!("{} {}", self.name, d.period));
-        let fetched =
-            finops_core::store::fetch_all(self.store.as_ref(), &rels, dir, self.concurrency, &bar)
-                .await?;
-        bar.finish_and_clear();
-        let bytes = fetched.iter().map(|(_, s)| s).sum();
-        let files: Vec<PathBuf> = fetched.into_iter().map(|(p, _)| p).collect();
+        let (files, bytes) = finops_core::store::fetch_delivery(
+            self.store.as_ref(),
+            d,
+            &rels,
+            dir,
+            self.concurrency,
+            ui,
+            format!("{} {}", self.name, d.period),
+        )
+        .await?;
         let rename = self.dataset != Dataset::Focus;
         let type_of = |h: &str| match self.dataset {
             Dataset::Focus => match read::focus_column_type(h) {

@@ -300,18 +300,16 @@ impl Export for ReportExport {
     ) -> BoxFuture<'a, miette::Result<Staged>> {
         Box::pin(async move {
             let rels: Vec<String> = d.files.iter().map(|f| f.key.clone()).collect();
-            let bar = ui.bytes_bar(d.bytes(), format!("{} {}", self.kind.name(), d.period));
-            let fetched = finops_core::store::fetch_all(
+            let (files, bytes) = finops_core::store::fetch_delivery(
                 self.store.as_ref(),
+                d,
                 &rels,
                 dir,
                 self.concurrency,
-                &bar,
+                ui,
+                format!("{} {}", self.kind.name(), d.period),
             )
             .await?;
-            bar.finish_and_clear();
-            let bytes = fetched.iter().map(|(_, s)| s).sum();
-            let files: Vec<PathBuf> = fetched.into_iter().map(|(p, _)| p).collect();
             let (headers, from) = read::csv_union_relation(&files)?;
             let names = match self.kind {
                 Kind::Focus => headers.iter().map(|h| focus_name(h)).collect(),
