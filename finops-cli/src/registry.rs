@@ -14,8 +14,6 @@ pub(crate) struct VendorEntry {
     pub(crate) feature: &'static str,
     /// One line for `--help` when it is not in this build.
     pub(crate) about: &'static str,
-    /// Has a crate at all (false: planned).
-    pub(crate) implemented: bool,
     /// The vendor, when compiled in.
     pub(crate) vendor: Option<&'static dyn Vendor>,
 }
@@ -43,28 +41,24 @@ pub(crate) static VENDORS: &[VendorEntry] = &[
         name: "aws",
         feature: "aws",
         about: "AWS (not in this build: install with --features aws)",
-        implemented: true,
         vendor: AWS,
     },
     VendorEntry {
         name: "azure",
         feature: "azure",
         about: "Azure (not in this build: install with --features azure)",
-        implemented: true,
         vendor: AZURE,
     },
     VendorEntry {
         name: "gcp",
         feature: "gcp",
         about: "Google Cloud (not in this build: install with --features gcp)",
-        implemented: true,
         vendor: GCP,
     },
     VendorEntry {
         name: "oracle",
         feature: "oracle",
         about: "Oracle Cloud (not in this build: install with --features oracle)",
-        implemented: true,
         vendor: ORACLE,
     },
 ];
@@ -74,24 +68,12 @@ pub(crate) fn find(name: &str) -> Option<&'static VendorEntry> {
     VENDORS.iter().find(|v| v.name == name)
 }
 
-/// The error for a vendor subcommand this binary cannot run.
+/// The error for a vendor subcommand this binary cannot run: it was built without the
+/// vendor's feature.
 pub(crate) fn unavailable(v: &VendorEntry) -> Error {
-    if v.implemented {
-        Error::VendorNotCompiled {
-            vendor: v.name.into(),
-            feature: v.feature.into(),
-        }
-    } else {
-        Error::VendorNotAvailable {
-            vendor: v.name.into(),
-            version: env!("CARGO_PKG_VERSION").into(),
-            available: VENDORS
-                .iter()
-                .filter(|v| v.implemented)
-                .map(|v| v.name)
-                .collect::<Vec<_>>()
-                .join(", "),
-        }
+    Error::VendorNotCompiled {
+        vendor: v.name.into(),
+        feature: v.feature.into(),
     }
 }
 

@@ -210,23 +210,6 @@ pub enum Error {
         feature: String,
     },
 
-    /// A vendor is planned but not implemented in this version.
-    ///
-    /// Resolution: none yet; follow the project's issue for that vendor.
-    #[error("the `{vendor}` vendor is not available in finops {version} yet")]
-    #[diagnostic(
-        code(finops::vendor::not_available),
-        help("this release supports: {available}")
-    )]
-    VendorNotAvailable {
-        /// Vendor name.
-        vendor: String,
-        /// This finops version.
-        version: String,
-        /// The vendors that work in this build.
-        available: String,
-    },
-
     /// Arguments that parse but do not go together.
     ///
     /// Resolution: follow the help.
@@ -663,7 +646,6 @@ impl Error {
             | Self::MissingSetting { .. }
             | Self::UnsafeName { .. }
             | Self::VendorNotCompiled { .. }
-            | Self::VendorNotAvailable { .. }
             | Self::InvalidArguments { .. } => ExitStatus::Usage,
             Self::WarehouseLocked { .. }
             | Self::NoFocusRows { .. }
