@@ -563,6 +563,17 @@ pub fn name_corrupt_parquet(files: &[PathBuf], err: Error) -> Error {
     err
 }
 
+/// The columns (name, DuckDB type) a raw `SELECT` produces, its hidden working columns
+/// left out: what the raw table and the FOCUS mapping will see.
+pub fn visible_columns(select_sql: &str) -> Result<Vec<(String, String)>> {
+    Ok(crate::warehouse::describe(&format!(
+        "SELECT column_name, column_type FROM (DESCRIBE {select_sql})"
+    ))?
+    .into_iter()
+    .filter(|(n, _)| !crate::precision::is_hidden(n))
+    .collect())
+}
+
 /// The schema query for Parquet files.
 pub fn parquet_describe(files: &[PathBuf]) -> String {
     format!(

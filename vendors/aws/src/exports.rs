@@ -364,13 +364,7 @@ impl DataExport {
                 .collect();
             read::csv_select(&files, &columns, rename)?
         };
-        let columns: Vec<(String, String)> = finops_core::warehouse::describe(&format!(
-            "SELECT column_name, column_type FROM (DESCRIBE {})",
-            raw.sql
-        ))?
-        .into_iter()
-        .filter(|(n, _)| !finops_core::precision::is_hidden(n))
-        .collect();
+        let columns: Vec<(String, String)> = finops_core::read::visible_columns(&raw.sql)?;
         let raw_columns = raw.columns();
         Ok(Staged {
             focus: Some(self.focus(&columns)),

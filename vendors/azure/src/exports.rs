@@ -455,13 +455,7 @@ impl CostExport {
             })
             .collect();
         let raw = read::select_columns(&from, kind, &read);
-        let columns: Vec<(String, String)> = finops_core::warehouse::describe(&format!(
-            "SELECT column_name, column_type FROM (DESCRIBE {})",
-            raw.sql
-        ))?
-        .into_iter()
-        .filter(|(n, _)| !finops_core::precision::is_hidden(n))
-        .collect();
+        let columns: Vec<(String, String)> = read::visible_columns(&raw.sql)?;
         let present: BTreeSet<String> = columns.iter().map(|(n, _)| n.clone()).collect();
         let focus = Some(match self.dataset {
             Dataset::Focus => focus::focus_upgrade(&columns),

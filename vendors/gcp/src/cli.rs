@@ -168,16 +168,8 @@ async fn months_from_data(
     f: &mut exports::Found,
 ) -> miette::Result<crate::schema::Schema> {
     let rels: Vec<String> = f.loose.keys().cloned().collect();
-    let tmp = tempfile::tempdir().map_err(finops_core::Error::io(
-        "creating a temporary folder in",
-        std::env::temp_dir(),
-    ))?;
-    let bar = finops_core::output::ProgressBar::hidden();
-    let fetched =
-        finops_core::store::fetch_all(source.store.as_ref(), &rels, tmp.path(), 4, &bar).await?;
-    let files: Vec<std::path::PathBuf> = fetched.into_iter().map(|(p, _)| p).collect();
     let location = source.store.describe(&f.folder);
-    let read = exports::read_files(&files, &rels, &location)?;
+    let (_tmp, read) = read_now(source, &rels, &location).await?;
     let months = exports::months_in(&read)?;
     tracing::info!(
         "{location}: {} file(s) outside invoice_month= folders, holding {} invoice month(s)",
@@ -197,24 +189,30 @@ async fn peek_schema(source: &Source, f: &exports::Found) -> miette::Result<crat
         .iter()
         .min_by_key(|(_, m)| m.size)
         .expect("a month has a file");
+    let (_tmp, read) = read_now(
+        source,
+        std::slice::from_ref(rel),
+        &source.store.describe(rel),
+    )
+    .await?;
+    Ok(read.schema)
+}
+
+/// Reads `rels` while the exports are being found (downloaded to a temporary folder when
+/// remote, which lives as long as the returned guard: the `Read`'s SQL names its files).
+async fn read_now(
+    source: &Source,
+    rels: &[String],
+    location: &str,
+) -> miette::Result<(tempfile::TempDir, exports::Read)> {
     let tmp = tempfile::tempdir().map_err(finops_core::Error::io(
         "creating a temporary folder in",
         std::env::temp_dir(),
     ))?;
     let bar = finops_core::output::ProgressBar::hidden();
-    let fetched = finops_core::store::fetch_all(
-        source.store.as_ref(),
-        std::slice::from_ref(rel),
-        tmp.path(),
-        1,
-        &bar,
-    )
-    .await?;
+    let fetched =
+        finops_core::store::fetch_all(source.store.as_ref(), rels, tmp.path(), 4, &bar).await?;
     let files: Vec<std::path::PathBuf> = fetched.into_iter().map(|(p, _)| p).collect();
-    let read = exports::read_files(
-        &files,
-        std::slice::from_ref(rel),
-        &source.store.describe(rel),
-    )?;
-    Ok(read.schema)
+    let read = exports::read_files(&files, rels, location)?;
+    Ok((tmp, read))
 }

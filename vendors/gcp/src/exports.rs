@@ -505,14 +505,8 @@ pub fn read_files(files: &[PathBuf], rels: &[String], location: &str) -> miette:
         )
     };
     let (sql, roundings) = schema::select(&from, &columns, parquet);
-    let described = finops_core::warehouse::describe(&format!(
-        "SELECT column_name, column_type FROM (DESCRIBE {sql})"
-    ))
-    .map_err(|e| json_error(&e, rels, location))?;
-    let columns = described
-        .into_iter()
-        .filter(|(n, _)| !finops_core::precision::is_hidden(n))
-        .collect();
+    let columns =
+        finops_core::read::visible_columns(&sql).map_err(|e| json_error(&e, rels, location))?;
     Ok(Read {
         schema,
         sql,

@@ -337,13 +337,7 @@ impl Export for ReportExport {
                     quote_literal(&format!("{} 00:00:00", d.period.next().first_day()))
                 );
             }
-            let described: Vec<(String, String)> = finops_core::warehouse::describe(&format!(
-                "SELECT column_name, column_type FROM (DESCRIBE {})",
-                raw.sql
-            ))?
-            .into_iter()
-            .filter(|(n, _)| !finops_core::precision::is_hidden(n))
-            .collect();
+            let described: Vec<(String, String)> = read::visible_columns(&raw.sql)?;
             let focus = Some(match self.kind {
                 Kind::Focus => crate::focus::focus_upgrade(&described),
                 Kind::Cost => crate::focus::cost(&raw),
