@@ -300,15 +300,17 @@ pub fn csv_relation(files: &[PathBuf], columns: &[String]) -> Result<String> {
 }
 
 /// The columns of CSV files whose headers drift (a column added in later files, another
-/// left out: Oracle's reports), in order of first appearance, and the relation reading them
-/// as [`csv_relation`] does, except that a file lacking a column reads it as NULL. A column
-/// twice in one header is still an error.
+/// left out, a name with spaces around it: Oracle's reports), in order of first appearance,
+/// names trimmed, and the relation reading them as [`csv_relation`] does, except that a file
+/// lacking a column reads it as NULL. A column twice in one header (after trimming) is still
+/// an error.
 pub fn csv_union_relation(files: &[PathBuf]) -> Result<(Vec<String>, String)> {
     let mut columns: Vec<String> = Vec::new();
     for file in files {
         for h in csv_header(file)? {
-            if !columns.contains(&h) {
-                columns.push(h);
+            let h = h.trim();
+            if !columns.iter().any(|c| c == h) {
+                columns.push(h.to_owned());
             }
         }
     }
@@ -320,6 +322,13 @@ fn relation_of(files: &[PathBuf], columns: &[String], drift: bool) -> Result<Str
     let mut groups: Vec<(Vec<usize>, Vec<PathBuf>)> = Vec::new();
     for file in files {
         let header = csv_header(file)?;
+        // Drifting headers also drift in spacing (`Cost ` in one file, `Cost` in the next):
+        // one column.
+        let header: Vec<String> = if drift {
+            header.iter().map(|h| h.trim().to_owned()).collect()
+        } else {
+            header
+        };
         let problem = |problem: String| Error::CsvHeader {
             file: file.display().to_string(),
             problem,
@@ -608,6 +617,43 @@ pub fn verify_gzip(path: &Path, key: &str) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn drifting_headers_are_one_set_of_columns() {
+        let dir = tempfile::tempdir().unwrap();
+        let (a, b, c) = (
+            dir.path().join("a.csv"),
+            dir.path().join("b.csv"),
+            dir.path().join("c.csv"),
+        );
+        std::fs::write(&a, "Cost,Tag\n1.5,x\n").unwrap();
+        std::fs::write(&b, "Extra,Cost \ny,2.25\n").unwrap();
+        std::fs::write(&c, "Cost,Cost \n1,2\n").unwrap();
+        let (columns, from) = csv_union_relation(&[a.clone(), b.clone()]).unwrap();
+        assert_eq!(columns, ["Cost", "Tag", "Extra"]);
+        let conn = duckdb::Connection::open_in_memory().unwrap();
+        let rows: Vec<(Option<String>, Option<String>, Option<String>)> = conn
+            .prepare(&format!(
+                "SELECT {HIDDEN_PREFIX}c0, {HIDDEN_PREFIX}c1, {HIDDEN_PREFIX}c2 FROM {from} ORDER BY 1"
+            ))
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .unwrap()
+            .collect::<duckdb::Result<_>>()
+            .unwrap();
+        assert_eq!(
+            rows,
+            [
+                (Some("1.5".into()), Some("x".into()), None),
+                (Some("2.25".into()), None, Some("y".into()))
+            ]
+        );
+        // `Cost` and `Cost ` in one header: which is meant cannot be told.
+        assert!(matches!(
+            csv_union_relation(&[a, c]),
+            Err(Error::CsvHeader { .. })
+        ));
+    }
 
     #[test]
     fn a_damaged_parquet_file_is_named() {

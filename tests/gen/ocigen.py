@@ -8,7 +8,8 @@ Shaped after ../shared/reference/gcp-oci.md section 6 and focus-and-sources.md 7
 1.0-preview names (Provider, Publisher, InvoiceIssuer, Region, UsageQuantity, UsageUnit,
 ChargeSubcategory) with `oci_*` extensions; the first days of a month carry that header, later
 days a newer one that adds 1.1/1.2 columns (BillingAccountType, SubAccountType, InvoiceId,
-ContractedCost, ContractedUnitPrice, RegionName, ServiceSubCategory (sic), PricingCurrency);
+ContractedCost, ContractedUnitPrice, RegionName, ServiceSubCategory (sic), PricingCurrency, and
+`PricingCurrencyEffectiveCost ` with a trailing space);
 present-but-empty columns (BillingAccountName, InvoiceIssuer, PricingCategory, ResourceName,
 CommitmentDiscount*, SkuPriceId); `Usage-based`; times with and without seconds
 (`2024-01-03T05:00Z`); a correction row (ChargeSubcategory Refund, oci_BackReferenceNumber);
@@ -38,7 +39,9 @@ OLD = ("AvailabilityZone,BilledCost,BillingAccountId,BillingAccountName,BillingC
        "oci_CompartmentName,oci_OverageFlag,oci_UnitPriceOverage,oci_BilledQuantityOverage,oci_CostOverage,"
        "oci_AttributedUsage,oci_AttributedCost,oci_BackReferenceNumber").split(",")
 NEW = OLD + ["BillingAccountType", "SubAccountType", "InvoiceId", "ContractedCost", "ContractedUnitPrice",
-             "RegionName", "ServiceSubCategory", "PricingCurrency"]
+             "RegionName", "ServiceSubCategory", "PricingCurrency",
+             # Oracle's own loader reads this name with a trailing space.
+             "PricingCurrencyEffectiveCost "]
 SERVICES = [
     ("COMPUTE", "Compute", "Virtual Machines", "B88514", "Compute - Standard - E4 - OCPU", "0.025", "OCPU Per Hour", "OCPU Hours"),
     ("BLOCK_STORAGE", "Storage", "Block Storage", "B91961", "Storage - Block Volume - Storage", "0.0255", "Gigabyte Storage Capacity Per Month", "GB Months"),
@@ -128,6 +131,7 @@ def main():
                     "BillingAccountType": "Billing Account", "SubAccountType": "Compartment", "InvoiceId": "",
                     "ContractedCost": cost, "ContractedUnitPrice": svc[5], "RegionName": "US East (Ashburn)",
                     "ServiceSubCategory": svc[2], "PricingCurrency": "USD",
+                    "PricingCurrencyEffectiveCost ": cost,
                 }
                 records.append(r)
                 billed += q18(Decimal(cost))
