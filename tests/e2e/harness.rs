@@ -1265,3 +1265,95 @@ pub(crate) const VALIDATOR_BUGS: [&str; 9] = [
     "CostAndUsage-D-002-M",
     "InvoiceId-C-005-C",
 ];
+
+/// A local stand-in for OCI Object Storage's native API (`tests/e2e/oci_objectstorage.py`, run
+/// by the test venv's Python): one bucket served from a folder, every request's signature
+/// verified with the test key's public half (`vendors/oracle/tests/golden/test_key_public.pem`),
+/// listings paged two objects at a time; stopped on drop.
+pub struct OciServer {
+    child: Child,
+    /// `http://127.0.0.1:PORT`.
+    pub endpoint: String,
+    /// One JSON line per request (method, path, status).
+    pub log: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+/// The test API key, its public half and signatures by Oracle's SDK:
+/// `vendors/oracle/tests/golden` (written by `tests/gen/ocisign.py`).
+pub fn oci_golden() -> PathBuf {
+    repo_root().join("vendors/oracle/tests/golden")
+}
+
+impl OciServer {
+    /// Serves `tree` as bucket `bucket` of namespace `bling`, accepting only the test key as
+    /// `key_id`; its clock runs `skew` seconds ahead of this machine's.
+    pub fn start(venv: &Path, bucket: &str, tree: &Path, key_id: &str, skew: i64) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("requests.jsonl");
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let child = Command::new(venv.join("bin/python"))
+            .arg(repo_root().join("tests/e2e/oci_objectstorage.py"))
+            .args([
+                "--port",
+                &port.to_string(),
+                "--bucket",
+                bucket,
+                "--key-id",
+                key_id,
+            ])
+            .arg("--root")
+            .arg(tree)
+            .arg("--public-key")
+            .arg(oci_golden().join("test_key_public.pem"))
+            .args(["--skew", &skew.to_string()])
+            .arg("--log")
+            .arg(&log)
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("start the OCI Object Storage test server");
+        let server = Self {
+            child,
+            endpoint: format!("http://127.0.0.1:{port}"),
+            log,
+            _dir: dir,
+        };
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                Instant::now() < deadline,
+                "the OCI test server did not start on port {port}"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        server
+    }
+
+    /// The requests served so far: (method, path, status).
+    pub fn requests(&self) -> Vec<(String, String, u16)> {
+        std::fs::read_to_string(&self.log)
+            .unwrap_or_default()
+            .lines()
+            .map(|l| {
+                let v: serde_json::Value = serde_json::from_str(l).unwrap();
+                (
+                    v["method"].as_str().unwrap().to_owned(),
+                    v["path"].as_str().unwrap().to_owned(),
+                    u16::try_from(v["status"].as_u64().unwrap()).unwrap(),
+                )
+            })
+            .collect()
+    }
+}
+
+impl Drop for OciServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

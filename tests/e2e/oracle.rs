@@ -2,7 +2,9 @@
 //! moto (Object Storage's S3-compatible API: a bucket named like a tenancy OCID, keys with
 //! spaces) — the real cost report of the FinOps Foundation's converter tests, FOCUS reports made
 //! by `tests/gen/ocigen.py` — counted and summed against the source, a new daily file that
-//! rebuilds only its month, cost report files that span months. The conformance suite runs the
+//! rebuilds only its month, cost report files that span months; and from the native API signed
+//! with an API key, against a local Object Storage that verifies every signature
+//! (`oci_objectstorage.py`). The conformance suite runs the
 //! scenario every vendor runs (`conformance.rs`).
 
 use std::io::{Read as _, Write as _};
@@ -337,4 +339,152 @@ fn reports_are_read_from_object_storage_through_its_s3_api() {
     assert_eq!(run.code, 2, "{run:?}");
     assert!(run.stderr.contains("customer secret key"), "{run:?}");
     assert_eq!(sums(&sb, &venv), after);
+}
+
+/// An OCI configuration file with the test key's profiles: `DEFAULT` (PKCS#1 key), `ENCRYPTED`
+/// (the same key encrypted, with its `pass_phrase`), `WRONGFP` (a fingerprint of another key),
+/// `WRONGPASS`, and `STRANGER` (a user the server does not know).
+fn oci_config(dir: &Path, fingerprint: &str) -> std::path::PathBuf {
+    let golden = crate::harness::oci_golden();
+    let key = |f: &str| golden.join(f).display().to_string();
+    let text = format!(
+        "[DEFAULT]\nuser=ocid1.user.oc1..aaaaaaaafinopstestuser\nfingerprint={fingerprint}\nkey_file={}\ntenancy={TENANCY}\nregion=us-ashburn-1\n\n\
+         [ENCRYPTED]\nkey_file={}\npass_phrase=finops-test\n\n\
+         [WRONGFP]\nfingerprint=00:11:22:33:44:55:66:77:88:99:aa:bb:cc:dd:ee:ff\n\n\
+         [WRONGPASS]\nkey_file={}\npass_phrase=not-the-passphrase\n\n\
+         [STRANGER]\nuser=ocid1.user.oc1..aaaaaaaastranger\n",
+        key("test_key.pem"),
+        key("test_key_encrypted.pem"),
+        key("test_key_encrypted.pem"),
+    );
+    let path = dir.join("config");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+#[test]
+fn reports_are_read_from_object_storage_with_an_api_key() {
+    let venv = require_venv!();
+    let work = tempfile::tempdir().unwrap();
+    let t0 = crate::harness::generate(
+        &venv,
+        "ocigen.py",
+        &work.path().join("r0"),
+        "focus-reports",
+        &["--rows", "40", "--days", "3", "--dirty"],
+    );
+    let tree = work.path().join("r0/tree");
+    copy_tree(
+        &repo_root().join("examples/oracle/reports"),
+        &tree.join("reports"),
+    );
+    let golden: Value = serde_json::from_str(
+        &std::fs::read_to_string(crate::harness::oci_golden().join("signatures.json")).unwrap(),
+    )
+    .unwrap();
+    let fingerprint = golden["fingerprint"].as_str().unwrap();
+    let key_id = format!("{TENANCY}/ocid1.user.oc1..aaaaaaaafinopstestuser/{fingerprint}");
+    let server = crate::harness::OciServer::start(&venv, TENANCY, &tree, &key_id, 0);
+    let config = oci_config(work.path(), fingerprint);
+    let config_arg = config.display().to_string();
+
+    // Oracle's own SDK is accepted by the test server: listing (paged) and reading.
+    let script = r#"
+import sys, oci
+cfg = oci.config.from_file(sys.argv[1], "DEFAULT")
+c = oci.object_storage.ObjectStorageClient(cfg, service_endpoint=sys.argv[2])
+page = c.list_objects("bling", sys.argv[3], prefix="FOCUS Reports/", fields="name,size")
+first = page.data.objects[0].name
+body = c.get_object("bling", sys.argv[3], first).data.content
+print(len(page.data.objects), bool(page.data.next_start_with), len(body) > 0)
+"#;
+    let sdk = python(
+        &venv,
+        "listing the test server with Oracle's SDK",
+        &["-c", script, &config_arg, &server.endpoint, TENANCY],
+    );
+    assert_eq!(sdk.trim(), "2 True True", "{sdk}");
+
+    let env = [("FINOPS_ORACLE_ENDPOINT", server.endpoint.as_str())];
+    let sb = Sandbox::new();
+    // Tenancy and region come from the profile.
+    let args = ["oracle", "import", "--oci-config", &config_arg];
+    let before = server.requests().len();
+    let run = sb.finops_with(&args, &env);
+    assert_eq!(run.code, 0, "{run:?}");
+    let got = sums(&sb, &venv);
+    for month in ["2024-01", "2024-02"] {
+        let row = got
+            .iter()
+            .find(|r| r["x"] == json!("oracle/focus-reports") && r["p"] == json!(month))
+            .unwrap();
+        let want = &t0["periods"][month];
+        assert_eq!(row["n"], want["rows"], "{month}");
+        assert_eq!(
+            scaled(row["billed"].as_str().unwrap()),
+            scaled(want["cost_stored"].as_str().unwrap())
+        );
+    }
+    let cost = got
+        .iter()
+        .find(|r| r["x"] == json!("oracle/cost-reports"))
+        .unwrap();
+    assert_eq!(cost["n"], json!(SAMPLE_ROWS), "{got:?}");
+    let requests: Vec<_> = server.requests().into_iter().skip(before).collect();
+    assert!(requests.iter().all(|r| r.2 == 200), "{requests:?}");
+    let listings = requests.iter().filter(|r| r.1.contains("/o?")).count();
+    let files = files_under(&tree).len();
+    assert_eq!(listings, files.div_ceil(2), "pages of two: {requests:?}");
+    assert!(
+        requests.iter().any(|r| r.1.contains("&start=")),
+        "{requests:?}"
+    );
+
+    // The same key encrypted, read with the profile's pass_phrase: nothing new to load.
+    let run = sb.finops_with(&[&args[..], &["--profile", "ENCRYPTED"]].concat(), &env);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(
+        run.stdout.matches("loaded 0, failed 0").count(),
+        2,
+        "{run:?}"
+    );
+
+    // Bad credentials and places: each a clear error, nothing loaded changes, no secret shown.
+    let fail = |extra: &[&str], env: &[(&str, &str)], code: i32, says: &str| {
+        let run = sb.finops_with(&[&args[..], extra].concat(), env);
+        assert_eq!(run.code, code, "{extra:?}: {run:?}");
+        assert!(run.stderr.contains(says), "{extra:?}: {run:?}");
+        assert!(
+            !run.stderr.contains("finops-test") && !run.stdout.contains("finops-test"),
+            "the passphrase is never printed: {run:?}"
+        );
+    };
+    fail(
+        &["--profile", "WRONGFP"],
+        &env,
+        2,
+        "does not match the fingerprint",
+    );
+    fail(&["--profile", "WRONGPASS"], &env, 2, "pass_phrase");
+    fail(&["--profile", "NOPE"], &env, 2, "no profile [NOPE]");
+    fail(
+        &["--profile", "STRANGER"],
+        &env,
+        1,
+        "the API key was refused",
+    );
+    fail(
+        &["--tenancy", "ocid1.tenancy.oc1..nope"],
+        &env,
+        1,
+        "home region",
+    );
+    let skewed = crate::harness::OciServer::start(&venv, TENANCY, &tree, &key_id, 900);
+    fail(
+        &[],
+        &[("FINOPS_ORACLE_ENDPOINT", skewed.endpoint.as_str())],
+        1,
+        "s behind Object Storage's: OCI refuses a signature dated more than 5 minutes off",
+    );
+    assert_eq!(sums(&sb, &venv), got);
 }

@@ -43,13 +43,40 @@ pub const KEYS: &[KeySpec] = &[
         doc: "only this export: focus (FOCUS Reports/) or cost (reports/cost-csv/); default: both",
     },
     KeySpec {
+        key: "oracle.profile",
+        kind: Kind::Str,
+        default: None,
+        flag: Some("--profile"),
+        value_name: Some("NAME"),
+        alias: None,
+        doc: "the API-key profile of the OCI configuration file that signs requests (default $OCI_CLI_PROFILE, else DEFAULT); its tenancy and region are the defaults of oracle.tenancy and oracle.region",
+    },
+    KeySpec {
+        key: "oracle.config_file",
+        kind: Kind::Str,
+        default: None,
+        flag: Some("--oci-config"),
+        value_name: Some("FILE"),
+        alias: None,
+        doc: "the OCI configuration file (default $OCI_CLI_CONFIG_FILE, else ~/.oci/config)",
+    },
+    KeySpec {
+        key: "oracle.passphrase",
+        kind: Kind::Secret,
+        default: None,
+        flag: None,
+        value_name: None,
+        alias: None,
+        doc: "passphrase of the profile's encrypted key_file (default: the profile's pass_phrase)",
+    },
+    KeySpec {
         key: "oracle.endpoint",
         kind: Kind::Str,
         default: None,
         flag: Some("--endpoint"),
         value_name: Some("URL"),
         alias: None,
-        doc: "Object Storage's S3-compatible endpoint (default https://bling.compat.objectstorage.<region>.oraclecloud.com)",
+        doc: "Object Storage endpoint (default https://objectstorage.<region>.oraclecloud.com; with a customer secret key the S3-compatible https://bling.compat.objectstorage.<region>.oraclecloud.com)",
     },
     KeySpec {
         key: "oracle.access_key_id",
@@ -58,7 +85,7 @@ pub const KEYS: &[KeySpec] = &[
         flag: None,
         value_name: None,
         alias: None,
-        doc: "customer secret key: its access key (Identity > Users > Customer secret keys)",
+        doc: "customer secret key: its access key (Identity > Users > Customer secret keys); when set, Object Storage is read through its S3-compatible API instead of with the API-key profile",
     },
     KeySpec {
         key: "oracle.secret_access_key",
@@ -92,7 +119,13 @@ pub struct OracleConfig {
     pub path: Option<std::path::PathBuf>,
     /// Export name.
     pub export: Option<String>,
-    /// S3-compatible endpoint.
+    /// API-key profile.
+    pub profile: Option<String>,
+    /// OCI configuration file.
+    pub config_file: Option<std::path::PathBuf>,
+    /// Passphrase of the profile's key.
+    pub passphrase: Option<Redacted<String>>,
+    /// Object Storage endpoint.
     pub endpoint: Option<String>,
     /// Customer secret key id.
     pub access_key_id: Option<String>,

@@ -1,4 +1,5 @@
-//! Where the reports are: the tenancy's bucket in Object Storage, through its S3-compatible
+//! Where the reports are: the tenancy's bucket in Object Storage, through the native API
+//! signed with an `~/.oci/config` API key ([`crate::native`]) or through the S3-compatible
 //! endpoint with a customer secret key (core's S3 backend), or a local copy of it.
 
 use std::sync::Arc;
@@ -14,11 +15,82 @@ const DIRECTORY_HELP: &str = "oracle.path (--path) is a local copy of the tenanc
 /// What to do about a report listed but gone.
 const MISSING_HELP: &str = "Oracle removes reports after a year; the local copy may be incomplete; the month is retried on the next run";
 
-/// Local when `oracle.path` is set; else the tenancy's bucket.
+/// Local when `oracle.path` is set; else the tenancy's bucket: through the S3-compatible API
+/// when a customer secret key is set, else the native API signed with the API-key profile.
 pub(crate) fn from_config(cfg: &OracleConfig) -> finops_core::Result<Arc<dyn Store>> {
     if let Some(dir) = &cfg.path {
         return Ok(Arc::new(LocalStore::new(dir, DIRECTORY_HELP, MISSING_HELP)));
     }
+    if cfg.access_key_id.is_some() || cfg.secret_access_key.is_some() {
+        return secret_key(cfg);
+    }
+    native(cfg)
+}
+
+/// The native API, signed with the API key of an `~/.oci/config` profile.
+fn native(cfg: &OracleConfig) -> finops_core::Result<Arc<dyn Store>> {
+    let file = cfg
+        .config_file
+        .clone()
+        .unwrap_or_else(crate::ociconfig::default_file);
+    let name = cfg
+        .profile
+        .clone()
+        .unwrap_or_else(crate::ociconfig::default_profile);
+    let profile = crate::ociconfig::load(&file, &name)?;
+    let user_tenancy = profile.require("tenancy")?;
+    let tenancy = cfg.tenancy.as_deref().unwrap_or(user_tenancy);
+    let region = match cfg.region.as_deref() {
+        Some(r) => r,
+        None => profile.require("region")?,
+    };
+    let fingerprint = profile.require("fingerprint")?;
+    let user = profile.require("user")?;
+    let key_file = profile.key_file()?;
+    let invalid = |message: String| finops_core::Error::ConfigInvalid { message };
+    let text = std::fs::read_to_string(&key_file).map_err(|e| {
+        invalid(format!(
+            "cannot read key_file {} of profile [{name}] in {} ({e})",
+            key_file.display(),
+            file.display()
+        ))
+    })?;
+    let passphrase = cfg
+        .passphrase
+        .as_ref()
+        .map(|p| p.expose().as_str())
+        .or_else(|| profile.get("pass_phrase"));
+    let key = crate::signer::parse_key(&text, &key_file, passphrase)
+        .map_err(|e| invalid(format!("{}: {}", e.message, e.help)))?;
+    let actual = crate::signer::fingerprint(&key);
+    if !actual.eq_ignore_ascii_case(fingerprint.trim()) {
+        return Err(invalid(format!(
+            "key_file {} does not match the fingerprint of profile [{name}] in {}: the profile says {fingerprint}, the key's is {actual}; point key_file at the private key whose public half was uploaded with that fingerprint (Identity > Users > API keys), or correct the fingerprint",
+            key_file.display(),
+            file.display()
+        )));
+    }
+    let endpoint = cfg
+        .endpoint
+        .clone()
+        .unwrap_or_else(|| format!("https://objectstorage.{region}.oraclecloud.com"));
+    let key = crate::signer::ApiKey::new(user_tenancy, user, fingerprint.trim(), key);
+    Ok(Arc::new(crate::native::NativeStore::new(
+        &endpoint,
+        NAMESPACE,
+        tenancy,
+        region,
+        key,
+        format!("profile [{name}] of {}", file.display()),
+        MISSING_HELP,
+    )?))
+}
+
+/// Oracle's namespace for the reports buckets.
+const NAMESPACE: &str = "bling";
+
+/// The S3-compatible API with a customer secret key.
+fn secret_key(cfg: &OracleConfig) -> finops_core::Result<Arc<dyn Store>> {
     let tenancy = cfg
         .tenancy
         .clone()
@@ -29,13 +101,12 @@ pub(crate) fn from_config(cfg: &OracleConfig) -> finops_core::Result<Arc<dyn Sto
         .ok_or_else(|| spec("oracle.region").missing())?;
     let (Some(id), Some(secret)) = (&cfg.access_key_id, &cfg.secret_access_key) else {
         return Err(finops_core::Error::ConfigInvalid {
-            message: "reading Object Storage needs a customer secret key: set oracle.access_key_id and oracle.secret_access_key (FINOPS_ORACLE_ACCESS_KEY_ID, FINOPS_ORACLE_SECRET_ACCESS_KEY), or read a local copy with --path".into(),
+            message: "a customer secret key needs both oracle.access_key_id and oracle.secret_access_key (FINOPS_ORACLE_ACCESS_KEY_ID, FINOPS_ORACLE_SECRET_ACCESS_KEY); without them Object Storage is read with the API-key profile of ~/.oci/config".into(),
         });
     };
-    let endpoint = cfg
-        .endpoint
-        .clone()
-        .unwrap_or_else(|| format!("https://bling.compat.objectstorage.{region}.oraclecloud.com"));
+    let endpoint = cfg.endpoint.clone().unwrap_or_else(|| {
+        format!("https://{NAMESPACE}.compat.objectstorage.{region}.oraclecloud.com")
+    });
     let conf = aws_sdk_s3::config::Builder::new()
         .behavior_version(BehaviorVersion::latest())
         .region(Region::new(region))
