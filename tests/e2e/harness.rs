@@ -1286,9 +1286,11 @@ pub fn oci_golden() -> PathBuf {
 }
 
 impl OciServer {
-    /// Serves `tree` as bucket `bucket` of namespace `bling`, accepting only the test key as
-    /// `key_id`; its clock runs `skew` seconds ahead of this machine's.
-    pub fn start(venv: &Path, bucket: &str, tree: &Path, key_id: &str, skew: i64) -> Self {
+    /// Serves `tree` as bucket `bucket` of namespace `bling`, accepting the test key as
+    /// `key_id`; `extra` are more of the server's options (`--skew SECONDS`: its clock runs
+    /// ahead of this machine's; `--instance`: it is also an instance's metadata service and the
+    /// federation endpoint).
+    pub fn start(venv: &Path, bucket: &str, tree: &Path, key_id: &str, extra: &[&str]) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let log = dir.path().join("requests.jsonl");
         let port = TcpListener::bind("127.0.0.1:0")
@@ -1310,7 +1312,7 @@ impl OciServer {
             .arg(tree)
             .arg("--public-key")
             .arg(oci_golden().join("test_key_public.pem"))
-            .args(["--skew", &skew.to_string()])
+            .args(extra)
             .arg("--log")
             .arg(&log)
             .stdout(Stdio::null())

@@ -384,7 +384,7 @@ fn reports_are_read_from_object_storage_with_an_api_key() {
     .unwrap();
     let fingerprint = golden["fingerprint"].as_str().unwrap();
     let key_id = format!("{TENANCY}/ocid1.user.oc1..aaaaaaaafinopstestuser/{fingerprint}");
-    let server = crate::harness::OciServer::start(&venv, TENANCY, &tree, &key_id, 0);
+    let server = crate::harness::OciServer::start(&venv, TENANCY, &tree, &key_id, &[]);
     let config = oci_config(work.path(), fingerprint);
     let config_arg = config.display().to_string();
 
@@ -479,12 +479,100 @@ print(len(page.data.objects), bool(page.data.next_start_with), len(body) > 0)
         1,
         "home region",
     );
-    let skewed = crate::harness::OciServer::start(&venv, TENANCY, &tree, &key_id, 900);
+    let skewed =
+        crate::harness::OciServer::start(&venv, TENANCY, &tree, &key_id, &["--skew", "900"]);
     fail(
         &[],
         &[("FINOPS_ORACLE_ENDPOINT", skewed.endpoint.as_str())],
         1,
         "s behind Object Storage's: OCI refuses a signature dated more than 5 minutes off",
+    );
+    assert_eq!(sums(&sb, &venv), got);
+}
+
+#[test]
+fn reports_are_read_from_object_storage_as_an_instance_principal() {
+    let venv = require_venv!();
+    let work = tempfile::tempdir().unwrap();
+    let t0 = crate::harness::generate(
+        &venv,
+        "ocigen.py",
+        &work.path().join("r0"),
+        "focus-reports",
+        &["--rows", "30", "--days", "2"],
+    );
+    let tree = work.path().join("r0/tree");
+    let server = crate::harness::OciServer::start(&venv, TENANCY, &tree, "-", &["--instance"]);
+    let metadata = format!("{}/opc/v2", server.endpoint);
+    let federation = format!("{}/v1/x509", server.endpoint);
+
+    // Oracle's own SDK gets a token from the test server and lists with it.
+    let script = r#"
+import os, sys, oci
+signer = oci.auth.signers.InstancePrincipalsSecurityTokenSigner(federation_endpoint=sys.argv[2])
+c = oci.object_storage.ObjectStorageClient({"region": signer.region}, signer=signer, service_endpoint=sys.argv[1])
+page = c.list_objects("bling", sys.argv[3], prefix="FOCUS Reports/")
+print(signer.region, signer.tenancy_id == sys.argv[3], len(page.data.objects))
+"#;
+    let mut cmd = std::process::Command::new(venv.join("bin/python"));
+    let out = cmd
+        .args(["-c", script, &server.endpoint, &federation, TENANCY])
+        .env("OCI_METADATA_BASE_URL", &metadata)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        "us-ashburn-1 True 2",
+        "{out:?}"
+    );
+
+    let env = [
+        ("OCI_METADATA_BASE_URL", metadata.as_str()),
+        ("FINOPS_ORACLE_FEDERATION_ENDPOINT", federation.as_str()),
+        ("FINOPS_ORACLE_ENDPOINT", server.endpoint.as_str()),
+    ];
+    let sb = Sandbox::new();
+    // Tenancy and region come from the instance.
+    let args = ["oracle", "import", "--auth", "instance_principal"];
+    let before = server.requests().len();
+    let run = sb.finops_with(&args, &env);
+    assert_eq!(run.code, 0, "{run:?}");
+    let got = sums(&sb, &venv);
+    assert_eq!(got.len(), 2, "{got:?}");
+    for month in ["2024-01", "2024-02"] {
+        let row = got.iter().find(|r| r["p"] == json!(month)).unwrap();
+        let want = &t0["periods"][month];
+        assert_eq!(row["n"], want["rows"], "{month}");
+        assert_eq!(
+            scaled(row["billed"].as_str().unwrap()),
+            scaled(want["cost_stored"].as_str().unwrap())
+        );
+    }
+    let requests: Vec<_> = server.requests().into_iter().skip(before).collect();
+    assert!(requests.iter().all(|r| r.2 == 200), "{requests:?}");
+    assert_eq!(
+        requests.iter().filter(|r| r.0 == "POST").count(),
+        1,
+        "one token for the whole run: {requests:?}"
+    );
+
+    // Not on an instance: a clear error naming what to use instead.
+    let run = sb.finops_with(
+        &args,
+        &[("OCI_METADATA_BASE_URL", "http://127.0.0.1:9/opc/v2")],
+    );
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(
+        run.stderr
+            .contains("instance principals work on an OCI compute instance only"),
+        "{run:?}"
+    );
+    let run = sb.finops_with(&["oracle", "import", "--auth", "password"], &env);
+    assert_eq!(run.code, 2, "{run:?}");
+    assert!(
+        run.stderr.contains("oracle.auth `password` is none of"),
+        "{run:?}"
     );
     assert_eq!(sums(&sb, &venv), got);
 }

@@ -27,6 +27,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 TENANCY = "ocid1.tenancy.oc1..aaaaaaaafinopstestbucket"
 USER = "ocid1.user.oc1..aaaaaaaafinopstestuser"
 DATE = "Tue, 01 Dec 2026 18:32:07 GMT"
+FED_FINGERPRINT = "46:16:B8:59:E2:86:4C:29:93:43:74:C7:29:AC:E1:7B:16:DF:88:63"
 REQUESTS = [
     "https://objectstorage.us-ashburn-1.oraclecloud.com/n/bling/b/" + TENANCY
     + "/o?prefix=FOCUS%20Reports%2F&fields=name%2Csize%2Cetag&limit=1000",
@@ -82,12 +83,48 @@ def main(out):
             "date": DATE,
             "authorization": req.headers["authorization"],
         })
+    # The token request of instance principals: a POST signed with the instance key as
+    # <tenancy>/fed-x509/<SHA-1 fingerprint>, without host.
+    class Retriever:
+        def get_private_key(self):
+            return key
+
+    fed = oci.auth.federation_client.AuthTokenRequestSigner(TENANCY, FED_FINGERPRINT, Retriever())
+    body = json.dumps({"certificate": "MIIB", "publicKey": "MIIB", "intermediateCertificates": ["MIIC"]})
+    req = requests.Request("POST", "https://auth.us-ashburn-1.oraclecloud.com/v1/x509", data=body,
+                           headers={"date": DATE, "content-type": "application/json"}).prepare()
+    fed(req)
+    posts = [{
+        "key_id": TENANCY + "/fed-x509/" + FED_FINGERPRINT,
+        "target": "/v1/x509",
+        "date": DATE,
+        "content_type": "application/json",
+        "body": body,
+        "x_content_sha256": req.headers["x-content-sha256"],
+        "authorization": req.headers["authorization"],
+    }]
+    # Then every request as the session: keyId ST$<token>.
+    token = "eyJhbGciOiJub25lIn0.eyJleHAiOjE5MDAwMDAwMDB9.c2ln"
+    st = oci.auth.signers.SecurityTokenSigner(token, key)
+    req = requests.Request("GET", REQUESTS[0], headers={"date": DATE}).prepare()
+    st(req)
+    parsed = requests.utils.urlparse(req.url)
+    sessions = [{
+        "key_id": "ST$" + token,
+        "method": "GET",
+        "target": parsed.path + "?" + parsed.query,
+        "host": parsed.netloc,
+        "date": DATE,
+        "authorization": req.headers["authorization"],
+    }]
     golden = {
         "made_by": f"oci {oci.__version__} oci.signer.Signer (tests/gen/ocisign.py)",
         "tenancy": TENANCY,
         "user": USER,
         "fingerprint": fingerprint,
         "requests": cases,
+        "posts": posts,
+        "sessions": sessions,
     }
     with open(os.path.join(out, "signatures.json"), "w") as f:
         json.dump(golden, f, indent=2)

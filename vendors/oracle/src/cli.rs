@@ -18,11 +18,12 @@ pub static ORACLE: Oracle = Oracle;
 
 const IMPORT_HELP: &str = "Import a tenancy's FOCUS reports and cost reports into the warehouse.
 
-Oracle writes them into its own Object Storage: namespace bling, a bucket named after the tenancy OCID, in the home region only; FOCUS reports under `FOCUS Reports/YYYY/MM/DD/`, cost reports under `reports/cost-csv/`. finops reads that bucket through Object Storage's API, signed with the API key of a profile in ~/.oci/config (--profile, --oci-config; the profile's tenancy and region are the defaults), or through its S3-compatible endpoint with a customer secret key (oracle.access_key_id, oracle.secret_access_key), or a local copy (--path). The two streams are two exports (focus-reports, cost-reports) with their own raw tables (oracle.focus_reports, oracle.cost_reports) and x_source in FOCUS. Report files never change: a month is rebuilt whole, in one transaction, when a file of it arrives (a later day, a correction, a split part); a cost report file's months are read from its rows.
+Oracle writes them into its own Object Storage: namespace bling, a bucket named after the tenancy OCID, in the home region only; FOCUS reports under `FOCUS Reports/YYYY/MM/DD/`, cost reports under `reports/cost-csv/`. finops reads that bucket through Object Storage's API, signed with the API key of a profile in ~/.oci/config (--profile, --oci-config; the profile's tenancy and region are the defaults), or as the OCI compute instance it runs on (--auth instance_principal), or through its S3-compatible endpoint with a customer secret key (oracle.access_key_id, oracle.secret_access_key), or a local copy (--path). The two streams are two exports (focus-reports, cost-reports) with their own raw tables (oracle.focus_reports, oracle.cost_reports) and x_source in FOCUS. Report files never change: a month is rebuilt whole, in one transaction, when a file of it arrives (a later day, a correction, a split part); a cost report file's months are read from its rows.
 
 Examples:
   finops oracle import
   finops oracle import --profile BILLING --tenancy ocid1.tenancy.oc1..aaaa… --region us-ashburn-1
+  finops oracle import --auth instance_principal
   FINOPS_ORACLE_ACCESS_KEY_ID=… FINOPS_ORACLE_SECRET_ACCESS_KEY=… finops oracle import --tenancy ocid1.tenancy.oc1..aaaa… --region us-ashburn-1
   oci os object bulk-download --namespace bling --bucket-name ocid1.tenancy.oc1..aaaa… --download-dir ./oci
   finops oracle import --path ./oci";
@@ -61,6 +62,7 @@ impl Vendor for Oracle {
         if let Some(e) = &cfg.export {
             unknown(e)?;
         }
+        crate::store::Auth::of(&cfg)?;
         Ok(())
     }
 

@@ -43,6 +43,24 @@ pub const KEYS: &[KeySpec] = &[
         doc: "only this export: focus (FOCUS Reports/) or cost (reports/cost-csv/); default: both",
     },
     KeySpec {
+        key: "oracle.auth",
+        kind: Kind::Str,
+        default: None,
+        flag: Some("--auth"),
+        value_name: Some("HOW"),
+        alias: None,
+        doc: "how to reach Object Storage: api_key (an ~/.oci/config profile), instance_principal (the OCI compute instance finops runs on), secret_key (a customer secret key, S3-compatible API); default: secret_key when oracle.access_key_id is set, else api_key",
+    },
+    KeySpec {
+        key: "oracle.federation_endpoint",
+        kind: Kind::Str,
+        default: None,
+        flag: None,
+        value_name: None,
+        alias: None,
+        doc: "instance principals: the endpoint that issues security tokens (default https://auth.<the instance's region>.oraclecloud.com/v1/x509); the metadata service is $OCI_METADATA_BASE_URL, else http://169.254.169.254/opc/v2",
+    },
+    KeySpec {
         key: "oracle.profile",
         kind: Kind::Str,
         default: None,
@@ -119,6 +137,10 @@ pub struct OracleConfig {
     pub path: Option<std::path::PathBuf>,
     /// Export name.
     pub export: Option<String>,
+    /// How to authenticate.
+    pub auth: Option<String>,
+    /// Instance principals' token endpoint.
+    pub federation_endpoint: Option<String>,
     /// API-key profile.
     pub profile: Option<String>,
     /// OCI configuration file.

@@ -1,8 +1,9 @@
 //! The Oracle Cloud vendor of `finops`: a tenancy's FOCUS reports and cost reports, which
 //! Oracle writes into its own Object Storage (namespace `bling`, a bucket named after the
 //! tenancy OCID, in the home region), read through Object Storage's native API signed with
-//! the API key of an `~/.oci/config` profile, through its S3-compatible endpoint with a
-//! customer secret key, or from a local copy (`oci os object bulk-download`).
+//! the API key of an `~/.oci/config` profile or as the instance it runs on (instance
+//! principals), through its S3-compatible endpoint with a customer secret key, or from a
+//! local copy (`oci os object bulk-download`).
 //!
 //! Owns what is specific to Oracle: the report layout, the drifting report headers, and the
 //! cost report's FOCUS mapping. The commands, loading, state and period replacement belong
@@ -18,6 +19,7 @@ pub mod focus;
 mod native;
 mod ociconfig;
 mod pem_crypt;
+mod principal;
 pub mod signer;
 mod store;
 

@@ -13,7 +13,16 @@ use finops_core::store::{DownloadFile, Downloaded, Store};
 use finops_core::vendor::BoxFuture;
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 
+use crate::principal::InstancePrincipal;
 use crate::signer::ApiKey;
+
+/// Who signs the requests.
+pub(crate) enum Auth {
+    /// An API key of an `~/.oci/config` profile.
+    Key(ApiKey),
+    /// The instance, through security tokens.
+    Instance(InstancePrincipal),
+}
 
 /// What Object Storage leaves unescaped in a path segment or query value: RFC 3986's
 /// unreserved characters (so `/` in an object name is `%2F`, a space `%20`).
@@ -51,21 +60,21 @@ struct Inner {
     host: String,
     /// `/n/bling/b/<tenancy>`, encoded.
     bucket_path: String,
-    key: ApiKey,
+    auth: Auth,
     /// For help: `profile [P] of FILE`.
     credentials: String,
     region: String,
 }
 
 impl NativeStore {
-    /// The bucket `tenancy` in `namespace` at `endpoint`, signed with `key`; `credentials`
+    /// The bucket `tenancy` in `namespace` at `endpoint`, signed by `auth`; `credentials`
     /// says where the key came from, in help.
     pub(crate) fn new(
         endpoint: &str,
         namespace: &str,
         tenancy: &str,
         region: &str,
-        key: ApiKey,
+        auth: Auth,
         credentials: String,
         missing_help: &'static str,
     ) -> finops_core::Result<Self> {
@@ -92,7 +101,7 @@ impl NativeStore {
                 bucket_path: format!("/n/{}/b/{}", enc(namespace), enc(tenancy)),
                 endpoint,
                 host,
-                key,
+                auth,
                 credentials,
                 region: region.to_owned(),
             }),
@@ -124,7 +133,10 @@ impl Inner {
         loop {
             attempt += 1;
             let date = httpdate::fmt_http_date(SystemTime::now());
-            let auth = self.key.authorization("GET", target, &self.host, &date);
+            let auth = match &self.auth {
+                Auth::Key(k) => k.authorization("GET", target, &self.host, &date),
+                Auth::Instance(p) => p.signer()?.authorization("GET", target, &self.host, &date),
+            };
             let sent = self
                 .agent
                 .get(&url)
@@ -136,6 +148,17 @@ impl Inner {
             match sent {
                 Ok(r) if r.status().is_success() => return Ok(Ok(r)),
                 Ok(r) if attempt < 3 && (r.status().is_server_error() || r.status() == 429) => {}
+                Ok(r)
+                    if attempt == 1
+                        && r.status() == 401
+                        && matches!(self.auth, Auth::Instance(_)) =>
+                {
+                    // A token revoked or expired early: one more try with a new one.
+                    if let Auth::Instance(p) = &self.auth {
+                        p.invalidate();
+                    }
+                    continue;
+                }
                 Ok(r) => return Ok(Err(refused(r))),
                 Err(e) if attempt < 3 => {
                     tracing::debug!("{operation} {location}: {e}; retrying");
@@ -172,6 +195,10 @@ impl Inner {
             });
         let help = match (r.status, r.code.as_deref()) {
             (401, _) if skewed.is_some() => skewed.unwrap_or_default(),
+            (401, _) if matches!(self.auth, Auth::Instance(_)) => format!(
+                "Object Storage refused the instance's security token: {}",
+                crate::principal::DENIED
+            ),
             (401, _) => format!(
                 "the API key was refused: check user, fingerprint and key_file of {} (the key's public half must be uploaded to that user: Identity > Users > API keys), and that tenancy is the user's tenancy",
                 self.credentials

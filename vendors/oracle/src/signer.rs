@@ -110,7 +110,7 @@ pub fn fingerprint(key: &RsaKeyPair) -> String {
 }
 
 /// `SubjectPublicKeyInfo { rsaEncryption, BIT STRING { RSAPublicKey } }` in DER.
-fn subject_public_key_info(rsa_public_key: &[u8]) -> Vec<u8> {
+pub(crate) fn subject_public_key_info(rsa_public_key: &[u8]) -> Vec<u8> {
     const RSA_ENCRYPTION: &[u8] = &[
         0x30, 0x0d, 0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01, 0x05, 0x00,
     ];
@@ -149,6 +149,12 @@ impl ApiKey {
         }
     }
 
+    /// A key whose `keyId` is given whole (`ST$<token>` for a session, `<tenancy>/fed-x509/…`
+    /// for an instance certificate).
+    pub(crate) fn with_key_id(key_id: String, key: RsaKeyPair) -> Self {
+        Self { key_id, key }
+    }
+
     /// The `Authorization` header for a body-less request (`GET`, `HEAD`, `DELETE`):
     /// `method` and `target` (path and query, exactly as sent), `host` (the `Host` header),
     /// `date` (the `Date` header, RFC 7231).
@@ -157,6 +163,35 @@ impl ApiKey {
             "date: {date}\n(request-target): {} {target}\nhost: {host}",
             method.to_ascii_lowercase()
         );
+        self.header("date (request-target) host", &signing)
+    }
+
+    /// The headers of a `POST` of `body` (`content_type`) to `target`, without `host`, as
+    /// OCI's federation endpoint takes it: (`Authorization`, `x-content-sha256`).
+    pub(crate) fn authorization_post(
+        &self,
+        target: &str,
+        date: &str,
+        content_type: &str,
+        body: &[u8],
+    ) -> (String, String) {
+        let sha = base64::engine::general_purpose::STANDARD
+            .encode(ring::digest::digest(&ring::digest::SHA256, body));
+        let signing = format!(
+            "date: {date}\n(request-target): post {target}\ncontent-length: {}\ncontent-type: {content_type}\nx-content-sha256: {sha}",
+            body.len()
+        );
+        (
+            self.header(
+                "date (request-target) content-length content-type x-content-sha256",
+                &signing,
+            ),
+            sha,
+        )
+    }
+
+    /// `Signature …` over `signing`, which holds `headers`.
+    fn header(&self, headers: &str, signing: &str) -> String {
         let mut signature = vec![0; self.key.public().modulus_len()];
         self.key
             .sign(
@@ -167,7 +202,7 @@ impl ApiKey {
             )
             .expect("RSA signing of a short message");
         format!(
-            "Signature algorithm=\"rsa-sha256\",headers=\"date (request-target) host\",keyId=\"{}\",signature=\"{}\",version=\"1\"",
+            "Signature algorithm=\"rsa-sha256\",headers=\"{headers}\",keyId=\"{}\",signature=\"{}\",version=\"1\"",
             self.key_id,
             base64::engine::general_purpose::STANDARD.encode(signature)
         )
@@ -175,17 +210,17 @@ impl ApiKey {
 }
 
 /// One PEM block.
-struct Pem {
+pub(crate) struct Pem {
     /// `RSA PRIVATE KEY`, `PRIVATE KEY`…
-    label: String,
+    pub(crate) label: String,
     /// `DEK-Info` of a legacy encrypted key: `AES-256-CBC,<iv hex>`.
     encryption: Option<String>,
-    der: Vec<u8>,
+    pub(crate) der: Vec<u8>,
 }
 
 impl Pem {
     /// The first block of `text`.
-    fn parse(text: &str) -> Option<Self> {
+    pub(crate) fn parse(text: &str) -> Option<Self> {
         let mut lines = text.lines().map(str::trim);
         let label = lines.find_map(|l| {
             l.strip_prefix("-----BEGIN ")
@@ -260,6 +295,38 @@ mod tests {
                 );
             }
         }
+    }
+
+    /// The token request of instance principals (a signed POST) and a request of the session
+    /// (`ST$<token>`), against Oracle's SDK likewise.
+    #[test]
+    fn federation_and_session_signatures_match_oracles_sdk() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden");
+        let golden: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(dir.join("signatures.json")).unwrap())
+                .unwrap();
+        let path = dir.join("test_key.pem");
+        let key = || parse_key(&std::fs::read_to_string(&path).unwrap(), &path, None).unwrap();
+        let post = &golden["posts"][0];
+        let s = |v: &serde_json::Value, k: &str| v[k].as_str().unwrap().to_owned();
+        let (auth, sha) = ApiKey::with_key_id(s(post, "key_id"), key()).authorization_post(
+            &s(post, "target"),
+            &s(post, "date"),
+            &s(post, "content_type"),
+            s(post, "body").as_bytes(),
+        );
+        assert_eq!(sha, s(post, "x_content_sha256"));
+        assert_eq!(auth, s(post, "authorization"));
+        let get = &golden["sessions"][0];
+        assert_eq!(
+            ApiKey::with_key_id(s(get, "key_id"), key()).authorization(
+                &s(get, "method"),
+                &s(get, "target"),
+                &s(get, "host"),
+                &s(get, "date")
+            ),
+            s(get, "authorization")
+        );
     }
 
     #[test]

@@ -21,10 +21,67 @@ pub(crate) fn from_config(cfg: &OracleConfig) -> finops_core::Result<Arc<dyn Sto
     if let Some(dir) = &cfg.path {
         return Ok(Arc::new(LocalStore::new(dir, DIRECTORY_HELP, MISSING_HELP)));
     }
-    if cfg.access_key_id.is_some() || cfg.secret_access_key.is_some() {
-        return secret_key(cfg);
+    match Auth::of(cfg)? {
+        Auth::SecretKey => secret_key(cfg),
+        Auth::ApiKey => native(cfg),
+        Auth::InstancePrincipal => instance(cfg),
     }
-    native(cfg)
+}
+
+/// How Object Storage is reached (`oracle.auth`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Auth {
+    ApiKey,
+    InstancePrincipal,
+    SecretKey,
+}
+
+impl Auth {
+    /// `oracle.auth`, or what the other keys imply.
+    pub(crate) fn of(cfg: &OracleConfig) -> finops_core::Result<Self> {
+        match cfg.auth.as_deref().map(str::to_ascii_lowercase).as_deref() {
+            None if cfg.access_key_id.is_some() || cfg.secret_access_key.is_some() => {
+                Ok(Self::SecretKey)
+            }
+            None | Some("api_key" | "api-key") => Ok(Self::ApiKey),
+            Some("instance_principal" | "instance-principal") => Ok(Self::InstancePrincipal),
+            Some("secret_key" | "secret-key") => Ok(Self::SecretKey),
+            Some(other) => Err(finops_core::Error::ConfigInvalid {
+                message: format!(
+                    "oracle.auth `{other}` is none of api_key (an ~/.oci/config profile), instance_principal (this OCI instance), secret_key (a customer secret key)"
+                ),
+            }),
+        }
+    }
+}
+
+/// The native API as the OCI compute instance finops runs on.
+fn instance(cfg: &OracleConfig) -> finops_core::Result<Arc<dyn Store>> {
+    let metadata = finops_core::env::var("OCI_METADATA_BASE_URL")
+        .unwrap_or_else(|| crate::principal::METADATA.to_owned());
+    let principal = crate::principal::InstancePrincipal::discover(
+        &metadata,
+        cfg.federation_endpoint.as_deref(),
+        cfg.region.as_deref(),
+    )?;
+    let tenancy = cfg
+        .tenancy
+        .clone()
+        .unwrap_or_else(|| principal.tenancy.clone());
+    let region = principal.region.clone();
+    let endpoint = cfg
+        .endpoint
+        .clone()
+        .unwrap_or_else(|| format!("https://objectstorage.{region}.oraclecloud.com"));
+    Ok(Arc::new(crate::native::NativeStore::new(
+        &endpoint,
+        NAMESPACE,
+        &tenancy,
+        &region,
+        crate::native::Auth::Instance(principal),
+        "the instance principal".into(),
+        MISSING_HELP,
+    )?))
 }
 
 /// The native API, signed with the API key of an `~/.oci/config` profile.
@@ -80,7 +137,7 @@ fn native(cfg: &OracleConfig) -> finops_core::Result<Arc<dyn Store>> {
         NAMESPACE,
         tenancy,
         region,
-        key,
+        crate::native::Auth::Key(key),
         format!("profile [{name}] of {}", file.display()),
         MISSING_HELP,
     )?))
