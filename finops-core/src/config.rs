@@ -59,7 +59,7 @@ impl KeySpec {
         format!(
             "{}{}",
             env::PREFIX,
-            self.key.replace('.', "_").to_ascii_uppercase()
+            self.key.replace(['.', '-'], "_").to_ascii_uppercase()
         )
     }
 
@@ -159,7 +159,7 @@ pub const CORE_KEYS: &[KeySpec] = &[
 
 /// Sections written as arrays of tables (`[[budgets]]`, `[[hooks]]`): each entry is checked
 /// by its own type (unknown fields are refused there), read with [`Settings::list`].
-pub const LIST_SECTIONS: &[&str] = &["budgets", "hooks"];
+pub const LIST_SECTIONS: &[&str] = &["budgets", "hooks", "plugins"];
 
 /// Default DuckDB file, relative to the working directory.
 pub const DEFAULT_WAREHOUSE: &str = "finops.duckdb";
@@ -772,6 +772,51 @@ pub fn defaults<T: DeserializeOwned>(keys: &[KeySpec], section: &str) -> T {
     value
         .deserialize()
         .unwrap_or_else(|e| panic!("the declared defaults of [{section}] do not deserialize: {e}"))
+}
+
+/// One array-of-tables section (`[[plugins]]`) of the config file, read before [`Settings`]
+/// exist (the entries decide which keys there are); empty without a file or section. Syntax
+/// and shape errors are reported as [`Settings::load`] reports them.
+pub fn early_list<T: DeserializeOwned>(explicit: Option<&Path>, name: &str) -> Result<Vec<T>> {
+    let Some(path) = find_config_file(explicit)? else {
+        return Ok(Vec::new());
+    };
+    let text = std::fs::read_to_string(&path).map_err(|source| Error::ConfigRead {
+        path: path.clone(),
+        source,
+    })?;
+    let mut table: toml::Table = toml::from_str(&text).map_err(|e| Error::ConfigSyntax {
+        path: path.display().to_string(),
+        src: NamedSource::new(path.display().to_string(), text.clone()),
+        span: e.span().map(Into::into),
+        message: e.message().to_owned(),
+    })?;
+    let Some(value) = table.remove(name) else {
+        return Ok(Vec::new());
+    };
+    let toml::Value::Array(entries) = value else {
+        return Err(Error::ConfigInvalid {
+            message: format!(
+                "`{name}` in {} must be an array of tables ([[{name}]])",
+                path.display()
+            ),
+        });
+    };
+    entries
+        .into_iter()
+        .enumerate()
+        .map(|(i, e)| {
+            e.try_into()
+                .map_err(|err: toml::de::Error| Error::ConfigInvalid {
+                    message: format!(
+                        "[[{name}]] #{} in {}: {}",
+                        i + 1,
+                        path.display(),
+                        err.message()
+                    ),
+                })
+        })
+        .collect()
 }
 
 fn find_config_file(explicit: Option<&Path>) -> Result<Option<PathBuf>> {

@@ -483,6 +483,23 @@ pub enum Error {
         help: String,
     },
 
+    /// A source plugin misbehaved: it crashed, hung, answered something that is not its
+    /// protocol, or delivered what it did not announce. Nothing already loaded changed.
+    ///
+    /// Resolution: follow the help; `finops plugins check <name>` runs its handshake.
+    #[error("plugin `{plugin}` ({call}): {message}")]
+    #[diagnostic(code(finops::plugin), help("{help}"))]
+    Plugin {
+        /// The plugin's name.
+        plugin: String,
+        /// The call (`describe`, `list`, `fetch 2026-10`…).
+        call: String,
+        /// What went wrong.
+        message: String,
+        /// What to do.
+        help: String,
+    },
+
     /// A file-system operation failed.
     ///
     /// Resolution: check the path, free space and permissions.
@@ -667,6 +684,7 @@ impl Error {
             | Self::MissingDataFile { .. }
             | Self::SizeMismatch { .. }
             | Self::Remote { .. }
+            | Self::Plugin { .. }
             | Self::Io { .. } => ExitStatus::Failure,
         }
     }

@@ -7,14 +7,12 @@
 //! HTTP POST (retried on connection errors, 429 and 5xx). A hook that fails is logged as a
 //! warning and never changes the outcome or the exit status of the command that emitted it.
 
-use std::io::{Read, Write};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, SystemTime};
 
 use backon::{BlockingRetryable, ExponentialBuilder};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use wait_timeout::ChildExt;
 
 use crate::error::{Error, Result};
 
@@ -285,98 +283,37 @@ impl Hook {
 }
 
 /// Runs `sh -c cmd` with the event on stdin and `FINOPS_EVENT` set; kills it (and every
-/// process it started) after `timeout`.
-///
-/// The command's output is read by threads that are never waited on past a short grace once
-/// the command has exited or been killed: a command that leaves a process in the background
-/// (`notify … &`) keeps the pipes open, and waiting for them would ignore the timeout and
-/// keep the warehouse locked.
+/// process it started) after `timeout` ([`crate::process::run`]).
 fn run_command(
     cmd: &str,
     kind: EventKind,
     body: &[u8],
     timeout: Duration,
 ) -> std::result::Result<(), String> {
-    use std::os::unix::process::CommandExt;
-    let mut child = Command::new("sh")
-        .arg("-c")
-        .arg(cmd)
-        .env("FINOPS_EVENT", kind.as_str())
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .process_group(0)
-        .spawn()
-        .map_err(|e| format!("cannot start `sh`: {e}"))?;
-    // A command that does not read its input must not block us: write from a thread and
-    // ignore a broken pipe.
-    if let Some(mut stdin) = child.stdin.take() {
-        let body = body.to_vec();
-        std::thread::spawn(move || {
-            let _ = stdin.write_all(&body);
-        });
-    }
-    let read = |pipe: Option<Box<dyn Read + Send>>| {
-        let (tx, rx) = std::sync::mpsc::channel();
-        if let Some(mut p) = pipe {
-            std::thread::spawn(move || {
-                let mut out = Vec::new();
-                let _ = p.read_to_end(&mut out);
-                let _ = tx.send(out);
-            });
-        }
-        rx
-    };
-    let stdout = read(
-        child
-            .stdout
-            .take()
-            .map(|s| Box::new(s) as Box<dyn Read + Send>),
-    );
-    let stderr = read(
-        child
-            .stderr
-            .take()
-            .map(|s| Box::new(s) as Box<dyn Read + Send>),
-    );
-    let status = child
-        .wait_timeout(timeout)
-        .map_err(|e| format!("cannot wait for the command: {e}"))?;
-    let Some(status) = status else {
-        // The whole process group: `sh` and whatever it started.
-        let _ = Command::new("kill")
-            .args(["-KILL", "--", &format!("-{}", child.id())])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status();
-        let _ = child.kill();
-        let _ = child.wait();
-        return Err(format!(
-            "killed after its timeout of {} s",
-            timeout.as_secs()
-        ));
-    };
-    let grace = Duration::from_millis(200);
-    let stdout = stdout.recv_timeout(grace).unwrap_or_default();
-    let stdout = String::from_utf8_lossy(&stdout);
+    let done = crate::process::run(
+        Command::new("sh")
+            .arg("-c")
+            .arg(cmd)
+            .env("FINOPS_EVENT", kind.as_str()),
+        body,
+        timeout,
+    )
+    .map_err(|f| match f {
+        crate::process::Failure::Start(why) => format!("cannot start `sh`: {why}"),
+        timeout @ crate::process::Failure::Timeout(_) => timeout.to_string(),
+    })?;
+    let stdout = String::from_utf8_lossy(&done.stdout);
     if !stdout.trim().is_empty() {
         tracing::debug!("hook output: {}", stdout.trim());
     }
-    if status.success() {
+    if done.status.success() {
         Ok(())
     } else {
-        let stderr = stderr.recv_timeout(grace).unwrap_or_default();
-        let stderr = String::from_utf8_lossy(&stderr);
-        let tail: String = stderr
-            .trim()
-            .chars()
-            .rev()
-            .take(500)
-            .collect::<Vec<_>>()
-            .into_iter()
-            .rev()
-            .collect();
-        Err(format!("exited with {status}: {tail}"))
+        Err(format!(
+            "exited with {}: {}",
+            done.status,
+            crate::process::tail(&done.stderr, 500)
+        ))
     }
 }
 

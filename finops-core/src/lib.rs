@@ -20,6 +20,7 @@ pub mod notifications;
 pub mod output;
 pub mod period;
 pub mod precision;
+pub mod process;
 pub mod raw_columns;
 pub mod read;
 pub mod redacted;
