@@ -60,6 +60,10 @@ pub(crate) enum Command {
     /// Inspect the configuration
     #[command(subcommand)]
     Config(ConfigCommand),
+    /// Source plugins: programs named finops-plugin-<name> on PATH or [[plugins]] in
+    /// finops.toml, each run as `finops <name> import|list-exports|show-state`
+    #[command(subcommand)]
+    Plugins(PluginsCommand),
     /// Print a shell completion script: `finops completions bash > /etc/bash_completion.d/finops`
     #[command(
         after_help = "Examples:\n  finops completions bash > ~/.local/share/bash-completion/completions/finops\n  finops completions zsh > \"${fpath[1]}/_finops\"\n  finops completions fish > ~/.config/fish/completions/finops.fish\n  finops completions powershell >> $PROFILE"
@@ -103,4 +107,15 @@ pub(crate) enum FocusCommand {
 pub(crate) enum ConfigCommand {
     /// Print every setting with its value and where it came from (secrets masked)
     Show,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum PluginsCommand {
+    /// Every plugin found: where, its version and protocol, and whether it answered
+    List,
+    /// Run a plugin's handshake (describe) and listing (list) and explain any problem
+    Check {
+        /// The plugin's name
+        name: String,
+    },
 }

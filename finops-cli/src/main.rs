@@ -19,44 +19,61 @@ use serde_json::json;
 
 use crate::cli::{Cli, Command, ConfigCommand, FocusCommand, GlobalArgs};
 
-/// The whole command line: core's commands and every vendor's, vendors listed first.
+/// The whole command line: core's commands and every vendor's, vendors listed first; any
+/// other subcommand may be a plugin's (`allow_external_subcommands`).
 fn command() -> clap::Command {
     let version: &'static str = Box::leak(registry::version().into_boxed_str());
     let mut order = registry::VENDORS.len();
-    let mut cmd = Cli::command().version(version).mut_subcommands(|sub| {
-        order += 1;
-        sub.display_order(order)
-    });
+    let mut cmd = Cli::command()
+        .version(version)
+        .allow_external_subcommands(true)
+        .mut_subcommands(|sub| {
+            order += 1;
+            sub.display_order(order)
+        });
     for (i, sub) in registry::commands().into_iter().enumerate() {
         cmd = cmd.subcommand(sub.display_order(i));
     }
     cmd
 }
 
-/// What to run: one of core's commands, or a vendor's.
+/// What to run: one of core's commands, or a vendor's (built in, or a plugin).
 enum What {
     Core(Command),
     Vendor(&'static registry::VendorEntry, clap::ArgMatches),
+    Plugin(&'static finops_plugin::PluginVendor, clap::ArgMatches),
 }
 
 fn main() -> ExitCode {
     let matches = command().get_matches();
-    let parsed = GlobalArgs::from_arg_matches(&matches).and_then(|global| {
-        let what = match matches.subcommand() {
-            Some((name, sub)) if registry::find(name).is_some() => {
-                What::Vendor(registry::find(name).expect("just found"), sub.clone())
-            }
-            _ => What::Core(Cli::from_arg_matches(&matches)?.command),
-        };
-        Ok((global, what))
-    });
-    let (global, what) = match parsed {
-        Ok(p) => p,
+    let mut global = match GlobalArgs::from_arg_matches(&matches) {
+        Ok(g) => g,
         Err(e) => e.exit(),
     };
     install_miette_hook();
+    let what = match matches.subcommand() {
+        Some((name, sub)) if registry::find(name).is_some() => Ok(What::Vendor(
+            registry::find(name).expect("just found"),
+            sub.clone(),
+        )),
+        Some((name, _))
+            if !Cli::command()
+                .get_subcommands()
+                .any(|c| c.get_name() == name) =>
+        {
+            // The global flags after a plugin's name are known once its command is.
+            plugin_command(&global, name).map(|(what, g)| {
+                global = g;
+                what
+            })
+        }
+        _ => match Cli::from_arg_matches(&matches) {
+            Ok(cli) => Ok(What::Core(cli.command)),
+            Err(e) => e.exit(),
+        },
+    };
     output::init_logging(global.quiet, global.verbose);
-    match run(&global, what) {
+    match what.and_then(|what| run(&global, what)) {
         Ok(status) => status.into(),
         Err(report) => {
             let status = report
@@ -69,6 +86,32 @@ fn main() -> ExitCode {
             status.into()
         }
     }
+}
+
+/// `finops <name> …` for a name that is no command of finops's: a plugin's, found and asked
+/// who it is, its command line parsed as a vendor's (with the global flags it holds).
+fn plugin_command(global: &GlobalArgs, name: &str) -> miette::Result<(What, GlobalArgs)> {
+    let (plugins, _) = registry::plugins(global.config.as_deref())?;
+    let Some(plugin) = plugins.into_iter().find(|p| p.name == name) else {
+        return Err(finops_core::Error::InvalidArguments {
+            message: format!("`{name}` is neither a finops command nor a plugin"),
+            help: format!(
+                "`finops --help` lists the commands; `finops plugins list` the plugins found (an executable finops-plugin-{name} on PATH, or a [[plugins]] entry named {name} in finops.toml)"
+            ),
+        }
+        .into());
+    };
+    let describe = finops_plugin::describe(&plugin)?;
+    let vendor = finops_plugin::PluginVendor::new(plugin, describe);
+    let matches = command()
+        .subcommand(finops_core::vendor_commands::command(vendor))
+        .get_matches();
+    let sub = matches
+        .subcommand_matches(name)
+        .expect("the plugin's subcommand")
+        .clone();
+    let global = GlobalArgs::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+    Ok((What::Plugin(vendor, sub), global))
 }
 
 /// Graphical reports on a terminal, narratable plain text otherwise (cron logs).
@@ -108,11 +151,31 @@ fn run(global: &GlobalArgs, what: What) -> miette::Result<ExitStatus> {
         What::Vendor(v, _) if v.vendor.is_none() => return Err(registry::unavailable(v).into()),
         _ => {}
     }
-    let mut settings = Settings::load(
-        global.config.as_deref(),
-        registry::config_keys(),
-        &registry::foreign_sections(),
-    )?;
+    let (plugins, plugin_problems) = registry::plugins(global.config.as_deref())?;
+    let mut keys = registry::config_keys();
+    let mut foreign = registry::foreign_sections();
+    let described: Vec<&'static finops_plugin::PluginVendor> = match &what {
+        What::Plugin(p, _) => vec![*p],
+        // These show every plugin's keys (secrets masked) and check them.
+        What::Core(Command::Config(_) | Command::Plugins(_)) => plugins
+            .iter()
+            .filter_map(|p| {
+                let d = finops_plugin::describe(p).ok()?;
+                Some(finops_plugin::PluginVendor::new(p.clone(), d))
+            })
+            .collect(),
+        _ => Vec::new(),
+    };
+    for p in &described {
+        keys.extend(finops_core::vendor::Vendor::keys(*p));
+    }
+    let names: Vec<&'static str> = plugins
+        .iter()
+        .filter(|p| !described.iter().any(|d| d.plugin.name == p.name))
+        .map(|p| &*Box::leak(p.name.clone().into_boxed_str()))
+        .collect();
+    foreign.extend(names);
+    let mut settings = Settings::load(global.config.as_deref(), keys, &foreign)?;
     let mut flags = Vec::new();
     if let Some(w) = &global.warehouse {
         flags.push(("warehouse.path", FlagValue::Str(w.display().to_string())));
@@ -169,11 +232,17 @@ fn run(global: &GlobalArgs, what: What) -> miette::Result<ExitStatus> {
                 vendor, &matches, &mut ctx,
             ))
         }
+        What::Plugin(vendor, matches) => runtime()?.block_on(finops_core::vendor_commands::run(
+            vendor, &matches, &mut ctx,
+        )),
+        What::Core(Command::Plugins(cmd)) => {
+            commands::plugins::run(&cmd, &ctx, &plugins, &plugin_problems, &described)
+        }
         What::Core(Command::Report(cmd)) => {
             finops_report::run_report(cmd, &ctx, file_format.as_deref())
         }
         What::Core(Command::Budgets(cmd)) => finops_report::run_budgets(cmd, &ctx),
-        What::Core(Command::Config(ConfigCommand::Show)) => config_show(&ctx),
+        What::Core(Command::Config(ConfigCommand::Show)) => config_show(&ctx, &described),
         What::Core(Command::Focus(cmd)) => {
             commands::focus::run(cmd, &mut ctx, file_format.as_deref())
         }
@@ -196,8 +265,16 @@ fn runtime() -> miette::Result<tokio::runtime::Runtime> {
         })
 }
 
-fn config_show(ctx: &Context) -> miette::Result<ExitStatus> {
-    let problems = registry::check_config(&ctx.settings);
+fn config_show(
+    ctx: &Context,
+    plugins: &[&'static finops_plugin::PluginVendor],
+) -> miette::Result<ExitStatus> {
+    let mut problems = registry::check_config(&ctx.settings);
+    for p in plugins {
+        if let Err(e) = finops_core::vendor::Vendor::check_config(*p, &ctx.settings) {
+            problems.push(e);
+        }
+    }
     let shown = ctx.settings.show();
     let budgets: Vec<serde_json::Value> = ctx.settings.list("budgets")?;
     let budgets: Vec<&str> = budgets

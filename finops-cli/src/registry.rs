@@ -156,6 +156,37 @@ pub(crate) fn check_config(settings: &Settings) -> Vec<Error> {
     problems
 }
 
+/// Names a plugin cannot take: finops's own commands and every vendor, built in or not.
+pub(crate) fn reserved_names() -> Vec<&'static str> {
+    let core = [
+        "focus",
+        "report",
+        "budgets",
+        "config",
+        "plugins",
+        "completions",
+        "man",
+        "help",
+    ];
+    core.into_iter()
+        .chain(VENDORS.iter().map(|v| v.name))
+        .collect()
+}
+
+/// The plugins found ([[plugins]] of the config file, then `finops-plugin-*` on `PATH`), and
+/// the entries that cannot be plugins.
+pub(crate) fn plugins(
+    config: Option<&std::path::Path>,
+) -> finops_core::Result<(Vec<finops_plugin::Plugin>, Vec<Error>)> {
+    let entries: Vec<finops_plugin::PluginEntry> =
+        finops_core::config::early_list(config, "plugins")?;
+    Ok(finops_plugin::discover(
+        &entries,
+        std::env::var_os("PATH").as_deref(),
+        &reserved_names(),
+    ))
+}
+
 /// `finops 0.1.0 (+aws -azure -gcp -oracle)`.
 pub(crate) fn version() -> String {
     let features: Vec<String> = VENDORS

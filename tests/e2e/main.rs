@@ -24,4 +24,5 @@ mod dbt;
 mod dirty;
 mod harness;
 mod hostile;
+mod plugins;
 mod reports;

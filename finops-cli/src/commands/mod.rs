@@ -1,3 +1,4 @@
 //! Vendor-neutral commands.
 
 pub(crate) mod focus;
+pub(crate) mod plugins;
