@@ -103,19 +103,34 @@ pub struct KeyDecl {
 }
 
 /// The form of a plugin's data files.
-#[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq)]
+#[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]
 pub struct Format {
-    /// `focus`: FOCUS 1.0 to 1.3 columns, upgraded by core.
+    /// `focus`: FOCUS 1.0 to 1.3 columns, upgraded by core; `raw`: any columns, turned into
+    /// FOCUS by `mapping`.
     pub data: DataKind,
     /// `csv` (optionally gzip) or `parquet`.
     pub files: FileFormat,
+    /// For `raw`: the FOCUS mapping, in the form of the built-in ones (docs/plugins.md).
+    #[serde(default)]
+    pub mapping: Option<MappingFile>,
+}
+
+/// A FOCUS mapping a plugin ships: a SQL file over the view `finops_period`.
+#[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct MappingFile {
+    /// Its file name, for messages.
+    pub name: String,
+    /// Its text.
+    pub sql: String,
 }
 
 impl std::fmt::Display for Format {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let data = match self.data {
             DataKind::Focus => "FOCUS",
+            DataKind::Raw => "raw rows mapped to FOCUS",
         };
         let files = match self.files {
             FileFormat::Csv => "CSV",
@@ -131,6 +146,8 @@ impl std::fmt::Display for Format {
 pub enum DataKind {
     /// FOCUS columns (any version 1.0 to 1.3).
     Focus,
+    /// Any columns, with a mapping to FOCUS.
+    Raw,
 }
 
 /// How the files are written.
@@ -241,7 +258,7 @@ mod tests {
         assert_eq!(d.format.to_string(), "FOCUS in Parquet files");
         assert!(
             serde_json::from_str::<Describe>(
-                r#"{"name": "a", "version": "1", "format": {"data": "raw", "files": "csv"}}"#
+                r#"{"name": "a", "version": "1", "format": {"data": "xml", "files": "csv"}}"#
             )
             .is_err(),
             "an unknown data kind is refused"

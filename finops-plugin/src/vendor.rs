@@ -18,7 +18,9 @@ use finops_core::vendor::{
 use finops_core::{Context, Period};
 
 use crate::discover::Plugin;
-use crate::protocol::{self, Describe, FileFormat, PROTOCOL, Request};
+use finops_core::focus::mapping::{FocusSql, Mapping};
+
+use crate::protocol::{self, DataKind, Describe, FileFormat, MappingFile, PROTOCOL, Request};
 use crate::runner::{call, error};
 
 /// A plugin that answered `describe`.
@@ -78,7 +80,50 @@ pub fn describe(plugin: &Plugin) -> finops_core::Result<Describe> {
             ));
         }
     }
+    match (d.format.data, &d.format.mapping) {
+        (DataKind::Raw, None) => {
+            return Err(error(
+                plugin,
+                "describe",
+                "its format is raw but it gives no mapping".into(),
+                "a raw plugin ships its FOCUS mapping: \"mapping\": {\"name\": \"x.sql\", \"sql\": \"…\"} (docs/plugins.md)",
+            ));
+        }
+        (DataKind::Focus, Some(_)) => {
+            return Err(error(
+                plugin,
+                "describe",
+                "its format is focus but it gives a mapping".into(),
+                "a mapping is for \"data\": \"raw\"; FOCUS files are upgraded by finops",
+            ));
+        }
+        (DataKind::Raw, Some(m)) => {
+            let mapping = leak_mapping(m);
+            let why = mapping.check().err().or_else(|| {
+                (!mapping.lookups().is_empty()).then(|| {
+                    "it declares lookups, which a plugin's mapping cannot have yet (join a VALUES list instead)".to_owned()
+                })
+            });
+            if let Some(why) = why {
+                return Err(error(
+                    plugin,
+                    "describe",
+                    format!("its mapping {}: {why}", m.name),
+                    "a mapping declares `-- inputs:` (one `--   name  TYPE` per line) and ends in the SELECT over finops_period (docs/plugins.md)",
+                ));
+            }
+        }
+        (DataKind::Focus, None) => {}
+    }
     Ok(d)
+}
+
+/// A plugin's mapping as core takes it (its text leaked: it lives for the process).
+fn leak_mapping(m: &MappingFile) -> Mapping {
+    Mapping {
+        name: leak(m.name.clone()),
+        sql: leak(m.sql.clone()),
+    }
 }
 
 impl PluginVendor {
@@ -258,6 +303,7 @@ impl Vendor for PluginVendor {
                     },
                     plugin: self.plugin.clone(),
                     files: self.describe.format.files,
+                    mapping: self.describe.format.mapping.as_ref().map(leak_mapping),
                     config: config.clone(),
                     secrets: secrets.clone(),
                     periods,
@@ -285,6 +331,8 @@ struct PluginExport {
     key: ExportKey,
     plugin: Plugin,
     files: FileFormat,
+    /// For raw data: its mapping.
+    mapping: Option<Mapping>,
     config: serde_json::Map<String, serde_json::Value>,
     secrets: Vec<String>,
     periods: BTreeMap<Period, protocol::ListedPeriod>,
@@ -303,7 +351,10 @@ impl Export for PluginExport {
     }
 
     fn cost_expression(&self) -> Option<String> {
-        Some("sum(\"BilledCost\")".to_owned())
+        // Raw rows' cost column is the mapping's business.
+        self.mapping
+            .is_none()
+            .then(|| "sum(\"BilledCost\")".to_owned())
     }
 
     fn deliveries(&self) -> BoxFuture<'_, miette::Result<Vec<Delivery>>> {
@@ -358,11 +409,11 @@ impl Export for PluginExport {
             .map_err(|e| miette::miette!("plugin call: {e}"))??;
             let files = check_files(&self.plugin, &what, dir, &fetched)?;
             let bytes = fetched.files.iter().map(|f| f.size).sum();
-            let raw = match self.files {
-                FileFormat::Parquet => {
-                    read::parquet_select(&files, &read::describe_parquet(&files)?, false)
+            let raw = match (self.files, &self.mapping) {
+                (FileFormat::Parquet, m) => {
+                    read::parquet_select(&files, &read::describe_parquet(&files)?, m.is_some())
                 }
-                FileFormat::Csv => {
+                (FileFormat::Csv, None) => {
                     let (headers, from) = read::csv_union_relation(&files)?;
                     let columns: Vec<ReadColumn> = headers
                         .iter()
@@ -378,27 +429,80 @@ impl Export for PluginExport {
                         .collect();
                     read::select_columns(&from, FileKind::Csv, &columns)
                 }
+                (FileFormat::Csv, Some(mapping)) => {
+                    // Raw columns snake-cased, typed as the mapping declares its inputs (money
+                    // exact, timestamps loose), the rest text.
+                    let (headers, from) = read::csv_union_relation(&files)?;
+                    let names =
+                        finops_core::naming::snake_case_all(headers.iter().map(String::as_str));
+                    let inputs = mapping.inputs();
+                    let columns: Vec<ReadColumn> = headers
+                        .iter()
+                        .zip(names)
+                        .map(|(h, name)| {
+                            let ty = inputs
+                                .iter()
+                                .find(|i| i.name == name)
+                                .map(|i| i.ty.to_ascii_uppercase())
+                                .unwrap_or_default();
+                            ReadColumn {
+                                target: if ty.starts_with("DECIMAL") {
+                                    ColumnType::Decimal
+                                } else if ty.starts_with("TIMESTAMP") || ty == "DATE" {
+                                    ColumnType::LooseTimestamp
+                                } else {
+                                    ColumnType::Text
+                                },
+                                delivered: h.clone(),
+                                delivered_type: "VARCHAR".into(),
+                                name,
+                            }
+                        })
+                        .collect();
+                    read::select_columns(&from, FileKind::Csv, &columns)
+                }
             };
             let described = read::visible_columns(&raw.sql)?;
             let names: Vec<&str> = described.iter().map(|(n, _)| n.as_str()).collect();
-            let missing: Vec<&str> = ["BilledCost", "ChargePeriodStart", "BillingCurrency"]
-                .into_iter()
-                .filter(|c| !names.iter().any(|n| n.eq_ignore_ascii_case(c)))
-                .collect();
-            if !missing.is_empty() {
-                return Err(error(
-                    &self.plugin,
-                    &what,
-                    format!("its files are not FOCUS, as its `describe` says: no {} column", missing.join(", ")),
-                    "a plugin of format focus delivers FOCUS columns (1.0 to 1.3); nothing of this period was loaded",
-                )
-                .into());
-            }
+            let focus = if let Some(mapping) = self.mapping {
+                let inputs = mapping.inputs();
+                if !inputs.iter().any(|i| names.contains(&i.name.as_str())) {
+                    return Err(error(
+                        &self.plugin,
+                        &what,
+                        format!(
+                            "its files hold none of the inputs of its mapping {} ({}…); they have {}",
+                            mapping.name,
+                            inputs.iter().take(3).map(|i| i.name.as_str()).collect::<Vec<_>>().join(", "),
+                            finops_core::error::found_list(&names.iter().map(|n| (*n).to_owned()).collect::<Vec<_>>())
+                        ),
+                        "a raw plugin's columns, snake-cased, are its mapping's inputs; nothing of this period was loaded",
+                    )
+                    .into());
+                }
+                FocusSql::mapping(mapping)
+            } else {
+                let missing: Vec<&str> = ["BilledCost", "ChargePeriodStart", "BillingCurrency"]
+                    .into_iter()
+                    .filter(|c| !names.iter().any(|n| n.eq_ignore_ascii_case(c)))
+                    .collect();
+                if !missing.is_empty() {
+                    return Err(error(
+                        &self.plugin,
+                        &what,
+                        format!(
+                            "its files are not FOCUS, as its `describe` says: no {} column",
+                            missing.join(", ")
+                        ),
+                        "a plugin of format focus delivers FOCUS columns (1.0 to 1.3); nothing of this period was loaded",
+                    )
+                    .into());
+                }
+                FocusSql::select(finops_core::focus::upgrade::upgrade_select(&described, &[]))
+            };
             let raw_columns = raw.columns();
             Ok(Staged {
-                focus: Some(finops_core::focus::mapping::FocusSql::select(
-                    finops_core::focus::upgrade::upgrade_select(&described, &[]),
-                )),
+                focus: Some(focus),
                 select_sql: raw.sql,
                 bytes,
                 roundings: raw.roundings,

@@ -622,7 +622,7 @@ fn every_fixture_runs() {
 /// Each proven defect names a test that exists, and the rules the other tests allow beyond
 /// the contradictions are in the list.
 #[test]
-fn validator_defects_are_proven() {
+pub(crate) fn validator_defects_are_proven() {
     let sources: String = files_under(&repo_root().join("tests/e2e"))
         .into_iter()
         .filter(|(rel, _)| rel.to_ascii_lowercase().ends_with(".rs"))

@@ -255,3 +255,93 @@ print(n)
     );
     let _ = Value::Null;
 }
+
+#[test]
+fn a_shell_plugin_maps_csv_invoices_to_focus() {
+    let venv = require_venv!();
+    let sb = Sandbox::new();
+    let plugin = repo_root().join("examples/plugins/csv-invoice");
+    let data = sb.dir.path().join("invoices");
+    copy_tree(&plugin.join("data"), &data);
+    let path = data.display().to_string();
+    let env_path = format!("{}:/usr/bin:/bin", plugin.display());
+    let env = [("PATH", env_path.as_str())];
+    let args = ["csv-invoice", "import", "--path", &path];
+    let run = sb.finops_with(&args, &env);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(
+        run.stdout.contains("2 period(s), loaded 2, failed 0"),
+        "{run:?}"
+    );
+    let total = |sb: &Sandbox| {
+        sb.query(
+            &venv,
+            "SELECT strftime(x_billing_period, '%Y-%m') AS p, count(*) AS n, CAST(sum(BilledCost) AS VARCHAR) AS b, \
+             count(*) FILTER (WHERE ChargeCategory = 'Credit') AS credits, any_value(ProviderName) AS provider \
+             FROM focus.cost_and_usage WHERE x_source = 'csv-invoice/invoices' GROUP BY 1 ORDER BY 1",
+        )
+    };
+    let got = total(&sb);
+    assert_eq!(got.len(), 2, "{got:?}");
+    assert_eq!(got[0]["n"], json!(3));
+    assert_eq!(scaled(got[0]["b"].as_str().unwrap()), scaled("575.03475"));
+    assert_eq!(got[1]["n"], json!(4));
+    assert_eq!(scaled(got[1]["b"].as_str().unwrap()), scaled("551.249875"));
+    assert_eq!(got[1]["credits"], json!(1));
+    assert_eq!(got[0]["provider"], json!("Northwind Reseller"));
+    let again = sb.finops_with(&args, &env);
+    assert!(again.stdout.contains("loaded 0, failed 0"), "{again:?}");
+    // February re-issued with a corrected line: February alone is replaced.
+    let feb = data.join("invoice-2024-02.csv");
+    let text = std::fs::read_to_string(&feb)
+        .unwrap()
+        .replace("-20,-20.00", "-25,-25.00");
+    std::fs::write(&feb, text).unwrap();
+    let run = sb.finops_with(&args, &env);
+    assert!(
+        run.stdout.contains("2 period(s), loaded 1, failed 0"),
+        "{run:?}"
+    );
+    let after = total(&sb);
+    assert_eq!(after[0], got[0]);
+    assert_eq!(
+        scaled(after[1]["b"].as_str().unwrap()),
+        scaled("546.249875")
+    );
+    let check = sb.finops(&["focus", "validate"]);
+    assert_eq!(check.code, 0, "{check:?}");
+    // focus-validator fails only its proven defects on the mapped rows.
+    if let Some(fv) = crate::harness::fv_venv() {
+        let out = sb.dir.path().join("export");
+        let run = sb.finops(&[
+            "focus",
+            "export",
+            "--version",
+            "1.2",
+            "--format",
+            "parquet",
+            "--out",
+            &out.display().to_string(),
+            "--period",
+            "2024-02",
+        ]);
+        assert_eq!(run.code, 0, "{run:?}");
+        let v = crate::harness::focus_validator(&fv, &out.join("focus-1.2-2024-02.parquet"));
+        let defects: std::collections::BTreeSet<String> = crate::conformance::validator_defects()
+            .into_iter()
+            .map(|[r, ..]| r)
+            .collect();
+        let ours: Vec<&String> = v.failed.iter().filter(|r| !defects.contains(*r)).collect();
+        assert!(
+            ours.is_empty(),
+            "focus-validator: {ours:?} ({:?})",
+            v.counts
+        );
+    }
+    sb.import_path(&repo_root().join("examples/aws-cur"), "finops-sample");
+    let report = sb.finops_with(&["report", "costs", "--by", "provider"], &env);
+    assert!(
+        report.stdout.contains("Northwind Reseller") && report.stdout.contains("EUR"),
+        "{report:?}"
+    );
+}

@@ -64,6 +64,32 @@ impl Mapping {
             .collect()
     }
 
+    /// Whether the header and statements are well formed, for a mapping that is not part of
+    /// the program (a plugin's): every input has a name and a type, and there is a `SELECT`.
+    pub fn check(&self) -> std::result::Result<(), String> {
+        for line in self.block("inputs") {
+            let Some((name, ty)) = line.split_once(char::is_whitespace) else {
+                return Err(format!("input `{line}` has no type (`--   name  TYPE`)"));
+            };
+            if name.is_empty() || ty.trim().is_empty() {
+                return Err(format!("input `{line}` has no type (`--   name  TYPE`)"));
+            }
+        }
+        if self.block("inputs").is_empty() {
+            return Err(
+                "it declares no inputs (`-- inputs:` then one `--   name  TYPE` per line)".into(),
+            );
+        }
+        let has_sql = self.sql.lines().any(|l| {
+            let t = l.trim();
+            !t.is_empty() && !t.starts_with("--")
+        });
+        if !has_sql {
+            return Err("it holds no SELECT".into());
+        }
+        Ok(())
+    }
+
     /// The declared lookup tables: (table name, file the vendor loads it from).
     pub fn lookups(&self) -> Vec<(String, String)> {
         self.block("lookups")
@@ -564,5 +590,39 @@ mod tests {
             .install(&conn, "r", &["kind".into()])
             .unwrap_err();
         assert!(err.to_string().contains("`names` was not given"), "{err}");
+    }
+}
+
+#[cfg(test)]
+mod check_tests {
+    use super::Mapping;
+
+    #[test]
+    fn a_foreign_mapping_is_checked_without_panicking() {
+        let ok = Mapping {
+            name: "x.sql",
+            sql: "-- inputs:\n--   amount  DECIMAL(38, 18)\nSELECT amount AS BilledCost FROM finops_period",
+        };
+        assert_eq!(ok.check(), Ok(()));
+        let untyped = Mapping {
+            name: "x.sql",
+            sql: "-- inputs:\n--   amount\nSELECT 1",
+        };
+        assert!(
+            untyped
+                .check()
+                .unwrap_err()
+                .contains("`amount` has no type")
+        );
+        let none = Mapping {
+            name: "x.sql",
+            sql: "SELECT 1",
+        };
+        assert!(none.check().unwrap_err().contains("declares no inputs"));
+        let no_select = Mapping {
+            name: "x.sql",
+            sql: "-- inputs:\n--   a  VARCHAR\n",
+        };
+        assert!(no_select.check().unwrap_err().contains("no SELECT"));
     }
 }
