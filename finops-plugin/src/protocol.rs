@@ -114,6 +114,9 @@ pub struct Format {
     /// For `raw`: the FOCUS mapping, in the form of the built-in ones (docs/plugins.md).
     #[serde(default)]
     pub mapping: Option<MappingFile>,
+    /// For `raw`: the raw column (`snake_case`) whose sum is a period's cost in the load state.
+    #[serde(default)]
+    pub cost_column: Option<String>,
 }
 
 /// A FOCUS mapping a plugin ships: a SQL file over the view `finops_period`.

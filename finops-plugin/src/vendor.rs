@@ -304,6 +304,7 @@ impl Vendor for PluginVendor {
                     plugin: self.plugin.clone(),
                     files: self.describe.format.files,
                     mapping: self.describe.format.mapping.as_ref().map(leak_mapping),
+                    cost_column: self.describe.format.cost_column.clone(),
                     config: config.clone(),
                     secrets: secrets.clone(),
                     periods,
@@ -333,6 +334,8 @@ struct PluginExport {
     files: FileFormat,
     /// For raw data: its mapping.
     mapping: Option<Mapping>,
+    /// For raw data: the column summed as a period's cost.
+    cost_column: Option<String>,
     config: serde_json::Map<String, serde_json::Value>,
     secrets: Vec<String>,
     periods: BTreeMap<Period, protocol::ListedPeriod>,
@@ -351,10 +354,11 @@ impl Export for PluginExport {
     }
 
     fn cost_expression(&self) -> Option<String> {
-        // Raw rows' cost column is the mapping's business.
-        self.mapping
-            .is_none()
-            .then(|| "sum(\"BilledCost\")".to_owned())
+        match (&self.mapping, &self.cost_column) {
+            (None, _) => Some("sum(\"BilledCost\")".to_owned()),
+            (Some(_), Some(c)) => Some(format!("sum({})", finops_core::naming::quote_ident(c))),
+            (Some(_), None) => None,
+        }
     }
 
     fn deliveries(&self) -> BoxFuture<'_, miette::Result<Vec<Delivery>>> {
@@ -582,6 +586,11 @@ fn check_files(
                 f.path, f.sha256
             )));
         }
+        // A compressed file must be whole: a truncated one would load as a short month.
+        if f.path.to_ascii_lowercase().ends_with(".gz") {
+            read::verify_gzip(&path, &f.path)?;
+        }
+        finops_core::fault::point("download");
         out.push(path);
     }
     Ok(out)

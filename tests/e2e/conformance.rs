@@ -182,6 +182,30 @@ const FIXTURES: &[Fixture] = &[
         reissue: &["--revision", "1"],
         months: ["Reports/2024/01/", "Reports/2024/02/"],
     },
+    Fixture {
+        name: "source plugin focus-folder (FOCUS csv.gz, two parts)",
+        vendor: "focus-folder",
+        exports: &[Export {
+            script: "plugingen.py",
+            name: "acme",
+            args: &[],
+            purchases_only: false,
+        }],
+        reissue: &["--seed", "2"],
+        months: ["2024-01", "2024-02"],
+    },
+    Fixture {
+        name: "source plugin csv-invoice (raw CSV and its own mapping)",
+        vendor: "csv-invoice",
+        exports: &[Export {
+            script: "invoicegen.py",
+            name: "invoices",
+            args: &[],
+            purchases_only: false,
+        }],
+        reissue: &["--seed", "2"],
+        months: ["invoice-2024-01", "invoice-2024-02"],
+    },
 ];
 
 /// The fault points, in the order an import reaches them.
@@ -367,8 +391,7 @@ fn data_file(tree: &Path, month: &str) -> PathBuf {
 }
 
 fn import(sb: &Sandbox, fx: &Fixture, tree: &Path) -> crate::harness::Run {
-    let path = tree.join("exports").display().to_string();
-    sb.finops(&[fx.vendor, "import", "--path", &path])
+    import_with(sb, fx, tree, &[])
 }
 
 fn import_with(
@@ -378,7 +401,14 @@ fn import_with(
     env: &[(&str, &str)],
 ) -> crate::harness::Run {
     let path = tree.join("exports").display().to_string();
-    sb.finops_with(&[fx.vendor, "import", "--path", &path], env)
+    // A source plugin of examples/plugins is found on PATH.
+    let plugin = repo_root().join("examples/plugins").join(fx.vendor);
+    let search = format!("{}:/usr/bin:/bin", plugin.display());
+    let mut env = env.to_vec();
+    if plugin.is_dir() {
+        env.push(("PATH", search.as_str()));
+    }
+    sb.finops_with(&[fx.vendor, "import", "--path", &path], &env)
 }
 
 /// A sandbox with `tree` imported (asserted to succeed).
@@ -604,6 +634,8 @@ conformance! {
     gcp_detailed_json => 5,
     gcp_focus_export => 6,
     oracle_focus_reports => 7,
+    plugin_focus_folder => 8,
+    plugin_csv_invoice => 9,
 }
 
 /// A fixture added to [`FIXTURES`] needs its line in `conformance!` above: this fails until
@@ -622,7 +654,7 @@ fn every_fixture_runs() {
 /// Each proven defect names a test that exists, and the rules the other tests allow beyond
 /// the contradictions are in the list.
 #[test]
-pub(crate) fn validator_defects_are_proven() {
+fn validator_defects_are_proven() {
     let sources: String = files_under(&repo_root().join("tests/e2e"))
         .into_iter()
         .filter(|(rel, _)| rel.to_ascii_lowercase().ends_with(".rs"))
