@@ -38,6 +38,12 @@ pub(crate) fn mask(text: &str, secrets: &[String]) -> String {
     out
 }
 
+/// Where a plugin runs: finops's own working directory, so that a relative path in its
+/// settings (`--path data`) means what the user meant.
+pub(crate) fn working_dir() -> std::path::PathBuf {
+    std::env::current_dir().unwrap_or_else(|_| std::env::temp_dir())
+}
+
 /// Sends `request` (`call` names it in errors) and reads the reply as `T`; `cwd` is the
 /// directory the plugin runs in; `secrets` are masked in what it says.
 pub(crate) fn call<T: DeserializeOwned>(

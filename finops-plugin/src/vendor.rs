@@ -47,7 +47,7 @@ pub fn describe(plugin: &Plugin) -> finops_core::Result<Describe> {
         plugin,
         "describe",
         &Request::Describe { protocol: PROTOCOL },
-        &std::env::temp_dir(),
+        &crate::runner::working_dir(),
         &[],
     )?;
     if d.name != plugin.name {
@@ -246,7 +246,7 @@ impl Vendor for PluginVendor {
                     &plugin,
                     "list",
                     &request,
-                    &std::env::temp_dir(),
+                    &crate::runner::working_dir(),
                     &list_secrets,
                 )
             })
@@ -404,7 +404,7 @@ impl Export for PluginExport {
                 dir: dir.display().to_string(),
             };
             let secrets = self.secrets.clone();
-            let cwd = dir.to_owned();
+            let cwd = crate::runner::working_dir();
             let call_name = what.clone();
             let fetched: protocol::Fetch = tokio::task::spawn_blocking(move || {
                 call(&plugin, &call_name, &request, &cwd, &secrets)

@@ -68,6 +68,24 @@ fn gzip(path: &Path, text: &str) {
     w.finish().unwrap();
 }
 
+/// The FOCUS reports' months in `got` ([`sums`]) have the rows and exact cost of the
+/// generator's totals `t0`.
+fn assert_months(got: &[Value], t0: &Value) {
+    for month in ["2024-01", "2024-02"] {
+        let row = got
+            .iter()
+            .find(|r| r["x"] == json!("oracle/focus-reports") && r["p"] == json!(month))
+            .unwrap_or_else(|| panic!("no {month} in {got:?}"));
+        let want = &t0["periods"][month];
+        assert_eq!(row["n"], want["rows"], "{month}");
+        assert_eq!(
+            scaled(row["billed"].as_str().unwrap()),
+            scaled(want["cost_stored"].as_str().unwrap()),
+            "{month}"
+        );
+    }
+}
+
 #[test]
 fn the_real_cost_report_and_focus_reports_load_exactly() {
     let venv = require_venv!();
@@ -257,18 +275,7 @@ fn reports_are_read_from_object_storage_through_its_s3_api() {
     let run = sb.finops_with(&args, &env);
     assert_eq!(run.code, 0, "{run:?}");
     let got = sums(&sb, &venv);
-    for month in ["2024-01", "2024-02"] {
-        let row = got
-            .iter()
-            .find(|r| r["x"] == json!("oracle/focus-reports") && r["p"] == json!(month))
-            .unwrap();
-        let want = &t0["periods"][month];
-        assert_eq!(row["n"], want["rows"], "{month}");
-        assert_eq!(
-            scaled(row["billed"].as_str().unwrap()),
-            scaled(want["cost_stored"].as_str().unwrap())
-        );
-    }
+    assert_months(&got, &t0);
     assert!(
         got.iter().any(|r| r["x"] == json!("oracle/cost-reports")),
         "{got:?}"
@@ -413,18 +420,7 @@ print(len(page.data.objects), bool(page.data.next_start_with), len(body) > 0)
     let run = sb.finops_with(&args, &env);
     assert_eq!(run.code, 0, "{run:?}");
     let got = sums(&sb, &venv);
-    for month in ["2024-01", "2024-02"] {
-        let row = got
-            .iter()
-            .find(|r| r["x"] == json!("oracle/focus-reports") && r["p"] == json!(month))
-            .unwrap();
-        let want = &t0["periods"][month];
-        assert_eq!(row["n"], want["rows"], "{month}");
-        assert_eq!(
-            scaled(row["billed"].as_str().unwrap()),
-            scaled(want["cost_stored"].as_str().unwrap())
-        );
-    }
+    assert_months(&got, &t0);
     let cost = got
         .iter()
         .find(|r| r["x"] == json!("oracle/cost-reports"))
@@ -540,15 +536,7 @@ print(signer.region, signer.tenancy_id == sys.argv[3], len(page.data.objects))
     assert_eq!(run.code, 0, "{run:?}");
     let got = sums(&sb, &venv);
     assert_eq!(got.len(), 2, "{got:?}");
-    for month in ["2024-01", "2024-02"] {
-        let row = got.iter().find(|r| r["p"] == json!(month)).unwrap();
-        let want = &t0["periods"][month];
-        assert_eq!(row["n"], want["rows"], "{month}");
-        assert_eq!(
-            scaled(row["billed"].as_str().unwrap()),
-            scaled(want["cost_stored"].as_str().unwrap())
-        );
-    }
+    assert_months(&got, &t0);
     let requests: Vec<_> = server.requests().into_iter().skip(before).collect();
     assert!(requests.iter().all(|r| r.2 == 200), "{requests:?}");
     assert_eq!(

@@ -22,6 +22,31 @@ fn path_with_plugin() -> String {
     format!("{}:/usr/bin:/bin", example().display())
 }
 
+/// Runs the example plugin `name` through describe, list and every fetch with `config`,
+/// validating each message against the protocol's JSON Schemas; returns how many.
+fn validate_messages(venv: &Path, name: &str, config: &Value) -> u32 {
+    let exe = repo_root()
+        .join("examples/plugins")
+        .join(name)
+        .join(format!("finops-plugin-{name}"));
+    python(
+        venv,
+        "validating a plugin's messages",
+        &[
+            repo_root()
+                .join("tests/e2e/plugins/validate.py")
+                .display()
+                .to_string(),
+            repo_root().join("docs/plugins").display().to_string(),
+            config.to_string(),
+            exe.display().to_string(),
+        ],
+    )
+    .trim()
+    .parse()
+    .unwrap()
+}
+
 /// The exact sum of `BilledCost` in the CSV files under `dir`, by Python's `Decimal`.
 fn decimal_sum(venv: &Path, dir: &Path) -> String {
     let script = r"
@@ -51,7 +76,8 @@ fn a_plugin_on_path_imports_like_a_vendor() {
     assert_eq!(run.code, 0, "{run:?}");
     assert!(run.stdout.contains("focus-folder  0.1.0    1"), "{run:?}");
 
-    let args = ["focus-folder", "import", "--path", &path];
+    // A relative path means what it means to the user: the plugin runs in finops's directory.
+    let args = ["focus-folder", "import", "--path", "saas"];
     let run = sb.finops_with(&args, &env);
     assert_eq!(run.code, 0, "{run:?}");
     assert!(
@@ -105,6 +131,10 @@ fn a_plugin_on_path_imports_like_a_vendor() {
         text.contains("Acme Observability") && text.contains("Amazon Web Services"),
         "{text}"
     );
+    assert_eq!(
+        validate_messages(&venv, "focus-folder", &json!({"path": path})),
+        8
+    );
     let run = sb.finops_with(&["plugins", "check", "focus-folder"], &env);
     assert_ne!(run.code, 0, "no path configured: {run:?}");
     assert!(
@@ -116,12 +146,12 @@ fn a_plugin_on_path_imports_like_a_vendor() {
 /// The `[[plugins]]` entry of the rogue plugin, its section and a secret.
 const SECRET: &str = "s3cr3t-plugin-token";
 
-fn rogue_config(sb: &Sandbox, data: &Path) {
+fn rogue_config(sb: &Sandbox, data: &Path, python: &str) {
     let script = repo_root().join("tests/e2e/plugins/rogue.py");
     std::fs::write(
         sb.dir.path().join("finops.toml"),
         format!(
-            "[[plugins]]\nname = \"rogue\"\ncommand = [\"python3\", \"{}\"]\nenv = [\"ROGUE_MODE\", \"ROGUE_LOG\"]\ntimeout = 3\n\n[rogue]\npath = \"{}\"\ntoken = \"{SECRET}\"\n",
+            "[[plugins]]\nname = \"rogue\"\ncommand = [\"{python}\", \"{}\"]\nenv = [\"ROGUE_MODE\", \"ROGUE_LOG\"]\ntimeout = 3\n\n[rogue]\npath = \"{}\"\ntoken = \"{SECRET}\"\n",
             script.display(),
             data.display()
         ),
@@ -135,7 +165,7 @@ fn a_misbehaving_plugin_changes_nothing_and_says_what_it_did() {
     let sb = Sandbox::new();
     let data = sb.dir.path().join("saas");
     copy_tree(&example().join("data"), &data);
-    rogue_config(&sb, &data);
+    rogue_config(&sb, &data, "python3");
     let log = sb.dir.path().join("messages.jsonl");
     let log_s = log.display().to_string();
     let run = sb.finops_with(
@@ -253,7 +283,6 @@ print(n)
             .contains("`aws` is one of finops's own commands or vendors"),
         "{run:?}"
     );
-    let _ = Value::Null;
 }
 
 #[test]
@@ -267,6 +296,10 @@ fn a_shell_plugin_maps_csv_invoices_to_focus() {
     let env_path = format!("{}:/usr/bin:/bin", plugin.display());
     let env = [("PATH", env_path.as_str())];
     let args = ["csv-invoice", "import", "--path", &path];
+    assert_eq!(
+        validate_messages(&venv, "csv-invoice", &json!({"path": path})),
+        8
+    );
     let run = sb.finops_with(&args, &env);
     assert_eq!(run.code, 0, "{run:?}");
     assert!(
@@ -312,31 +345,7 @@ fn a_shell_plugin_maps_csv_invoices_to_focus() {
     assert_eq!(check.code, 0, "{check:?}");
     // focus-validator fails only its proven defects on the mapped rows.
     if let Some(fv) = crate::harness::fv_venv() {
-        let out = sb.dir.path().join("export");
-        let run = sb.finops(&[
-            "focus",
-            "export",
-            "--version",
-            "1.2",
-            "--format",
-            "parquet",
-            "--out",
-            &out.display().to_string(),
-            "--period",
-            "2024-02",
-        ]);
-        assert_eq!(run.code, 0, "{run:?}");
-        let v = crate::harness::focus_validator(&fv, &out.join("focus-1.2-2024-02.parquet"));
-        let defects: std::collections::BTreeSet<String> = crate::conformance::validator_defects()
-            .into_iter()
-            .map(|[r, ..]| r)
-            .collect();
-        let ours: Vec<&String> = v.failed.iter().filter(|r| !defects.contains(*r)).collect();
-        assert!(
-            ours.is_empty(),
-            "focus-validator: {ours:?} ({:?})",
-            v.counts
-        );
+        crate::conformance::assert_validator_defects_only(&sb, &fv, "2024-02", "csv-invoice");
     }
     sb.import_path(&repo_root().join("examples/aws-cur"), "finops-sample");
     let report = sb.finops_with(&["report", "costs", "--by", "provider"], &env);
@@ -344,4 +353,26 @@ fn a_shell_plugin_maps_csv_invoices_to_focus() {
         report.stdout.contains("Northwind Reseller") && report.stdout.contains("EUR"),
         "{report:?}"
     );
+}
+
+#[test]
+fn a_plugin_may_deliver_focus_as_parquet() {
+    let venv = require_venv!();
+    let sb = Sandbox::new();
+    let data = sb.dir.path().join("saas");
+    copy_tree(&example().join("data"), &data);
+    // The test venv's Python, which has duckdb to write Parquet.
+    rogue_config(&sb, &data, &venv.join("bin/python").display().to_string());
+    let run = sb.finops_with(&["rogue", "import"], &[("ROGUE_MODE", "parquet")]);
+    assert_eq!(run.code, 0, "{run:?}");
+    let got = sums(&sb, &venv);
+    assert_eq!(got.len(), 2, "{got:?}");
+    assert_eq!(got[0]["n"], json!(30));
+    let total: i128 = got
+        .iter()
+        .map(|r| scaled(r["billed"].as_str().unwrap()))
+        .sum();
+    assert_eq!(total, scaled(&decimal_sum(&venv, &data)));
+    let check = sb.finops(&["focus", "validate"]);
+    assert_eq!(check.code, 0, "{check:?}");
 }

@@ -14,6 +14,8 @@ the protocol's JSON Schemas (docs/plugins/).
   notfocus   fetch delivers a CSV without FOCUS columns
   env        list fails, naming every environment variable it sees
   secret     list prints its token on stderr and in its error
+  parquet    not a fault: describe says Parquet and fetch writes each CSV as Parquet (with
+             the duckdb module of the test venv's Python)
 """
 
 import importlib.machinery
@@ -77,6 +79,18 @@ def main():
     if call == "describe":
         reply["name"] = "rogue"
         reply["keys"].append({"name": "token", "doc": "an API token", "secret": True})
+        if MODE == "parquet":
+            reply["format"]["files"] = "parquet"
+    if call == "fetch" and MODE == "parquet":
+        import duckdb
+        for f in reply["files"]:
+            staged = os.path.join(request["dir"], f["path"])
+            target = staged + ".parquet"
+            duckdb.sql(f"COPY (SELECT * FROM read_csv('{staged}')) TO '{target}' (FORMAT parquet)")
+            os.remove(staged)
+            import hashlib
+            data = open(target, "rb").read()
+            f["path"], f["size"], f["sha256"] = os.path.basename(target), len(data), hashlib.sha256(data).hexdigest()
     if MODE == "protocol2":
         reply["protocol"] = 2
     if call == "list" and MODE == "duplicate":
