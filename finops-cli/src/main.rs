@@ -242,7 +242,9 @@ fn run(global: &GlobalArgs, what: What) -> miette::Result<ExitStatus> {
             finops_report::run_report(cmd, &ctx, file_format.as_deref())
         }
         What::Core(Command::Budgets(cmd)) => finops_report::run_budgets(cmd, &ctx),
-        What::Core(Command::Config(ConfigCommand::Show)) => config_show(&ctx, &described),
+        What::Core(Command::Config(ConfigCommand::Show)) => {
+            config_show(&ctx, &described, plugin_problems)
+        }
         What::Core(Command::Focus(cmd)) => {
             commands::focus::run(cmd, &mut ctx, file_format.as_deref())
         }
@@ -268,8 +270,10 @@ fn runtime() -> miette::Result<tokio::runtime::Runtime> {
 fn config_show(
     ctx: &Context,
     plugins: &[&'static finops_plugin::PluginVendor],
+    plugin_problems: Vec<finops_core::Error>,
 ) -> miette::Result<ExitStatus> {
     let mut problems = registry::check_config(&ctx.settings);
+    problems.extend(plugin_problems);
     for p in plugins {
         if let Err(e) = finops_core::vendor::Vendor::check_config(*p, &ctx.settings) {
             problems.push(e);

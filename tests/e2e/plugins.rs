@@ -277,12 +277,14 @@ print(n)
         "[[plugins]]\nname = \"aws\"\ncommand = [\"true\"]\n",
     )
     .unwrap();
-    let run = sb.finops(&["plugins", "list"]);
-    assert!(
-        run.stderr
-            .contains("`aws` is one of finops's own commands or vendors"),
-        "{run:?}"
-    );
+    for cmd in [&["plugins", "list"][..], &["config", "show"]] {
+        let run = sb.finops(cmd);
+        assert!(
+            run.stderr
+                .contains("`aws` is one of finops's own commands or vendors"),
+            "{cmd:?}: {run:?}"
+        );
+    }
 }
 
 #[test]
