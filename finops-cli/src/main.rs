@@ -92,11 +92,21 @@ fn main() -> ExitCode {
 /// who it is, its command line parsed as a vendor's (with the global flags it holds).
 fn plugin_command(global: &GlobalArgs, name: &str) -> miette::Result<(What, GlobalArgs)> {
     let (plugins, _) = registry::plugins(global.config.as_deref())?;
+    let known: Vec<String> = command()
+        .get_subcommands()
+        .map(|c| c.get_name().to_owned())
+        .chain(plugins.iter().map(|p| p.name.clone()))
+        .collect();
     let Some(plugin) = plugins.into_iter().find(|p| p.name == name) else {
+        let close = known
+            .iter()
+            .filter(|k| strsim::levenshtein(k, name) <= 2)
+            .min_by_key(|k| strsim::levenshtein(k, name));
         return Err(finops_core::Error::InvalidArguments {
             message: format!("`{name}` is neither a finops command nor a plugin"),
             help: format!(
-                "`finops --help` lists the commands; `finops plugins list` the plugins found (an executable finops-plugin-{name} on PATH, or a [[plugins]] entry named {name} in finops.toml)"
+                "{}`finops --help` lists the commands; `finops plugins list` the plugins found (an executable finops-plugin-{name} on PATH, or a [[plugins]] entry named {name} in finops.toml)",
+                close.map(|c| format!("did you mean `{c}`? ")).unwrap_or_default()
             ),
         }
         .into());

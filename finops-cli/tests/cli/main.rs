@@ -397,6 +397,15 @@ fn unknown_subcommand_is_a_usage_error() {
     let dir = tempfile::tempdir().unwrap();
     let run = finops(dir.path(), &[], &["imprt"]);
     assert_eq!(run.code, 2, "{run:?}");
+    assert!(
+        run.stderr
+            .contains("`imprt` is neither a finops command nor a plugin"),
+        "{run:?}"
+    );
+    // A typo of a command still gets the command suggested.
+    let run = finops(dir.path(), &[], &["reprot", "costs"]);
+    assert_eq!(run.code, 2, "{run:?}");
+    assert!(run.stderr.contains("did you mean `report`?"), "{run:?}");
 }
 
 /// Issue #17: shell completions and the man page, generated from the clap definition.
