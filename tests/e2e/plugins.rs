@@ -12,6 +12,14 @@ use serde_json::{Value, json};
 use crate::harness::{Sandbox, copy_tree, load_sums as sums, python, repo_root, scaled};
 use crate::require_venv;
 
+/// A sandbox holding a copy of the example plugin's data in `saas/`.
+fn with_saas_data() -> (Sandbox, std::path::PathBuf) {
+    let sb = Sandbox::new();
+    let data = sb.dir.path().join("saas");
+    copy_tree(&example().join("data"), &data);
+    (sb, data)
+}
+
 /// The example plugin's folder (its executable is on `PATH` there).
 fn example() -> std::path::PathBuf {
     repo_root().join("examples/plugins/focus-folder")
@@ -66,9 +74,7 @@ print(sum((Decimal(r['BilledCost']) for p in sorted(glob.glob(sys.argv[1] + '/**
 #[test]
 fn a_plugin_on_path_imports_like_a_vendor() {
     let venv = require_venv!();
-    let sb = Sandbox::new();
-    let data = sb.dir.path().join("saas");
-    copy_tree(&example().join("data"), &data);
+    let (sb, data) = with_saas_data();
     let path = data.display().to_string();
     let env = [("PATH", path_with_plugin())];
     let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
@@ -162,9 +168,7 @@ fn rogue_config(sb: &Sandbox, data: &Path, python: &str) {
 #[test]
 fn a_misbehaving_plugin_changes_nothing_and_says_what_it_did() {
     let venv = require_venv!();
-    let sb = Sandbox::new();
-    let data = sb.dir.path().join("saas");
-    copy_tree(&example().join("data"), &data);
+    let (sb, data) = with_saas_data();
     rogue_config(&sb, &data, "python3");
     let log = sb.dir.path().join("messages.jsonl");
     let log_s = log.display().to_string();
@@ -360,9 +364,7 @@ fn a_shell_plugin_maps_csv_invoices_to_focus() {
 #[test]
 fn a_plugin_may_deliver_focus_as_parquet() {
     let venv = require_venv!();
-    let sb = Sandbox::new();
-    let data = sb.dir.path().join("saas");
-    copy_tree(&example().join("data"), &data);
+    let (sb, data) = with_saas_data();
     // The test venv's Python, which has duckdb to write Parquet.
     rogue_config(&sb, &data, &venv.join("bin/python").display().to_string());
     let run = sb.finops_with(&["rogue", "import"], &[("ROGUE_MODE", "parquet")]);
