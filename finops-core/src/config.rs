@@ -615,9 +615,18 @@ impl Settings {
     }
 
     fn unknown_key(&self, key: &str, origin: &str) -> Error {
+        let section = key.split_once('.').map(|(s, _)| s);
+        let unknown_section =
+            section.is_some_and(|sec| !self.specs.iter().any(|s| s.section() == sec));
         let suggestion = self
             .specs
             .iter()
+            // A key of an unknown section is another section's only when the sections
+            // themselves are alike (`[aws_]`), not `[focus-folder]` for `focus.version`.
+            .filter(|s| {
+                !unknown_section
+                    || section.is_some_and(|sec| strsim::jaro_winkler(sec, s.section()) > 0.9)
+            })
             .map(|s| (strsim::jaro_winkler(key, s.key), s.key))
             .filter(|(score, _)| *score > 0.8)
             .max_by(|a, b| a.0.total_cmp(&b.0))
@@ -626,6 +635,7 @@ impl Settings {
             key: key.to_owned(),
             origin: format!("`{origin}`"),
             suggestion,
+            unknown_section,
         }
     }
 
@@ -1007,8 +1017,20 @@ mod tests {
         let path = write(dir.path(), "[nope]\nx = 1\n");
         assert!(matches!(
             Settings::load_with_env(Some(&path), specs(), &[], Vec::new()),
-            Err(Error::UnknownConfigKey { .. })
+            Err(Error::UnknownConfigKey {
+                unknown_section: true,
+                ..
+            })
         ));
+        // A plugin's section while the plugin is not found: no other section's key suggested,
+        // and the help says where plugins are found.
+        let path = write(dir.path(), "[demo-plugin]\nbucket = 1\n");
+        let err = Settings::load_with_env(Some(&path), specs(), &[], Vec::new())
+            .err()
+            .unwrap();
+        let help = miette::Diagnostic::help(&err).unwrap().to_string();
+        assert!(help.contains("finops-plugin-demo-plugin on PATH"), "{help}");
+        assert!(!help.contains("did you mean"), "{help}");
         let path = write(dir.path(), "[azure]\nanything = 1\n");
         Settings::load_with_env(Some(&path), specs(), &["azure"], Vec::new()).unwrap();
     }

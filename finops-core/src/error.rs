@@ -55,7 +55,7 @@ pub enum Error {
     ///
     /// Resolution: correct the key (the help names the closest valid one) or remove it.
     #[error("unknown config key `{key}` in {origin}")]
-    #[diagnostic(code(finops::config::unknown_key), help("{}", unknown_key_help(suggestion.as_deref())))]
+    #[diagnostic(code(finops::config::unknown_key), help("{}", unknown_key_help(key, suggestion.as_deref(), *unknown_section)))]
     UnknownConfigKey {
         /// The key as written (`aws.bukcet`).
         key: String,
@@ -63,6 +63,9 @@ pub enum Error {
         origin: String,
         /// The closest valid key, if any is close.
         suggestion: Option<String>,
+        /// No vendor or plugin has the key's section (`[acme]` while the plugin acme is not
+        /// found).
+        unknown_section: bool,
     },
 
     /// A config value has the wrong type or form.
@@ -602,9 +605,15 @@ pub fn found_list(found: &[String]) -> String {
     list.join(", ")
 }
 
-fn unknown_key_help(suggestion: Option<&str>) -> String {
+fn unknown_key_help(key: &str, suggestion: Option<&str>, unknown_section: bool) -> String {
     match suggestion {
         Some(s) => format!("did you mean `{s}`? `finops config show` lists every valid key"),
+        None if unknown_section => {
+            let section = key.split('.').next().unwrap_or(key);
+            format!(
+                "no vendor of this build and no plugin is named `{section}`; a plugin's section needs the plugin: an executable finops-plugin-{section} on PATH (cron's PATH is short) or a [[plugins]] entry with its absolute path; `finops plugins list` shows what is found"
+            )
+        }
         None => "`finops config show` lists every valid key".to_owned(),
     }
 }

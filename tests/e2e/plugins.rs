@@ -147,6 +147,27 @@ fn a_plugin_on_path_imports_like_a_vendor() {
         run.stderr.contains("focus-folder.path is not set"),
         "{run:?}"
     );
+    // Its section in finops.toml: checked with it; without it (cron's short PATH), every
+    // command says why the section is unknown.
+    std::fs::write(
+        sb.dir.path().join("finops.toml"),
+        "[focus-folder]\npath = \"saas\"\n",
+    )
+    .unwrap();
+    let run = sb.finops_with(&["plugins", "check", "focus-folder"], &env);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(
+        run.stdout
+            .contains("acme (focus): 2 period(s), 2023-11 to 2023-12"),
+        "{run:?}"
+    );
+    let run = sb.finops(&["report", "costs"]);
+    assert_eq!(run.code, 2, "{run:?}");
+    assert!(
+        run.stderr
+            .contains("finops-plugin-focus-folder on PATH (cron's PATH is short)"),
+        "{run:?}"
+    );
 }
 
 /// The `[[plugins]]` entry of the rogue plugin, its section and a secret.
