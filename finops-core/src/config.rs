@@ -770,6 +770,27 @@ fn defaults_dict<'a>(specs: impl IntoIterator<Item = &'a KeySpec>) -> Dict {
         .unwrap_or_default()
 }
 
+/// `<vendor>.concurrency`, which every vendor that downloads declares alike: files downloaded
+/// at once, 4 by default, set by the `--concurrency` flag core gives `import`.
+pub const fn concurrency_key(key: &'static str) -> KeySpec {
+    KeySpec {
+        key,
+        kind: Kind::Int,
+        default: Some("4"),
+        flag: Some("--concurrency"),
+        value_name: None,
+        alias: None,
+        doc: "files downloaded at once",
+    }
+}
+
+/// The spec of `key` among a vendor's `keys` (a programming error if it is not declared).
+pub fn spec_of(keys: &'static [KeySpec], key: &str) -> &'static KeySpec {
+    keys.iter()
+        .find(|s| s.key == key)
+        .unwrap_or_else(|| panic!("undeclared key {key}"))
+}
+
 /// The section `section` with every key at its declared default (its [`KeySpec::default`]):
 /// what a section's `Default` is, so that the struct, `config show` and the README cannot
 /// disagree about a default. A key without a default is unset (`None`).

@@ -98,22 +98,12 @@ pub const KEYS: &[KeySpec] = &[
         alias: None,
         doc: "session token for static credentials",
     },
-    KeySpec {
-        key: "aws.concurrency",
-        kind: Kind::Int,
-        default: Some("4"),
-        flag: Some("--concurrency"),
-        value_name: None,
-        alias: None,
-        doc: "files downloaded at once",
-    },
+    finops_core::config::concurrency_key("aws.concurrency"),
 ];
 
 /// The spec of one key (a programming error if it is not declared).
 pub(crate) fn spec(key: &str) -> &'static KeySpec {
-    KEYS.iter()
-        .find(|s| s.key == key)
-        .unwrap_or_else(|| panic!("undeclared aws key {key}"))
+    finops_core::config::spec_of(KEYS, key)
 }
 
 /// `[aws]`.

@@ -125,15 +125,7 @@ pub const KEYS: &[KeySpec] = &[
         alias: None,
         doc: "authenticate with the Azure CLI's login (az login)",
     },
-    KeySpec {
-        key: "azure.concurrency",
-        kind: Kind::Int,
-        default: Some("4"),
-        flag: Some("--concurrency"),
-        value_name: None,
-        alias: None,
-        doc: "files downloaded at once",
-    },
+    finops_core::config::concurrency_key("azure.concurrency"),
 ];
 
 /// `[azure]`.

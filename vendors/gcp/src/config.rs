@@ -77,15 +77,7 @@ pub const KEYS: &[KeySpec] = &[
         alias: None,
         doc: "service-account key file (JSON); default: application default credentials (GOOGLE_APPLICATION_CREDENTIALS, gcloud auth application-default login, or the GCE/GKE metadata server)",
     },
-    KeySpec {
-        key: "gcp.concurrency",
-        kind: Kind::Int,
-        default: Some("4"),
-        flag: Some("--concurrency"),
-        value_name: None,
-        alias: None,
-        doc: "files downloaded at once",
-    },
+    finops_core::config::concurrency_key("gcp.concurrency"),
 ];
 
 /// `[gcp]`.

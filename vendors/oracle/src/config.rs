@@ -114,15 +114,7 @@ pub const KEYS: &[KeySpec] = &[
         alias: None,
         doc: "customer secret key: its secret",
     },
-    KeySpec {
-        key: "oracle.concurrency",
-        kind: Kind::Int,
-        default: Some("4"),
-        flag: Some("--concurrency"),
-        value_name: None,
-        alias: None,
-        doc: "files downloaded at once",
-    },
+    finops_core::config::concurrency_key("oracle.concurrency"),
 ];
 
 /// `[oracle]`.
@@ -166,7 +158,7 @@ impl Default for OracleConfig {
 
 /// The spec of `key`.
 pub(crate) fn spec(key: &str) -> &'static KeySpec {
-    KEYS.iter().find(|k| k.key == key).expect("declared key")
+    finops_core::config::spec_of(KEYS, key)
 }
 
 #[cfg(test)]
