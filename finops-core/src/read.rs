@@ -296,7 +296,11 @@ pub fn csv_header(path: &Path) -> Result<Vec<String>> {
 /// `read_csv`; groups in other orders are joined `UNION ALL BY NAME`. Every file must have
 /// each of `columns` exactly once and no other column.
 pub fn csv_relation(files: &[PathBuf], columns: &[String]) -> Result<String> {
-    relation_of(files, columns, false)
+    let headers = files
+        .iter()
+        .map(|f| csv_header(f))
+        .collect::<Result<Vec<_>>>()?;
+    relation_of(files, &headers, columns, false)
 }
 
 /// The columns of CSV files whose headers drift (a column added in later files, another
@@ -305,30 +309,32 @@ pub fn csv_relation(files: &[PathBuf], columns: &[String]) -> Result<String> {
 /// lacking a column reads it as NULL. A column twice in one header (after trimming) is still
 /// an error.
 pub fn csv_union_relation(files: &[PathBuf]) -> Result<(Vec<String>, String)> {
+    // Drifting headers also drift in spacing (`Cost ` in one file, `Cost` in the next): one
+    // column.
+    let headers: Vec<Vec<String>> = files
+        .iter()
+        .map(|f| Ok(csv_header(f)?.iter().map(|h| h.trim().to_owned()).collect()))
+        .collect::<Result<_>>()?;
     let mut columns: Vec<String> = Vec::new();
-    for file in files {
-        for h in csv_header(file)? {
-            let h = h.trim();
-            if !columns.iter().any(|c| c == h) {
-                columns.push(h.to_owned());
-            }
+    for h in headers.iter().flatten() {
+        if !columns.contains(h) {
+            columns.push(h.clone());
         }
     }
-    let relation = relation_of(files, &columns, true)?;
+    let relation = relation_of(files, &headers, &columns, true)?;
     Ok((columns, relation))
 }
 
-fn relation_of(files: &[PathBuf], columns: &[String], drift: bool) -> Result<String> {
+/// The relation over `files`, whose headers are `headers`; with `drift`, a file may lack
+/// some of `columns`.
+fn relation_of(
+    files: &[PathBuf],
+    headers: &[Vec<String>],
+    columns: &[String],
+    drift: bool,
+) -> Result<String> {
     let mut groups: Vec<(Vec<usize>, Vec<PathBuf>)> = Vec::new();
-    for file in files {
-        let header = csv_header(file)?;
-        // Drifting headers also drift in spacing (`Cost ` in one file, `Cost` in the next):
-        // one column.
-        let header: Vec<String> = if drift {
-            header.iter().map(|h| h.trim().to_owned()).collect()
-        } else {
-            header
-        };
+    for (file, header) in files.iter().zip(headers) {
         let problem = |problem: String| Error::CsvHeader {
             file: file.display().to_string(),
             problem,
