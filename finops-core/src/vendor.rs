@@ -90,6 +90,26 @@ impl std::fmt::Debug for Delivery {
 }
 
 impl Delivery {
+    /// A delivery known by its files alone, without a manifest of the export's own
+    /// ([`Delivery::detail`] empty): `(key, size)` per file.
+    pub fn of_files(
+        period: Period,
+        version_id: String,
+        files: impl IntoIterator<Item = (String, Option<u64>)>,
+        status: DeliveryStatus,
+    ) -> Self {
+        Self {
+            period,
+            version_id,
+            files: files
+                .into_iter()
+                .map(|(key, size)| DeliveryFile { key, size })
+                .collect(),
+            status,
+            detail: Arc::new(()),
+        }
+    }
+
     /// Total size of the data files that have a known size.
     pub fn bytes(&self) -> u64 {
         self.files.iter().filter_map(|f| f.size).sum()
@@ -132,6 +152,28 @@ pub struct Staged {
     /// Parquet file is read alone to name the one that is damaged
     /// ([`crate::read::name_corrupt_parquet`]).
     pub files: Vec<std::path::PathBuf>,
+}
+
+impl Staged {
+    /// The rows `raw` reads from `files` (`bytes` of them), with their FOCUS mapping; no row
+    /// count is announced ([`Staged::expected_rows`]).
+    pub fn of_raw(
+        raw: crate::read::RawSelect,
+        focus: Option<crate::focus::mapping::FocusSql>,
+        bytes: u64,
+        files: Vec<std::path::PathBuf>,
+    ) -> Self {
+        let columns = raw.columns();
+        Self {
+            select_sql: raw.sql,
+            focus,
+            bytes,
+            roundings: raw.roundings,
+            columns,
+            expected_rows: None,
+            files,
+        }
+    }
 }
 
 /// One export of a vendor, as core sees it.

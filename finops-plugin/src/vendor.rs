@@ -5,16 +5,13 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 use finops_core::config::{KeySpec, Kind, Settings};
 use finops_core::naming::TableRef;
 use finops_core::output::Ui;
 use finops_core::read::{self, ColumnType, FileKind, ReadColumn};
 use finops_core::state::ExportKey;
-use finops_core::vendor::{
-    BoxFuture, Delivery, DeliveryFile, DeliveryStatus, Export, Staged, Vendor,
-};
+use finops_core::vendor::{BoxFuture, Delivery, DeliveryStatus, Export, Staged, Vendor};
 use finops_core::{Context, Period};
 
 use crate::discover::Plugin;
@@ -365,19 +362,13 @@ impl Export for PluginExport {
         let out = self
             .periods
             .iter()
-            .map(|(period, p)| Delivery {
-                period: *period,
-                version_id: p.version.clone(),
-                files: p
-                    .files
-                    .iter()
-                    .map(|f| DeliveryFile {
-                        key: f.name.clone(),
-                        size: f.size,
-                    })
-                    .collect(),
-                status: DeliveryStatus::Ready,
-                detail: Arc::new(()),
+            .map(|(period, p)| {
+                Delivery::of_files(
+                    *period,
+                    p.version.clone(),
+                    p.files.iter().map(|f| (f.name.clone(), f.size)),
+                    DeliveryStatus::Ready,
+                )
             })
             .collect();
         Box::pin(async move { Ok(out) })
@@ -504,16 +495,7 @@ impl Export for PluginExport {
                 }
                 FocusSql::select(finops_core::focus::upgrade::upgrade_select(&described, &[]))
             };
-            let raw_columns = raw.columns();
-            Ok(Staged {
-                focus: Some(focus),
-                select_sql: raw.sql,
-                bytes,
-                roundings: raw.roundings,
-                columns: raw_columns,
-                expected_rows: None,
-                files,
-            })
+            Ok(Staged::of_raw(raw, Some(focus), bytes, files))
         })
     }
 }

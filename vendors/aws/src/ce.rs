@@ -309,16 +309,7 @@ impl CostExplorerQuery {
         let columns: Vec<(String, ColumnType)> =
             COLUMNS.iter().map(|(n, t)| ((*n).to_owned(), *t)).collect();
         let raw = read::csv_select(std::slice::from_ref(&path), &columns, false)?;
-        let raw_columns = raw.columns();
-        Ok(Staged {
-            select_sql: raw.sql,
-            focus: None,
-            bytes,
-            roundings: raw.roundings,
-            columns: raw_columns,
-            expected_rows: None,
-            files: vec![path],
-        })
+        Ok(Staged::of_raw(raw, None, bytes, vec![path]))
     }
 }
 

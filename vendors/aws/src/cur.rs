@@ -225,15 +225,11 @@ impl CurReport {
                 (raw, tags)
             }
         };
-        let raw_columns = raw.columns();
-        Ok(Staged {
-            select_sql: raw.sql,
-            focus: Some(crate::focus::cur1(&tags)),
+        Ok(Staged::of_raw(
+            raw,
+            Some(crate::focus::cur1(&tags)),
             bytes,
-            roundings: raw.roundings,
-            columns: raw_columns,
-            expected_rows: None,
             files,
-        })
+        ))
     }
 }

@@ -365,16 +365,12 @@ impl DataExport {
             read::csv_select(&files, &columns, rename)?
         };
         let columns: Vec<(String, String)> = finops_core::read::visible_columns(&raw.sql)?;
-        let raw_columns = raw.columns();
-        Ok(Staged {
-            focus: Some(self.focus(&columns)),
-            select_sql: raw.sql,
+        Ok(Staged::of_raw(
+            raw,
+            Some(self.focus(&columns)),
             bytes,
-            roundings: raw.roundings,
-            columns: raw_columns,
-            expected_rows: None,
             files,
-        })
+        ))
     }
 }
 

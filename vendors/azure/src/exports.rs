@@ -465,15 +465,9 @@ impl CostExport {
                 purchases_only: self.purchases_only,
             }),
         });
-        let raw_columns = raw.columns();
         Ok(Staged {
-            select_sql: raw.sql,
-            focus,
-            bytes,
-            roundings: raw.roundings,
-            columns: raw_columns,
             expected_rows: manifest.data_row_count,
-            files,
+            ..Staged::of_raw(raw, focus, bytes, files)
         })
     }
 }

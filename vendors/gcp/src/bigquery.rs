@@ -538,17 +538,16 @@ impl Export for TableExport {
                     );
                     continue;
                 };
-                deliveries.push(Delivery {
+                deliveries.push(Delivery::of_files(
                     period,
-                    version_id: format!(
+                    format!(
                         "rows={};export_time={}",
                         m["n"].as_str().unwrap_or("?"),
                         m["t"].as_str().unwrap_or("?")
                     ),
-                    files: Vec::new(),
-                    status: DeliveryStatus::Ready,
-                    detail: Arc::new(()),
-                });
+                    [],
+                    DeliveryStatus::Ready,
+                ));
             }
             Ok(deliveries)
         })

@@ -12,7 +12,7 @@ use finops_core::Period;
 use finops_core::naming::{TableRef, export_table_name, quote_literal};
 use finops_core::output::Ui;
 use finops_core::state::ExportKey;
-use finops_core::vendor::{BoxFuture, Delivery, DeliveryFile, DeliveryStatus, Export, Staged};
+use finops_core::vendor::{BoxFuture, Delivery, DeliveryStatus, Export, Staged};
 
 use crate::schema::{self, Column, FILE_COLUMN, Schema};
 use crate::store::{FileMeta, Source};
@@ -269,19 +269,12 @@ impl Export for BillingExport {
                     },
                     None => DeliveryStatus::Ready,
                 };
-                Delivery {
-                    period: *period,
-                    version_id: fingerprint(month),
-                    files: month
-                        .iter()
-                        .map(|(k, m)| DeliveryFile {
-                            key: k.clone(),
-                            size: Some(m.size),
-                        })
-                        .collect(),
+                Delivery::of_files(
+                    *period,
+                    fingerprint(month),
+                    month.iter().map(|(k, m)| (k.clone(), Some(m.size))),
                     status,
-                    detail: Arc::new(()),
-                }
+                )
             })
             .collect();
         Box::pin(async move { Ok(out) })

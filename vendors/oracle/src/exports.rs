@@ -16,7 +16,7 @@ use finops_core::output::Ui;
 use finops_core::read::{self, ColumnType, FileKind, ReadColumn};
 use finops_core::state::ExportKey;
 use finops_core::store::Store;
-use finops_core::vendor::{BoxFuture, Delivery, DeliveryFile, DeliveryStatus, Export, Staged};
+use finops_core::vendor::{BoxFuture, Delivery, DeliveryStatus, Export, Staged};
 
 /// Schema of Oracle raw tables.
 pub const SCHEMA: &str = "oracle";
@@ -271,22 +271,17 @@ impl Export for ReportExport {
         let out = self
             .months
             .iter()
-            .map(|(period, files)| Delivery {
-                period: *period,
-                version_id: finops_core::vendor::files_version(
-                    files
-                        .iter()
-                        .map(|(rel, size)| (rel.rsplit('/').next().unwrap_or(rel), *size, "")),
-                ),
-                files: files
-                    .iter()
-                    .map(|(key, size)| DeliveryFile {
-                        key: key.clone(),
-                        size: Some(*size),
-                    })
-                    .collect(),
-                status: DeliveryStatus::Ready,
-                detail: Arc::new(()),
+            .map(|(period, files)| {
+                Delivery::of_files(
+                    *period,
+                    finops_core::vendor::files_version(
+                        files
+                            .iter()
+                            .map(|(rel, size)| (rel.rsplit('/').next().unwrap_or(rel), *size, "")),
+                    ),
+                    files.iter().map(|(key, size)| (key.clone(), Some(*size))),
+                    DeliveryStatus::Ready,
+                )
             })
             .collect();
         Box::pin(async move { Ok(out) })
@@ -342,16 +337,7 @@ impl Export for ReportExport {
                 Kind::Focus => crate::focus::focus_upgrade(&described),
                 Kind::Cost => crate::focus::cost(&raw),
             });
-            let raw_columns = raw.columns();
-            Ok(Staged {
-                select_sql: raw.sql,
-                focus,
-                bytes,
-                roundings: raw.roundings,
-                columns: raw_columns,
-                expected_rows: None,
-                files,
-            })
+            Ok(Staged::of_raw(raw, focus, bytes, files))
         })
     }
 }
