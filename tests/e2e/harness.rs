@@ -360,6 +360,13 @@ pub fn copy_tree(from: &Path, to: &Path) {
     }
 }
 
+/// The exact `BilledCost` of all the rows of [`load_sums`] (scaled, as [`scaled`]).
+pub fn billed_total(sums: &[serde_json::Value]) -> i128 {
+    sums.iter()
+        .map(|r| scaled(r["billed"].as_str().unwrap()))
+        .sum()
+}
+
 /// Per export and month: FOCUS rows and `BilledCost`, and the load state's rows, cost and
 /// version (`x`, `p`, `n`, `billed`, `state_rows`, `state_cost`, `v`), ordered by export and
 /// month.

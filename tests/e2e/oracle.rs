@@ -207,14 +207,12 @@ fn cost_report_files_belong_to_the_months_of_their_rows() {
     assert_eq!(got[0]["n"], json!(501));
     assert_eq!(got[1]["p"], json!("2023-12"));
     assert_eq!(got[1]["n"], json!(2));
-    let total = |s: &[Value]| {
-        s.iter()
-            .map(|r| scaled(r["billed"].as_str().unwrap()))
-            .sum::<i128>()
-    };
     let files: Vec<std::path::PathBuf> = files_under(&dir).into_iter().map(|(_, p)| p).collect();
     let refs: Vec<&Path> = files.iter().map(std::path::PathBuf::as_path).collect();
-    assert_eq!(total(&got), scaled(&decimal_sum(&venv, &refs)));
+    assert_eq!(
+        crate::harness::billed_total(&got),
+        scaled(&decimal_sum(&venv, &refs))
+    );
 
     // A new file with a correction of November: November alone is rebuilt, with it.
     let correction = rows[0]

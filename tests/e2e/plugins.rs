@@ -95,10 +95,7 @@ fn a_plugin_on_path_imports_like_a_vendor() {
     assert_eq!(got.len(), 2, "{got:?}");
     assert_eq!(got[0]["x"], json!("focus-folder/acme"));
     assert_eq!(got[0]["n"], json!(30));
-    let total: i128 = got
-        .iter()
-        .map(|r| scaled(r["billed"].as_str().unwrap()))
-        .sum();
+    let total = crate::harness::billed_total(&got);
     assert_eq!(total, scaled(&decimal_sum(&venv, &data)));
     let again = sb.finops_with(&args, &env);
     assert!(again.stdout.contains("loaded 0, failed 0"), "{again:?}");
@@ -117,10 +114,7 @@ fn a_plugin_on_path_imports_like_a_vendor() {
     let after = sums(&sb, &venv);
     assert_eq!(after[0], got[0], "November is untouched");
     assert_eq!(after[1]["n"], json!(31));
-    let total: i128 = after
-        .iter()
-        .map(|r| scaled(r["billed"].as_str().unwrap()))
-        .sum();
+    let total = crate::harness::billed_total(&after);
     assert_eq!(total, scaled(&decimal_sum(&venv, &data)));
 
     let check = sb.finops_with(&["focus", "validate"], &env);
@@ -393,10 +387,7 @@ fn a_plugin_may_deliver_focus_as_parquet() {
     let got = sums(&sb, &venv);
     assert_eq!(got.len(), 2, "{got:?}");
     assert_eq!(got[0]["n"], json!(30));
-    let total: i128 = got
-        .iter()
-        .map(|r| scaled(r["billed"].as_str().unwrap()))
-        .sum();
+    let total = crate::harness::billed_total(&got);
     assert_eq!(total, scaled(&decimal_sum(&venv, &data)));
     let check = sb.finops(&["focus", "validate"]);
     assert_eq!(check.code, 0, "{check:?}");
