@@ -290,6 +290,19 @@ impl Vendor for PluginVendor {
                         )
                         .into());
                     }
+                    let mut names = std::collections::BTreeSet::new();
+                    if let Some(twice) = p.files.iter().find(|f| !names.insert(&f.name)) {
+                        return Err(error(
+                            &self.plugin,
+                            "list",
+                            format!(
+                                "period {} of export `{}` lists the file `{}` twice",
+                                p.period, e.name, twice.name
+                            ),
+                            "each file of a period appears once in a `list` reply: a file read twice would count its rows twice",
+                        )
+                        .into());
+                    }
                     periods.insert(period, p);
                 }
                 out.push(Box::new(PluginExport {
@@ -536,6 +549,10 @@ fn check_files(
             )));
         }
         let path = root.join(rel);
+        // The same file twice would load its rows twice.
+        if out.contains(&path) {
+            return Err(refuse(format!("`{}` is named twice in its reply", f.path)));
+        }
         let meta = std::fs::symlink_metadata(&path)
             .map_err(|_| refuse(format!("`{}` is not in the staging folder", f.path)))?;
         if meta.file_type().is_symlink() || !meta.is_file() {

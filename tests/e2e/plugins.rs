@@ -224,6 +224,16 @@ fn a_misbehaving_plugin_changes_nothing_and_says_what_it_did() {
             "(list): it lists period 2023-11 of export `acme` twice",
         ),
         (
+            "filetwice",
+            &[],
+            "lists the file `acme-focus-2023-11.csv` twice",
+        ),
+        (
+            "fetchtwice",
+            &["--force"],
+            "`acme-focus-2023-11.csv` is named twice in its reply",
+        ),
+        (
             "outside",
             &["--force"],
             "`../escape.csv` is not a path inside the staging folder",
@@ -271,10 +281,17 @@ for line in open(sys.argv[1]):
     m = json.loads(line)
     jsonschema.validate(m["request"], schema(m["call"] + "-request"))
     reply = m["reply"]
-    if reply.get("protocol") == 2:
-        continue
-    if m["call"] == "list" and len({(e["name"], p["period"]) for e in reply.get("exports", []) for p in e["periods"]}) != sum(len(e["periods"]) for e in reply.get("exports", [])):
-        continue
+    # The modes that break the protocol on purpose (the call they break; None: every call):
+    # the schemas must refuse those replies.
+    breaks = {"protocol2": None, "filetwice": "list", "fetchtwice": "fetch"}
+    if m["mode"] in breaks and breaks[m["mode"]] in (None, m["call"]):
+        try:
+            jsonschema.validate(reply, schema(m["call"] + "-reply"))
+        except jsonschema.ValidationError:
+            continue
+        raise SystemExit(f"{m['mode']} {m['call']}: the schema accepts a reply that breaks the protocol")
+    if m["mode"] == "duplicate" and m["call"] == "list":
+        continue  # two periods of one name: beyond what a JSON Schema says
     jsonschema.validate(reply, schema(m["call"] + "-reply"))
     n += 1
 print(n)

@@ -8,6 +8,8 @@ the protocol's JSON Schemas (docs/plugins/).
   garbage    list prints a log line on stdout before its reply
   protocol2  every reply says protocol 2
   duplicate  list names one period twice
+  filetwice  list names one file of a period twice
+  fetchtwice fetch names its first file twice in its reply
   outside    fetch writes its file beside the staging folder and names it ../
   symlink    fetch names a symbolic link to a file outside the staging folder
   badsha     fetch reports a wrong SHA-256
@@ -96,6 +98,11 @@ def main():
     if call == "list" and MODE == "duplicate":
         e = reply["exports"][0]
         e["periods"].append(e["periods"][0])
+    if call == "list" and MODE == "filetwice":
+        p = reply["exports"][0]["periods"][0]
+        p["files"].append(p["files"][0])
+    if call == "fetch" and MODE == "fetchtwice":
+        reply["files"].append(reply["files"][0])
     if call == "fetch" and MODE in ("outside", "symlink", "badsha", "notfocus"):
         f = reply["files"][0]
         staged = os.path.join(request["dir"], f["path"])
@@ -119,7 +126,7 @@ def main():
     log = os.environ.get("ROGUE_LOG")
     if log:
         with open(log, "a") as h:
-            h.write(json.dumps({"call": call, "request": request, "reply": reply}) + "\n")
+            h.write(json.dumps({"mode": MODE, "call": call, "request": request, "reply": reply}) + "\n")
     if MODE == "garbage" and call == "list":
         print("listing the folder...")
     print(json.dumps(reply))
