@@ -54,6 +54,9 @@ pub(crate) enum Command {
     /// Reports over focus.cost_and_usage: costs by dimension and period, daily anomalies
     #[command(subcommand)]
     Report(finops_report::ReportCommand),
+    /// Allocation rules of finops.toml ([[dimensions]], [[allocations]]): write
+    /// focus.allocated_cost for the periods whose rules or imports changed (imports do it too)
+    Allocate(finops_report::allocate::AllocateArgs),
     /// Budgets of finops.toml ([[budgets]]): actual and forecast cost against each
     #[command(subcommand)]
     Budgets(finops_report::BudgetsCommand),

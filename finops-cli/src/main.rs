@@ -238,13 +238,20 @@ fn run(global: &GlobalArgs, what: What) -> miette::Result<ExitStatus> {
     match what {
         What::Vendor(entry, matches) => {
             let vendor = entry.vendor.expect("checked above");
-            runtime()?.block_on(finops_core::vendor_commands::run(
+            let rules = rules_before_import(&matches, &ctx)?;
+            let status = runtime()?.block_on(finops_core::vendor_commands::run(
                 vendor, &matches, &mut ctx,
-            ))
+            ))?;
+            Ok(allocate_after_import(rules, &ctx, status))
         }
-        What::Plugin(vendor, matches) => runtime()?.block_on(finops_core::vendor_commands::run(
-            vendor, &matches, &mut ctx,
-        )),
+        What::Plugin(vendor, matches) => {
+            let rules = rules_before_import(&matches, &ctx)?;
+            let status = runtime()?.block_on(finops_core::vendor_commands::run(
+                vendor, &matches, &mut ctx,
+            ))?;
+            Ok(allocate_after_import(rules, &ctx, status))
+        }
+        What::Core(Command::Allocate(args)) => finops_report::allocate::run(&ctx, &args),
         What::Core(Command::Plugins(cmd)) => {
             commands::plugins::run(&cmd, &ctx, &plugins, &plugin_problems, &described)
         }
@@ -260,6 +267,33 @@ fn run(global: &GlobalArgs, what: What) -> miette::Result<ExitStatus> {
         }
         What::Core(Command::Completions { .. } | Command::Man) => {
             unreachable!("handled before the config")
+        }
+    }
+}
+
+/// An import (not a dry run) reads the allocation rules before it starts, so that a bad
+/// rule fails before anything is loaded; true when the import should allocate after.
+fn rules_before_import(matches: &clap::ArgMatches, ctx: &Context) -> miette::Result<bool> {
+    let Some(("import", sub)) = matches.subcommand() else {
+        return Ok(false);
+    };
+    if sub.try_get_one::<bool>("dry_run").ok().flatten() == Some(&true) {
+        return Ok(false);
+    }
+    Ok(!finops_report::rules::Rules::load(&ctx.settings)?.is_empty())
+}
+
+/// After an import that loaded something (in full or in part), the changed periods are
+/// allocated; a failure there leaves the import committed and exits 3.
+fn allocate_after_import(rules: bool, ctx: &Context, status: ExitStatus) -> ExitStatus {
+    if !rules || !matches!(status, ExitStatus::Success | ExitStatus::Partial) {
+        return status;
+    }
+    match finops_report::allocate::after_import(ctx) {
+        Ok(()) => status,
+        Err(e) => {
+            output::print_diagnostic(&e);
+            ExitStatus::Partial
         }
     }
 }

@@ -150,6 +150,7 @@ pub(crate) fn check_config(settings: &Settings) -> Vec<Error> {
             .list::<finops_report::BudgetConfig>("budgets")
             .map(drop),
     );
+    check(finops_report::rules::Rules::load(settings).map(drop));
     for v in VENDORS.iter().filter_map(|v| v.vendor) {
         check(v.check_config(settings));
     }
@@ -162,6 +163,7 @@ pub(crate) fn reserved_names() -> Vec<&'static str> {
         "focus",
         "report",
         "budgets",
+        "allocate",
         "config",
         "plugins",
         "completions",

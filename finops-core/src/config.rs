@@ -159,7 +159,11 @@ pub const CORE_KEYS: &[KeySpec] = &[
 
 /// Sections written as arrays of tables (`[[budgets]]`, `[[hooks]]`): each entry is checked
 /// by its own type (unknown fields are refused there), read with [`Settings::list`].
-pub const LIST_SECTIONS: &[&str] = &["budgets", "hooks", "plugins"];
+pub const LIST_SECTIONS: &[&str] = &["budgets", "hooks", "plugins", "dimensions", "allocations"];
+
+/// Sections of free-form keys (`[tags]`, whose `aliases` are the user's own names): checked
+/// by their own type, read with [`Settings::typed_section`].
+pub const TYPED_SECTIONS: &[&str] = &["tags"];
 
 /// Default DuckDB file, relative to the working directory.
 pub const DEFAULT_WAREHOUSE: &str = "finops.duckdb";
@@ -423,6 +427,7 @@ impl Settings {
                 }
                 _ if foreign_sections.contains(&section.as_str()) => {}
                 toml::Value::Array(_) if LIST_SECTIONS.contains(&section.as_str()) => {}
+                toml::Value::Table(_) if TYPED_SECTIONS.contains(&section.as_str()) => {}
                 toml::Value::Table(inner) if !inner.is_empty() => {
                     keys.extend(inner.keys().map(|k| format!("{section}.{k}")));
                 }
@@ -572,6 +577,24 @@ impl Settings {
                     message: format!("[[{name}]]{entry}: {}", e.kind),
                 }
             }),
+        }
+    }
+
+    /// Deserializes a free-form section (`[tags]`); `None` when absent.
+    pub fn typed_section<T: DeserializeOwned>(&self, name: &str) -> Result<Option<T>> {
+        debug_assert!(
+            TYPED_SECTIONS.contains(&name),
+            "undeclared typed section {name}"
+        );
+        match self.figment.find_value(name) {
+            Err(_) => Ok(None),
+            Ok(_) => self
+                .figment
+                .extract_inner(name)
+                .map(Some)
+                .map_err(|e| Error::ConfigInvalid {
+                    message: format!("[{name}]: {}", e.kind),
+                }),
         }
     }
 

@@ -445,6 +445,10 @@ fn add_missing_columns(wh: &Warehouse, table: &TableRef, view: &str, action: &st
     Ok(())
 }
 
+/// The FOCUS table's row id: 1, 2, 3… within one source × billing period, given as the
+/// period's rows are inserted, so that `focus.allocated_cost` can name the row it splits.
+pub const ROW_ID: &str = "x_RowId";
+
 /// Replaces the FOCUS rows of one export × period with the ones built in the side
 /// database ([`FOCUS_VIEW`]). Runs inside the caller's transaction.
 fn replace_focus_rows(wh: &Warehouse, key: &ExportKey, period: Period, action: &str) -> Result<()> {
@@ -460,6 +464,7 @@ fn replace_focus_rows(wh: &Warehouse, key: &ExportKey, period: Period, action: &
             .collect();
         cols.push("x_source VARCHAR NOT NULL".into());
         cols.push("x_billing_period DATE NOT NULL".into());
+        cols.push(format!("{} BIGINT", quote_ident(ROW_ID)));
         conn.execute_batch(&format!(
             "CREATE TABLE {} ({})",
             wh.qualified(&focus),
@@ -468,6 +473,14 @@ fn replace_focus_rows(wh: &Warehouse, key: &ExportKey, period: Period, action: &
         .map_err(Error::db(action))?;
     }
     add_missing_columns(wh, &focus, FOCUS_VIEW, action)?;
+    // Warehouses from before row ids: the column is added, and `finops allocate` numbers
+    // the rows that have none.
+    conn.execute_batch(&format!(
+        "ALTER TABLE {} ADD COLUMN IF NOT EXISTS {} BIGINT",
+        wh.qualified(&focus),
+        quote_ident(ROW_ID)
+    ))
+    .map_err(Error::db(action))?;
     conn.execute(
         &format!("DELETE FROM {} WHERE x_source = {source} AND x_billing_period = CAST({period_lit} AS DATE)", wh.qualified(&focus)),
         [],
@@ -476,8 +489,9 @@ fn replace_focus_rows(wh: &Warehouse, key: &ExportKey, period: Period, action: &
     let rows = conn
         .execute(
             &format!(
-                "INSERT INTO {} BY NAME SELECT * FROM {FOCUS_VIEW}",
-                wh.qualified(&focus)
+                "INSERT INTO {} BY NAME SELECT *, row_number() OVER () AS {} FROM {FOCUS_VIEW}",
+                wh.qualified(&focus),
+                quote_ident(ROW_ID)
             ),
             [],
         )

@@ -45,7 +45,7 @@ fn default_thresholds() -> Vec<u32> {
 }
 
 /// A number or its text.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(untagged)]
 pub enum Amount {
     /// `"1234.56"`.
@@ -57,7 +57,8 @@ pub enum Amount {
 }
 
 impl Amount {
-    fn text(&self) -> String {
+    /// The number as written.
+    pub(crate) fn text(&self) -> String {
         match self {
             Self::Text(s) => s.trim().to_owned(),
             Self::Int(i) => i.to_string(),
@@ -67,7 +68,7 @@ impl Amount {
 }
 
 /// One value or several.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(untagged)]
 pub enum OneOrMany {
     /// `"Amazon S3"`.

@@ -31,6 +31,7 @@ pub(crate) fn run(
     wh: &Warehouse,
     ctx: &Context,
     args: &CostsArgs,
+    rules: &crate::rules::Rules,
     file_format: Option<&str>,
 ) -> miette::Result<ExitStatus> {
     let by = if args.by.is_empty() {
@@ -38,7 +39,12 @@ pub(crate) fn run(
     } else {
         args.by.clone()
     };
-    let report = build(wh, &by, args)?;
+    let source = if args.allocated {
+        allocated_source(wh, rules, args)?
+    } else {
+        focus_table(wh)
+    };
+    let report = build(wh, &by, args, &source)?;
     if report.periods.is_empty() {
         return Err(Error::Empty {
             range: args.period.map_or_else(
@@ -59,7 +65,59 @@ pub(crate) fn run(
     Ok(ExitStatus::Success)
 }
 
-fn build(wh: &Warehouse, by: &[Dimension], args: &CostsArgs) -> miette::Result<CostReport> {
+/// The FOCUS rows with their allocated costs: every column of FOCUS but the two allocated
+/// costs, then those and the dimensions of `focus.allocated_cost`. Refused when the
+/// allocation is not current: its numbers would be wrong.
+fn allocated_source(
+    wh: &Warehouse,
+    rules: &crate::rules::Rules,
+    args: &CostsArgs,
+) -> miette::Result<String> {
+    if rules.is_empty() {
+        return Err(finops_core::Error::InvalidArguments {
+            message: "--allocated needs [[dimensions]] and [[allocations]] in finops.toml".into(),
+            help: "see docs/allocation.md".into(),
+        }
+        .into());
+    }
+    if !matches!(
+        args.cost,
+        crate::CostColumn::Effective | crate::CostColumn::Billed
+    ) {
+        return Err(finops_core::Error::InvalidArguments {
+            message: format!(
+                "--allocated splits BilledCost and EffectiveCost only, not {}",
+                args.cost.column()
+            ),
+            help: "use --cost effective (the default) or --cost billed".into(),
+        }
+        .into());
+    }
+    let stale = crate::allocate::stale_periods(wh, rules)?;
+    if !stale.is_empty() {
+        return Err(Error::AllocationStale {
+            periods: stale
+                .iter()
+                .map(|p| p.get(..7).unwrap_or(p).to_owned())
+                .collect::<Vec<_>>()
+                .join(", "),
+        }
+        .into());
+    }
+    Ok(format!(
+        "(SELECT f.* EXCLUDE (\"BilledCost\", \"EffectiveCost\"), a.* EXCLUDE (x_source, x_billing_period, \"x_RowId\", \"BillingCurrency\", \"ChargePeriodStart\")
+          FROM {} a JOIN {} f USING (x_source, x_billing_period, \"x_RowId\"))",
+        wh.qualified(&crate::allocate::table()),
+        focus_table(wh)
+    ))
+}
+
+fn build(
+    wh: &Warehouse,
+    by: &[Dimension],
+    args: &CostsArgs,
+    source: &str,
+) -> miette::Result<CostReport> {
     let unit = match args.granularity {
         Granularity::Month => "month",
         Granularity::Day => "day",
@@ -99,7 +157,7 @@ fn build(wh: &Warehouse, by: &[Dimension], args: &CostsArgs) -> miette::Result<C
              SELECT {select_dims}"BillingCurrency" AS currency,
                     CAST(date_trunc('{unit}', "ChargePeriodStart") AS DATE) AS period,
                     sum("{cost}") AS cost
-             FROM {focus} {filter}
+             FROM {source} {filter}
              GROUP BY ALL),
            groups AS (SELECT DISTINCT {group} FROM agg),
            periods AS (SELECT CAST(range AS DATE) AS period
@@ -107,7 +165,6 @@ fn build(wh: &Warehouse, by: &[Dimension], args: &CostsArgs) -> miette::Result<C
          SELECT g.*, p.period, CAST(coalesce(a.cost, 0) AS DECIMAL(38, 20)) AS cost
          FROM groups g CROSS JOIN periods p LEFT JOIN agg a USING ({group}, period)
          ORDER BY {group}, period"#,
-        focus = focus_table(wh),
     );
     let mut df = frame::query(wh, &sql, "summing FOCUS costs")?;
     let labels: Vec<String> = by.iter().map(Dimension::label).collect();

@@ -51,6 +51,21 @@ pub enum Error {
         why: String,
     },
 
+    /// `--allocated` while `focus.allocated_cost` is older than the rules or the imports.
+    ///
+    /// Resolution: run `finops allocate`.
+    #[error("focus.allocated_cost is not current for {periods}")]
+    #[diagnostic(
+        code(finops::report::allocation_stale),
+        help(
+            "run `finops allocate`: the rules or the imported data changed since the allocation was made"
+        )
+    )]
+    AllocationStale {
+        /// The periods.
+        periods: String,
+    },
+
     /// A report asked for in a form it does not have.
     ///
     /// Resolution: use one of the forms the help lists.

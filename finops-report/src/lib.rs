@@ -11,12 +11,16 @@
 // Doc comments on arguments are the user's `--help` text, not rustdoc.
 #![allow(clippy::doc_markdown)]
 
+pub mod allocate;
 mod anomalies;
 mod budgets;
+mod commitments;
 mod costs;
 pub mod error;
 mod frame;
 mod html;
+pub mod rules;
+mod tags;
 
 use std::path::PathBuf;
 
@@ -39,6 +43,12 @@ pub enum ReportCommand {
     Costs(CostsArgs),
     /// Daily costs far from their own recent history (rolling median and MAD)
     Anomalies(AnomaliesArgs),
+    /// Tag coverage: per tag key, the share of cost that carries it, the keys [tags] merged,
+    /// and the largest resources without it (exit 1 below --min-coverage)
+    Tags(tags::TagsArgs),
+    /// Commitments (reservations, savings plans, CUDs) per period: utilisation, unused cost,
+    /// coverage of eligible usage and savings against list prices
+    Commitments(commitments::CommitmentsArgs),
 }
 
 /// `finops budgets …`.
@@ -63,6 +73,15 @@ pub enum Dimension {
     Provider,
     /// One key of `Tags`.
     Tag(String),
+    /// A `[[dimensions]]` entry (virtual tag).
+    Virtual(String),
+    /// A tag or virtual tag made SQL by the rules ([`resolve`]).
+    Resolved {
+        /// `tag:team`, `dim:team`.
+        label: String,
+        /// Its value for a FOCUS row.
+        sql: String,
+    },
 }
 
 impl std::str::FromStr for Dimension {
@@ -75,12 +94,13 @@ impl std::str::FromStr for Dimension {
             "region" => Self::Region,
             "charge-category" => Self::ChargeCategory,
             "provider" => Self::Provider,
-            _ => match s.strip_prefix("tag:") {
-                Some(key) if !key.is_empty() => Self::Tag(key.to_owned()),
+            _ => match (s.strip_prefix("tag:"), s.strip_prefix("dim:")) {
+                (Some(key), _) if !key.is_empty() => Self::Tag(key.to_owned()),
+                (_, Some(name)) if !name.is_empty() => Self::Virtual(name.to_owned()),
                 _ => {
                     return Err(format!(
                         "`{s}` is not a dimension: service, account, region, charge-category, \
-                         provider or tag:KEY"
+                         provider, tag:KEY or dim:NAME (a [[dimensions]] entry)"
                     ));
                 }
             },
@@ -98,6 +118,8 @@ impl Dimension {
             Self::ChargeCategory => "charge_category".into(),
             Self::Provider => "provider".into(),
             Self::Tag(k) => format!("tag:{k}"),
+            Self::Virtual(n) => format!("dim:{n}"),
+            Self::Resolved { label, .. } => label.clone(),
         }
     }
 
@@ -110,6 +132,9 @@ impl Dimension {
             Self::ChargeCategory => r#""ChargeCategory""#.to_owned(),
             Self::Provider => r#""ProviderName""#.to_owned(),
             Self::Tag(key) => tag_value(key),
+            // Unresolved only where no rules are read; `resolve` names the missing entry.
+            Self::Virtual(_) => "NULL".to_owned(),
+            Self::Resolved { sql, .. } => sql.clone(),
         };
         format!("coalesce(CAST({expr} AS VARCHAR), '{NONE}')")
     }
@@ -127,10 +152,15 @@ fn tag_keys(key: &str) -> Vec<String> {
     keys
 }
 
-/// The value of tag `key` (any of [`tag_keys`]) in `Tags`, through a JSON pointer: exact for
-/// any key, whatever characters it has; user input only as quoted literals.
+/// The value of tag `key` (any of [`tag_keys`]) in `Tags`.
 fn tag_value(key: &str) -> String {
-    let lookups: Vec<String> = tag_keys(key)
+    tag_lookup(&tag_keys(key))
+}
+
+/// The first of `spellings` that a row's `Tags` has, through a JSON pointer: exact for any
+/// key, whatever characters it has; user input only as quoted literals.
+pub(crate) fn tag_lookup(spellings: &[String]) -> String {
+    let lookups: Vec<String> = spellings
         .iter()
         .map(|k| {
             let pointer = format!("/{}", k.replace('~', "~0").replace('/', "~1"));
@@ -317,6 +347,10 @@ pub struct CostsArgs {
     /// Write the report to FILE instead of standard output
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
+    /// Costs after the [[allocations]] of finops.toml (focus.allocated_cost, made by
+    /// `finops allocate`): shared costs appear under the values they were split to
+    #[arg(long)]
+    pub allocated: bool,
 }
 
 /// `finops report anomalies`.
@@ -374,10 +408,17 @@ pub fn run_report(
     ctx: &Context,
     file_format: Option<&str>,
 ) -> miette::Result<ExitStatus> {
+    let rules = rules::Rules::load(&ctx.settings)?;
     let wh = open_focus(ctx)?;
     match cmd {
-        ReportCommand::Costs(args) => costs::run(&wh, ctx, &args, file_format),
-        ReportCommand::Anomalies(args) => {
+        ReportCommand::Costs(mut args) => {
+            args.by = resolve(&wh, &rules, &args.by, args.allocated)?;
+            costs::run(&wh, ctx, &args, &rules, file_format)
+        }
+        ReportCommand::Tags(args) => tags::run(&wh, ctx, &args, &rules, file_format),
+        ReportCommand::Commitments(args) => commitments::run(&wh, ctx, &args, file_format),
+        ReportCommand::Anomalies(mut args) => {
+            args.by = resolve(&wh, &rules, &args.by, false)?;
             let pending = anomalies::run(&wh, ctx, &args, file_format)?;
             // The read-only connection goes before the notification record is written.
             drop(wh);
@@ -399,6 +440,59 @@ pub fn run_budgets(cmd: BudgetsCommand, ctx: &Context) -> miette::Result<ExitSta
     drop(wh);
     notifications::send(ctx, pending)?;
     Ok(ExitStatus::Success)
+}
+
+/// Tags through `[tags]`, `dim:NAME` through `[[dimensions]]`: the dimensions as SQL.
+/// `allocated`: over `focus.allocated_cost`, whose columns hold the dimensions.
+fn resolve(
+    wh: &Warehouse,
+    rules: &rules::Rules,
+    by: &[Dimension],
+    allocated: bool,
+) -> miette::Result<Vec<Dimension>> {
+    let needs_tags = rules.tags.is_some()
+        && by
+            .iter()
+            .any(|d| matches!(d, Dimension::Tag(_) | Dimension::Virtual(_)));
+    let tags = if needs_tags {
+        rules::TagIndex::load(wh, rules.tags.as_ref())?
+    } else {
+        rules::TagIndex::default()
+    };
+    by.iter()
+        .map(|d| match d {
+            Dimension::Tag(key) if tags.normalises() => Ok(Dimension::Resolved {
+                label: d.label(),
+                sql: tags.value_sql(key),
+            }),
+            Dimension::Virtual(name) => {
+                let Some(dim) = rules.dimension(name) else {
+                    let known: Vec<&str> =
+                        rules.dimensions.iter().map(|d| d.name.as_str()).collect();
+                    return Err(finops_core::Error::InvalidArguments {
+                        message: format!(
+                            "--by dim:{name}: there is no [[dimensions]] entry `{name}`"
+                        ),
+                        help: if known.is_empty() {
+                            "add one to finops.toml (docs/allocation.md)".to_owned()
+                        } else {
+                            format!("the dimensions are: {}", known.join(", "))
+                        },
+                    }
+                    .into());
+                };
+                Ok(Dimension::Resolved {
+                    label: d.label(),
+                    sql: if allocated {
+                        finops_core::naming::quote_ident(&dim.name)
+                    } else {
+                        dim.sql(&tags)
+                    },
+                })
+            }
+            other => Ok(other.clone()),
+        })
+        .collect()
 }
 
 /// The warehouse, read-only, with a FOCUS table in it.

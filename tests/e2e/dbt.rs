@@ -21,6 +21,15 @@ fn dbt_build_passes_and_the_marts_add_up() {
     let tree = sb.dir.path().join("generated");
     generated::write_tree(&tree, &generated::rows());
     sb.import_path(&tree, generated::REPORT);
+    // An allocation for the showback mart: the untagged cost spread over the teams.
+    std::fs::write(
+        sb.dir.path().join("finops.toml"),
+        "[tags]\n[[dimensions]]\nname = \"team\"\n[[dimensions.rules]]\ntag = \"Team\"\n\
+         [[allocations]]\nname = \"untagged\"\ndimension = \"team\"\npool = { dimension_value = \"unallocated\" }\n",
+    )
+    .unwrap();
+    let run = sb.finops(&["allocate"]);
+    assert_eq!(run.code, 0, "{run:?}");
 
     // dbt writes target/ and logs/ into the project: build a copy.
     let project = sb.dir.path().join("dbt");
@@ -31,6 +40,7 @@ fn dbt_build_passes_and_the_marts_add_up() {
         .arg(&project)
         .arg("--profiles-dir")
         .arg(&project)
+        .args(["--vars", "{allocation: true, showback_dimension: team}"])
         .env("FINOPS_WAREHOUSE_PATH", sb.warehouse())
         .env("DO_NOT_TRACK", "1")
         .env("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
@@ -51,7 +61,11 @@ fn dbt_build_passes_and_the_marts_add_up() {
         .unwrap()
         .parse()
         .unwrap();
-    assert!(passed >= 43, "{log}");
+    assert!(passed >= 45, "{log}");
+    assert!(
+        log.contains("showback_reconciles_with_focus") && log.contains("showback "),
+        "{log}"
+    );
 
     let q = |sql: &str| sb.query(&venv, sql);
     // Totals per period match the source's exact sums (sample: unblended = amortised).
@@ -100,6 +114,70 @@ fn dbt_build_passes_and_the_marts_add_up() {
         .collect();
     assert_eq!(team[0], ("(untagged)".to_owned(), "38.284".to_owned()));
     assert_eq!(team[1], ("core".to_owned(), "4.6455".to_owned()));
+
+    // After allocation, the generated month's untagged 38.284 went to its one team.
+    let showback = q(
+        "SELECT dimension_value AS v, CAST(effective_cost AS VARCHAR) AS e FROM marts.showback WHERE billing_period = DATE '2024-01-01' ORDER BY 1",
+    );
+    assert_eq!(showback.len(), 1, "{showback:?}");
+    assert_eq!(showback[0]["v"], "core");
+    assert_eq!(
+        showback[0]["e"].as_str().unwrap().trim_end_matches('0'),
+        "42.9295"
+    );
+
+    // `finops report commitments` and the marts: the same figures, to the last digit, and
+    // the hand-worked ones (RI 1.44 used of 1.44 + 3.75, SP 0.84 of 10.00).
+    let run = sb.finops(&["--format", "json", "report", "commitments"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    let report: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    let marts = q(
+        "SELECT strftime(billing_period, '%Y-%m') AS p, commitment_discount_id AS id, currency AS c, \
+         CAST(used_cost AS VARCHAR) AS used, CAST(unused_cost AS VARCHAR) AS unused, CAST(savings AS VARCHAR) AS s, \
+         round(utilisation * 100, 2) AS u FROM marts.commitment_utilisation ORDER BY 1, 2",
+    );
+    let trim = |v: &serde_json::Value| {
+        let s = v.as_str().unwrap();
+        if s.contains('.') {
+            s.trim_end_matches('0').trim_end_matches('.').to_owned()
+        } else {
+            s.to_owned()
+        }
+    };
+    let listed = report["commitments"].as_array().unwrap();
+    assert_eq!(listed.len(), marts.len(), "{report} {marts:?}");
+    for (r, m) in listed.iter().zip(&marts) {
+        assert_eq!(r["period"], m["p"]);
+        assert_eq!(r["commitment"], m["id"]);
+        assert_eq!(r["currency"], m["c"]);
+        assert_eq!(trim(&r["used_cost"]), trim(&m["used"]), "{r}");
+        assert_eq!(trim(&r["unused_cost"]), trim(&m["unused"]), "{r}");
+        assert_eq!(trim(&r["savings"]), trim(&m["s"]), "{r}");
+        assert_eq!(r["utilisation_percent"], m["u"], "{r}");
+    }
+    let ri = listed
+        .iter()
+        .find(|r| r["type"] == "Reserved Instance")
+        .unwrap();
+    assert_eq!(
+        (trim(&ri["used_cost"]), trim(&ri["unused_cost"])),
+        ("1.44".into(), "3.75".into())
+    );
+    assert_eq!(ri["utilisation_percent"], 27.75);
+    let sp = listed.iter().find(|r| r["type"] == "Savings Plan").unwrap();
+    assert_eq!(
+        (trim(&sp["used_cost"]), trim(&sp["unused_cost"])),
+        ("0.84".into(), "9.16".into())
+    );
+    assert_eq!(sp["utilisation_percent"], 8.4);
+    let cover = &report["coverage"].as_array().unwrap();
+    let jan = cover.iter().find(|c| c["period"] == "2024-01").unwrap();
+    assert_eq!(jan["coverage_percent"], 47.6);
+    let cov_mart = q(
+        "SELECT CAST(covered_cost AS VARCHAR) AS c, CAST(on_demand_cost AS VARCHAR) AS o FROM marts.commitment_coverage WHERE billing_period = DATE '2024-01-01'",
+    );
+    assert_eq!(trim(&jan["covered_cost"]), trim(&cov_mart[0]["c"]));
+    assert_eq!(trim(&jan["on_demand_cost"]), trim(&cov_mart[0]["o"]));
 }
 
 /// docker/ cannot be built here (no container engine on these machines): the Dockerfile is

@@ -19,6 +19,7 @@ mod azure;
 mod gcp;
 mod oracle;
 
+mod allocation;
 mod conformance;
 mod dbt;
 mod dirty;
