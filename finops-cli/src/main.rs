@@ -324,17 +324,25 @@ fn config_show(
         }
     }
     let shown = ctx.settings.show();
-    let budgets: Vec<serde_json::Value> = ctx.settings.list("budgets")?;
-    let budgets: Vec<&str> = budgets
-        .iter()
-        .filter_map(|b| b.get("name").and_then(serde_json::Value::as_str))
-        .collect();
+    let names = |section: &str| -> miette::Result<Vec<String>> {
+        let entries: Vec<serde_json::Value> = ctx.settings.list(section)?;
+        Ok(entries
+            .iter()
+            .filter_map(|b| b.get("name").and_then(serde_json::Value::as_str))
+            .map(str::to_owned)
+            .collect())
+    };
+    let budgets = names("budgets")?;
+    let dimensions = names("dimensions")?;
+    let allocations = names("allocations")?;
     let hooks = ctx.hooks.describe();
     if ctx.ui.format == output::Format::Json {
         output::print_json(&json!({
             "file": ctx.settings.file().map(|p| p.display().to_string()),
             "keys": shown,
             "budgets": budgets,
+            "dimensions": dimensions,
+            "allocations": allocations,
             "hooks": hooks,
             "problems": problems.iter().map(ToString::to_string).collect::<Vec<_>>(),
         }));
@@ -356,8 +364,14 @@ fn config_show(
             .map_or_else(|| "(none)".to_owned(), |p| p.display().to_string())
     ));
     output::print_table(output::Format::Table, &t);
-    if !budgets.is_empty() {
-        output::print_text(&format!("\n[[budgets]]: {}", budgets.join(", ")));
+    for (section, list) in [
+        ("budgets", &budgets),
+        ("dimensions", &dimensions),
+        ("allocations", &allocations),
+    ] {
+        if !list.is_empty() {
+            output::print_text(&format!("\n[[{section}]]: {}", list.join(", ")));
+        }
     }
     if !hooks.is_empty() {
         let mut h = Table::new(vec!["hook", "event", "delivers to"]);

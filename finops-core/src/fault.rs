@@ -8,7 +8,8 @@
 //! Points: `download` (after the first chunk of a download, or a local copy's first file), `before-load` (files staged,
 //! nothing loaded), `insert` (while the bulk insert runs, at the latest right after it),
 //! `before-commit` (rows and state written, transaction open), `after-commit` (committed,
-//! staging not yet removed), `between-periods` (one period done, the next not started).
+//! staging not yet removed), `between-periods` (one period done, the next not started),
+//! `allocate-before-commit` (a period's allocation written, its transaction open).
 
 /// Aborts the process if `name` is listed in `FINOPS_FAILPOINTS`.
 #[inline]

@@ -199,8 +199,10 @@ pub fn allocate(
     range: Option<PeriodRange>,
     force: bool,
 ) -> miette::Result<Vec<Allocated>> {
-    number_rows(wh)?;
-    let tags = TagIndex::load(wh, rules.tags.as_ref())?;
+    timed("allocation: row ids", || number_rows(wh))?;
+    let tags = timed("allocation: tag keys", || {
+        TagIndex::load(wh, rules.tags.as_ref())
+    })?;
     let wanted = fingerprints(wh, rules)?;
     let columns_match = table_matches(wh, rules)?;
     let have = if columns_match {
@@ -254,6 +256,7 @@ pub fn allocate(
             match r {
                 Ok(a) => {
                     if !rebuild {
+                        finops_core::fault::point("allocate-before-commit");
                         conn.execute_batch("COMMIT")
                             .map_err(Error::query(format!("committing {period}")))?;
                     }
@@ -271,9 +274,11 @@ pub fn allocate(
     })();
     if rebuild {
         match &result {
-            Ok(()) => conn
-                .execute_batch("COMMIT")
-                .map_err(Error::query("committing the allocation"))?,
+            Ok(()) => {
+                finops_core::fault::point("allocate-before-commit");
+                conn.execute_batch("COMMIT")
+                    .map_err(Error::query("committing the allocation"))?;
+            }
             Err(_) => {
                 let _ = conn.execute_batch("ROLLBACK");
             }
@@ -376,16 +381,52 @@ fn create_table(wh: &Warehouse, rules: &Rules, replace: bool) -> miette::Result<
     Ok(())
 }
 
-/// `x` (a DECIMAL) as an integer of 10⁻²⁰ units: exact, through its text.
-fn units(x: &str) -> String {
+// The exact split of a cost `c` (DECIMAL(38, 20)) by parts `p` of 10⁹, without 128-bit
+// division: |c| = h + l·10⁻²⁰, h its first 10 decimals (DECIMAL(38, 10)), 0 ≤ l < 10¹⁰.
+// Then |c|·p/10⁹ = h·(p/10⁹) (exact at scale 19) + (l·p div 10⁹)·10⁻²⁰, with remainder
+// l·p mod 10⁹ (l·p < 10¹⁹ fits UBIGINT), which orders the leftover units.
+
+/// 10⁻²⁰ as DECIMAL(38, 20).
+const UNIT: &str = "CAST('0.00000000000000000001' AS DECIMAL(38, 20))";
+
+/// `h`: |c| truncated to 10 decimals.
+fn high_part(c: &str) -> String {
     format!(
-        "CAST(replace(CAST(CAST(coalesce({x}, 0) AS DECIMAL(38, 20)) AS VARCHAR), '.', '') AS HUGEINT)"
+        "(CAST(abs({c}) AS DECIMAL(38, 10)) - CASE WHEN CAST(abs({c}) AS DECIMAL(38, 10)) > abs({c}) THEN CAST('0.0000000001' AS DECIMAL(38, 10)) ELSE 0 END)"
     )
 }
 
-/// An integer of 10⁻²⁰ units back as DECIMAL(38, 20).
-fn from_units(x: &str) -> String {
-    format!("CAST({x} AS DECIMAL(38, 0)) * CAST('0.00000000000000000001' AS DECIMAL(38, 20))")
+/// `l`: the rest of |c| below 10⁻¹⁰, in 10⁻²⁰ units.
+fn low_part(c: &str, h: &str) -> String {
+    format!("CAST((abs({c}) - {h}) * CAST('100000000000000000000' AS DECIMAL(21, 0)) AS UBIGINT)")
+}
+
+/// Each target's share of |c|, rounded down to 10⁻²⁰.
+fn base_shares(h: &str, l: &str) -> String {
+    format!(
+        "list_transform(finops_fs, lambda f, i: CAST({h} * f AS DECIMAL(38, 20)) + CAST({l} * finops_ppbs[i] // {PARTS} AS DECIMAL(38, 0)) * {UNIT})"
+    )
+}
+
+/// Each target's remainder, made unique by its position (ties go to the first target).
+fn remainders(l: &str) -> String {
+    format!(
+        "list_transform(finops_ppbs, lambda p, i: ({l} * p % {PARTS}) * 1000000 + (1000000 - i))"
+    )
+}
+
+/// The 10⁻²⁰ units left after the rounded-down shares (fewer than the targets).
+fn leftover(c: &str, base: &str) -> String {
+    format!(
+        "CAST((abs({c}) - list_sum({base})) * CAST('100000000000000000000' AS DECIMAL(21, 0)) AS BIGINT)"
+    )
+}
+
+/// The shares: one more unit to each of the `left` largest remainders, and the sign of c.
+fn shares(c: &str, base: &str, order: &str, left: &str) -> String {
+    format!(
+        "list_transform({base}, lambda b, i: (b + CASE WHEN list_position({order}, i) <= {left} THEN {UNIT} ELSE 0 END) * CASE WHEN {c} < 0 THEN -1 ELSE 1 END)"
+    )
 }
 
 /// A weight (a DECIMAL sum) as an integer of 10⁻¹⁰ units.
@@ -394,6 +435,14 @@ fn weight_units(x: &str) -> String {
 }
 
 const ROWS: &str = "finops_alloc_rows";
+
+/// Runs `f`, logging how long `what` took (`-v`).
+fn timed<T>(what: &str, f: impl FnOnce() -> T) -> T {
+    let start = std::time::Instant::now();
+    let out = f();
+    tracing::debug!("{what}: {:.2} s", start.elapsed().as_secs_f64());
+    out
+}
 
 fn allocate_period(
     wh: &Warehouse,
@@ -443,13 +492,15 @@ fn allocate_period(
         .collect::<Vec<_>>()
         .concat();
     let id = quote_ident(ROW_ID);
-    conn.execute_batch(&format!(
-        "CREATE OR REPLACE TEMP TABLE {ROWS} AS
+    timed("allocation: rows and dimensions", || {
+        conn.execute_batch(&format!(
+            "CREATE OR REPLACE TEMP TABLE {ROWS} AS
          SELECT x_source, x_billing_period, {id}, \"BillingCurrency\", \"ChargePeriodStart\",
                 \"BilledCost\", \"EffectiveCost\"{metric_select}{dims_select},
                 {pool} AS x_pool
          FROM {focus} WHERE x_billing_period = {p}"
-    ))
+        ))
+    })
     .map_err(Error::query(action("reading the FOCUS rows")))?;
     conn.execute(
         &format!("DELETE FROM {alloc} WHERE x_billing_period = {p}"),
@@ -474,11 +525,13 @@ fn allocate_period(
         .map_err(Error::query(action("writing the direct costs")))? as u64;
     let mut pooled = 0u64;
     for a in &rules.allocations {
-        let (r, n) = split(wh, rules, a, &action)?;
+        let (r, n) = timed(&format!("allocation: split of {}", a.name), || {
+            split(wh, rules, a, &action)
+        })?;
         rows += r;
         pooled += n;
     }
-    check_totals(wh, period)?;
+    timed("allocation: totals check", || check_totals(wh, period))?;
     conn.execute_batch(&format!("DROP TABLE {ROWS}"))
         .map_err(Error::query(action("dropping the work table")))?;
     let state = wh.meta_table(STATE);
@@ -586,7 +639,12 @@ fn split(
     let name = quote_literal(&a.name);
     let parts = parts_sql(rules, a);
     conn.execute_batch(&format!(
-        "CREATE OR REPLACE TEMP TABLE finops_alloc_parts AS {parts}"
+        "CREATE OR REPLACE TEMP TABLE finops_alloc_parts AS {parts};
+         CREATE OR REPLACE TEMP TABLE finops_alloc_lists AS
+         SELECT cur, list(target ORDER BY target) AS targets,
+                list(CAST(ppb AS UBIGINT) ORDER BY target) AS ppbs,
+                list(CAST(CAST(ppb AS DECIMAL(18, 0)) * CAST('0.000000001' AS DECIMAL(10, 9)) AS DECIMAL(10, 9)) ORDER BY target) AS fs
+         FROM finops_alloc_parts GROUP BY cur"
     ))
     .map_err(Error::query(action(&format!(
         "weighing the targets of `{}`",
@@ -599,36 +657,42 @@ fn split(
         .map(|d| format!("x.{}, ", quote_ident(&d.name)))
         .collect::<Vec<_>>()
         .concat();
-    let (billed, effective) = (units("x.\"BilledCost\""), units("x.\"EffectiveCost\""));
+    // One row per pool row with its currency's targets as lists (in target order), the
+    // shares computed as lists and unnested: no window, no join per target.
     let sql = format!(
         "INSERT INTO {alloc}
          WITH s AS (
            SELECT x.x_source, x.x_billing_period, x.{id}, x.\"BillingCurrency\", x.\"ChargePeriodStart\",
-                  {other_dims}t.target AS finops_target, t.ppb AS finops_ppb,
-                  {billed} AS finops_bu, {effective} AS finops_eu
-           FROM {ROWS} x JOIN finops_alloc_parts t ON t.cur = x.\"BillingCurrency\"
+                  {other_dims}l.targets AS finops_targets, l.ppbs AS finops_ppbs, l.fs AS finops_fs,
+                  coalesce(x.\"BilledCost\", 0) AS finops_b, coalesce(x.\"EffectiveCost\", 0) AS finops_e
+           FROM {ROWS} x JOIN finops_alloc_lists l ON l.cur = x.\"BillingCurrency\"
            WHERE x.x_pool = {name}),
-         b AS (
-           SELECT *, abs(finops_bu) * finops_ppb // {PARTS} AS finops_bb, abs(finops_bu) * finops_ppb % {PARTS} AS finops_br,
-                     abs(finops_eu) * finops_ppb // {PARTS} AS finops_eb, abs(finops_eu) * finops_ppb % {PARTS} AS finops_er
-           FROM s),
-         r AS (
-           SELECT *,
-             sign(finops_bu) * (finops_bb + CASE WHEN row_number() OVER (PARTITION BY x_source, {id} ORDER BY finops_br DESC, finops_target)
-                                       <= abs(finops_bu) - sum(finops_bb) OVER (PARTITION BY x_source, {id}) THEN 1 ELSE 0 END) AS finops_bs,
-             sign(finops_eu) * (finops_eb + CASE WHEN row_number() OVER (PARTITION BY x_source, {id} ORDER BY finops_er DESC, finops_target)
-                                       <= abs(finops_eu) - sum(finops_eb) OVER (PARTITION BY x_source, {id}) THEN 1 ELSE 0 END) AS finops_es
-           FROM b)
+         h AS (SELECT *, {bh} AS finops_bh, {eh} AS finops_eh FROM s),
+         q AS (SELECT *, {bl} AS finops_bl, {el} AS finops_el FROM h),
+         b AS (SELECT *, {bbase} AS finops_bbase, {brem} AS finops_brem,
+                         {ebase} AS finops_ebase, {erem} AS finops_erem FROM q),
+         o AS (SELECT *, {bleft} AS finops_bleft, list_grade_up(finops_brem, 'DESC') AS finops_bord,
+                         {eleft} AS finops_eleft, list_grade_up(finops_erem, 'DESC') AS finops_eord FROM b)
          SELECT x_source, x_billing_period, {id}, \"BillingCurrency\", \"ChargePeriodStart\",
-                {bs}, {es}, {name}, {dim_out}
-         FROM r",
-        bs = from_units("finops_bs"),
-        es = from_units("finops_es"),
+                unnest({bshares}), unnest({eshares}), {name}, {dim_out}
+         FROM o",
+        bh = high_part("finops_b"),
+        eh = high_part("finops_e"),
+        bl = low_part("finops_b", "finops_bh"),
+        el = low_part("finops_e", "finops_eh"),
+        bbase = base_shares("finops_bh", "finops_bl"),
+        ebase = base_shares("finops_eh", "finops_el"),
+        brem = remainders("finops_bl"),
+        erem = remainders("finops_el"),
+        bleft = leftover("finops_b", "finops_bbase"),
+        eleft = leftover("finops_e", "finops_ebase"),
+        bshares = shares("finops_b", "finops_bbase", "finops_bord", "finops_bleft"),
+        eshares = shares("finops_e", "finops_ebase", "finops_eord", "finops_eleft"),
         dim_out = rules
             .dimensions
             .iter()
             .map(|d| if d.name == a.dimension {
-                "finops_target".to_owned()
+                "unnest(finops_targets)".to_owned()
             } else {
                 quote_ident(&d.name)
             })
@@ -678,7 +742,7 @@ fn split(
             a.dimension
         );
     }
-    conn.execute_batch("DROP TABLE finops_alloc_parts")
+    conn.execute_batch("DROP TABLE finops_alloc_parts; DROP TABLE finops_alloc_lists")
         .map_err(Error::query(action("dropping the work table")))?;
     Ok((written, u64::try_from(split_rows).unwrap_or_default()))
 }

@@ -138,6 +138,16 @@ fn every_pool_is_split_exactly_and_reports_read_it() {
     let again: Vec<Value> = serde_json::from_str(&again.stdout).unwrap();
     assert!(again.iter().all(|a| a["status"] == "current"), "{again:?}");
 
+    // A crash inside a period's transaction (--force: every period again) keeps the old
+    // allocation whole.
+    let before = table_digest(&sb, &venv);
+    let crash = sb.finops_with(
+        &["allocate", "--force"],
+        &[("FINOPS_FAILPOINTS", "allocate-before-commit")],
+    );
+    assert!(crash.signal.is_some(), "{crash:?}");
+    assert_eq!(table_digest(&sb, &venv), before);
+
     // The costs report after allocation: per team and month, exactly the allocated table's
     // sums, and per month and currency exactly FOCUS's (shared cost moved, never made).
     let run = sb.finops(&[
@@ -259,6 +269,15 @@ fn every_pool_is_split_exactly_and_reports_read_it() {
         refused.stderr.contains("not current") && refused.stderr.contains("finops allocate"),
         "{refused:?}"
     );
+    // A crash before the commit (here the rebuild of the whole table, for the new column):
+    // the table and its state are as they were.
+    let before = table_digest(&sb, &venv);
+    let crash = sb.finops_with(
+        &["allocate"],
+        &[("FINOPS_FAILPOINTS", "allocate-before-commit")],
+    );
+    assert!(crash.signal.is_some(), "{crash:?}");
+    assert_eq!(table_digest(&sb, &venv), before);
     let run = sb.finops(&["--format", "json", "allocate"]);
     assert_eq!(run.code, 0, "{run:?}");
     let done: Vec<Value> = serde_json::from_str(&run.stdout).unwrap();
@@ -270,6 +289,17 @@ fn every_pool_is_split_exactly_and_reports_read_it() {
         "SELECT cloud, count(*) AS n FROM focus.allocated_cost GROUP BY 1 ORDER BY 1",
     );
     assert_eq!(clouds.len(), 2, "{clouds:?}");
+}
+
+/// Rows, exact sums and a hash of every row of `focus.allocated_cost`, and its state.
+fn table_digest(sb: &Sandbox, venv: &Path) -> Vec<Value> {
+    sb.query(
+        venv,
+        "SELECT (SELECT count(*) FROM focus.allocated_cost) AS n, \
+                (SELECT CAST(sum(\"EffectiveCost\") AS VARCHAR) FROM focus.allocated_cost) AS e, \
+                (SELECT CAST(sum(hash(a)) AS VARCHAR) FROM focus.allocated_cost a) AS h, \
+                (SELECT string_agg(fingerprint, ',' ORDER BY x_billing_period) FROM meta.allocation_state) AS s",
+    )
 }
 
 /// `1.5000` and `1.5` alike, as an integer of 1e-20 units.

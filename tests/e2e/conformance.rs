@@ -292,6 +292,39 @@ fn state(sb: &Sandbox, venv: &Path) -> BTreeMap<String, Value> {
             serde_json::json!([r["n"], r["b"], r["h"]]),
         );
     }
+    // FOCUS's and the allocation's rows and totals per period and currency (row ids differ
+    // between runs: rows, not a hash).
+    for (prefix, table) in [
+        ("total", "focus.cost_and_usage"),
+        ("allocated", "focus.allocated_cost"),
+    ] {
+        let exists = sb.query(
+            venv,
+            &format!(
+                "SELECT count(*) AS n FROM information_schema.tables WHERE table_schema || '.' || table_name = '{table}'"
+            ),
+        );
+        if exists[0]["n"] == 0 {
+            continue;
+        }
+        for r in sb.query(
+            venv,
+            &format!(
+                "SELECT strftime(x_billing_period, '%Y-%m') AS p, coalesce(BillingCurrency, '-') AS c, \
+                 count(DISTINCT (x_source, \"x_RowId\")) AS n, CAST(sum(BilledCost) AS VARCHAR) AS b, \
+                 CAST(sum(EffectiveCost) AS VARCHAR) AS e FROM {table} GROUP BY ALL ORDER BY ALL"
+            ),
+        ) {
+            out.insert(
+                format!(
+                    "{prefix} {} {}",
+                    r["p"].as_str().unwrap(),
+                    r["c"].as_str().unwrap()
+                ),
+                serde_json::json!([r["n"], r["b"], r["e"]]),
+            );
+        }
+    }
     out
 }
 
@@ -416,9 +449,34 @@ fn import_with(
 /// A sandbox with `tree` imported (asserted to succeed).
 fn imported(fx: &Fixture, tree: &Path) -> Sandbox {
     let sb = Sandbox::new();
+    // Every import also allocates (docs/allocation.md): the untagged cost of each period
+    // spread over the teams, so every fault point of the scenario covers the allocation too.
+    std::fs::write(sb.dir.path().join("finops.toml"), ALLOCATION).unwrap();
     let run = import(&sb, fx, tree);
     assert_eq!(run.code, 0, "{}: {run:?}", fx.name);
     sb
+}
+
+/// The allocation rules of every conformance sandbox.
+const ALLOCATION: &str = "[tags]\n\
+[[dimensions]]\nname = \"team\"\n[[dimensions.rules]]\ntag = \"team\"\n\
+[[allocations]]\nname = \"untagged\"\ndimension = \"team\"\npool = { dimension_value = \"unallocated\" }\n";
+
+/// `focus.allocated_cost` adds up to FOCUS, per period and currency, to the last digit.
+fn assert_allocated(state: &BTreeMap<String, Value>, what: &str) {
+    let totals: Vec<(&String, &Value)> = state
+        .iter()
+        .filter(|(k, _)| k.starts_with("total "))
+        .collect();
+    assert!(!totals.is_empty(), "{what}: no FOCUS totals");
+    for (k, v) in totals {
+        let alloc = format!("allocated {}", &k["total ".len()..]);
+        assert_eq!(
+            state.get(&alloc),
+            Some(v),
+            "{what}: {alloc} differs from {k}"
+        );
+    }
 }
 
 /// The rules focus-validator 2.2.1 fails whatever the data, each with why and the test that
@@ -449,6 +507,7 @@ fn run_fixture(fx: &Fixture, venv: &Path, fv: Option<&Path>) {
     let sb = imported(fx, &live);
     let s0 = state(&sb, venv);
     assert_totals(fx, &s0, &t0, &both);
+    assert_allocated(&s0, fx.name);
 
     // 2. A re-run changes nothing.
     let run = import(&sb, fx, &live);
@@ -472,6 +531,7 @@ fn run_fixture(fx: &Fixture, venv: &Path, fv: Option<&Path>) {
     assert_eq!(run.code, 0, "{}: {run:?}", fx.name);
     let s1 = state(&sb, venv);
     assert_totals(fx, &s1, &t1, &["2024-01"]);
+    assert_allocated(&s1, fx.name);
     assert_eq!(
         of_period(&s1, "2024-02"),
         of_period(&s0, "2024-02"),
@@ -534,6 +594,7 @@ fn run_fixture(fx: &Fixture, venv: &Path, fv: Option<&Path>) {
     // History does not matter: the same files imported afresh give the same warehouse.
     let clean = state(&imported(fx, &r1), venv);
     assert_eq!(s2, clean, "{}: differs from a clean import", fx.name);
+    assert_allocated(&clean, fx.name);
 
     // 5. A crash at every step of re-issuing both months: only whole versions, then a re-run
     //    reaches the clean state, then a third run has nothing to do.
