@@ -158,7 +158,7 @@ impl StageDb {
                 });
             }
         }
-        visible_view(wh, ROWS_VIEW, &name, &staged.roundings, action)?;
+        visible_view(wh, ROWS_VIEW, &name, &staged.roundings, "", action)?;
         precision::read_roundings(wh.conn(), &name, "raw", &staged.roundings)
             .map_err(Error::db(action))
     }
@@ -197,7 +197,10 @@ impl StageDb {
             load.period,
             started.elapsed().as_millis()
         );
-        visible_view(wh, FOCUS_VIEW, &name, &finished.roundings, action)?;
+        // Row ids from the side table's row positions: a window over the rows would hold
+        // the whole period in memory.
+        let row_id = format!(", rowid + 1 AS {}", quote_ident(ROW_ID));
+        visible_view(wh, FOCUS_VIEW, &name, &finished.roundings, &row_id, action)?;
         precision::read_roundings(conn, &name, "focus", &finished.roundings)
             .map_err(Error::db(action))
     }
@@ -219,12 +222,14 @@ impl StageDb {
     }
 }
 
-/// A temporary view `view` over `table` without its hidden rounding columns.
+/// A temporary view `view` over `table` without its hidden rounding columns, with the
+/// `extra` columns (`, <expr> AS <name>`).
 fn visible_view(
     wh: &Warehouse,
     view: &str,
     table: &str,
     hidden: &[RoundingColumn],
+    extra: &str,
     action: &str,
 ) -> Result<()> {
     let exclude = if hidden.is_empty() {
@@ -241,7 +246,7 @@ fn visible_view(
     };
     wh.conn()
         .execute_batch(&format!(
-            "CREATE OR REPLACE TEMP VIEW {view} AS SELECT *{exclude} FROM {table}"
+            "CREATE OR REPLACE TEMP VIEW {view} AS SELECT *{exclude}{extra} FROM {table}"
         ))
         .map_err(Error::db(action))
 }
@@ -445,8 +450,9 @@ fn add_missing_columns(wh: &Warehouse, table: &TableRef, view: &str, action: &st
     Ok(())
 }
 
-/// The FOCUS table's row id: 1, 2, 3… within one source × billing period, given as the
-/// period's rows are inserted, so that `focus.allocated_cost` can name the row it splits.
+/// The FOCUS table's row id: unique within one source × billing period (1, 2, 3…: the
+/// rows' positions in the side database), so that `focus.allocated_cost` can name the row
+/// it splits.
 pub const ROW_ID: &str = "x_RowId";
 
 /// Replaces the FOCUS rows of one export × period with the ones built in the side
@@ -489,9 +495,8 @@ fn replace_focus_rows(wh: &Warehouse, key: &ExportKey, period: Period, action: &
     let rows = conn
         .execute(
             &format!(
-                "INSERT INTO {} BY NAME SELECT *, row_number() OVER () AS {} FROM {FOCUS_VIEW}",
-                wh.qualified(&focus),
-                quote_ident(ROW_ID)
+                "INSERT INTO {} BY NAME SELECT * FROM {FOCUS_VIEW}",
+                wh.qualified(&focus)
             ),
             [],
         )

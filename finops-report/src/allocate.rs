@@ -699,6 +699,7 @@ fn split(
             .collect::<Vec<_>>()
             .join(", "),
     );
+    tracing::trace!("{sql}");
     let written = conn
         .execute(&sql, [])
         .map_err(Error::query(action(&format!(

@@ -59,12 +59,7 @@ pub(crate) fn run(
     file_format: Option<&str>,
 ) -> miette::Result<ExitStatus> {
     if let Some(f) = file_format {
-        return Err(Error::NoSuchForm {
-            report: "commitments",
-            format: if f == "html" { "HTML" } else { "CSV" },
-            forms: "table or --format json",
-        }
-        .into());
+        return Err(Error::table_or_json_only("commitments", f).into());
     }
     let filter = args.period.map_or_else(String::new, |p| {
         let (start, end) = p.bounds();

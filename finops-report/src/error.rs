@@ -145,6 +145,15 @@ impl Error {
         }
     }
 
+    /// `--format csv|html` for a report that has only a table and JSON.
+    pub(crate) fn table_or_json_only(report: &'static str, format: &str) -> Self {
+        Self::NoSuchForm {
+            report,
+            format: if format == "html" { "HTML" } else { "CSV" },
+            forms: "table or --format json",
+        }
+    }
+
     /// A failed encoding of `what`.
     pub fn encode<E: std::fmt::Display>(what: &'static str) -> impl FnOnce(E) -> Self {
         move |e| Self::Encode {

@@ -47,10 +47,15 @@ pub enum ValueCase {
     Upper,
 }
 
-/// Which FOCUS rows a rule or a pool takes; every field given must match.
+/// Which FOCUS rows a rule or a pool takes; every match field given must match. A
+/// `[[dimensions.rules]]` entry is one too, with the value it gives (`value` or `tag`).
 #[derive(Clone, Debug, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct Match {
+    /// Rules only: the value given to matching rows.
+    pub value: Option<String>,
+    /// Rules only: or the value of this tag key (rows without it fall through).
+    pub tag: Option<String>,
     /// `ServiceName`.
     pub service: Option<OneOrMany>,
     /// `SubAccountId`.
@@ -72,49 +77,6 @@ pub struct Match {
     pub dimension_value: Option<OneOrMany>,
 }
 
-/// One `[[dimensions.rules]]` entry: its match fields, and the value it gives.
-#[derive(Clone, Debug, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct RuleConfig {
-    /// The value given to matching rows.
-    pub value: Option<String>,
-    /// Or: the value of this tag key (matching rows without the tag fall through).
-    pub tag: Option<String>,
-    /// `ServiceName`.
-    pub service: Option<OneOrMany>,
-    /// `SubAccountId`.
-    pub account: Option<OneOrMany>,
-    /// `BillingAccountId`.
-    pub billing_account: Option<OneOrMany>,
-    /// `RegionId`.
-    pub region: Option<OneOrMany>,
-    /// `ProviderName`.
-    pub provider: Option<OneOrMany>,
-    /// `ChargeCategory`.
-    pub charge_category: Option<OneOrMany>,
-    /// `ResourceId` glob patterns.
-    pub resource: Option<OneOrMany>,
-    /// Tag key → value; `"*"`: the row has the key.
-    #[serde(default)]
-    pub tags: BTreeMap<String, String>,
-}
-
-impl RuleConfig {
-    fn matcher(&self) -> Match {
-        Match {
-            service: self.service.clone(),
-            account: self.account.clone(),
-            billing_account: self.billing_account.clone(),
-            region: self.region.clone(),
-            provider: self.provider.clone(),
-            charge_category: self.charge_category.clone(),
-            resource: self.resource.clone(),
-            tags: self.tags.clone(),
-            dimension_value: None,
-        }
-    }
-}
-
 /// One `[[dimensions]]` entry: a virtual tag.
 #[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
@@ -126,7 +88,7 @@ pub struct DimensionConfig {
     pub default: String,
     /// Ordered; the first that matches gives the value.
     #[serde(default)]
-    pub rules: Vec<RuleConfig>,
+    pub rules: Vec<Match>,
 }
 
 fn unallocated() -> String {
@@ -284,7 +246,12 @@ impl Rules {
                     }
                     _ => {}
                 }
-                check_match(&r.matcher(), &rule)?;
+                if r.dimension_value.is_some() {
+                    return Err(invalid(format!(
+                        "{rule}: `dimension_value` is for an allocation's `pool`"
+                    )));
+                }
+                check_match(r, &rule)?;
             }
         }
         let mut seen = BTreeSet::new();
@@ -305,6 +272,11 @@ impl Rules {
                     } else {
                         known.join(", ")
                     }
+                )));
+            }
+            if a.pool.value.is_some() || a.pool.tag.is_some() {
+                return Err(invalid(format!(
+                    "{entry} `pool`: `value` and `tag` are for [[dimensions.rules]]; a pool selects rows (`dimension_value` = the dimension's value)"
                 )));
             }
             check_match(&a.pool, &format!("{entry} `pool`"))?;
@@ -712,7 +684,7 @@ impl DimensionConfig {
     pub(crate) fn sql(&self, tags: &TagIndex) -> String {
         let mut sql = String::from("CASE");
         for r in &self.rules {
-            let cond = r.matcher().sql(tags, None);
+            let cond = r.sql(tags, None);
             match (&r.value, &r.tag) {
                 (Some(v), _) => {
                     let _ = write!(sql, " WHEN {cond} THEN {}", quote_literal(v));

@@ -79,12 +79,7 @@ pub(crate) fn run(
     file_format: Option<&str>,
 ) -> miette::Result<ExitStatus> {
     if let Some(f) = file_format {
-        return Err(Error::NoSuchForm {
-            report: "tags",
-            format: if f == "html" { "HTML" } else { "CSV" },
-            forms: "table or --format json",
-        }
-        .into());
+        return Err(Error::table_or_json_only("tags", f).into());
     }
     let mut index = TagIndex::load(wh, rules.tags.as_ref())?;
     if !index.normalises() {
