@@ -17,6 +17,7 @@ use finops_core::{Context, Period, Warehouse};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
+use crate::rules::TagIndex;
 use crate::{BudgetsArgs, CostColumn, Dimension, focus_table};
 
 /// One `[[budgets]]` entry.
@@ -97,8 +98,8 @@ pub struct BudgetFilter {
 }
 
 impl BudgetFilter {
-    /// `TRUE AND …`, every value a quoted literal.
-    fn sql(&self) -> String {
+    /// `TRUE AND …`, every value a quoted literal; tags read as `[tags]` normalises them.
+    fn sql(&self, tags: &TagIndex) -> String {
         let mut parts = vec!["TRUE".to_owned()];
         let mut add = |dim: Dimension, values: &[String]| {
             let list: Vec<String> = values.iter().map(|v| quote_literal(v)).collect();
@@ -118,7 +119,15 @@ impl BudgetFilter {
             }
         }
         for (k, v) in &self.tags {
-            add(Dimension::Tag(k.clone()), std::slice::from_ref(v));
+            if tags.normalises() {
+                let dim = Dimension::Resolved {
+                    label: format!("tag:{k}"),
+                    sql: tags.value_sql(k),
+                };
+                add(dim, &[tags.value(v)]);
+            } else {
+                add(Dimension::Tag(k.clone()), std::slice::from_ref(v));
+            }
         }
         parts.join(" AND ")
     }
@@ -153,6 +162,8 @@ pub(crate) fn run(
     args: &BudgetsArgs,
 ) -> miette::Result<Vec<Pending>> {
     let focus = focus_table(wh);
+    let rules = crate::rules::Rules::load(&ctx.settings)?;
+    let tags = TagIndex::load(wh, rules.tags.as_ref())?;
     let month = if let Some(m) = args.month {
         m
     } else {
@@ -192,6 +203,7 @@ pub(crate) fn run(
         statuses.push(check(
             wh,
             b,
+            &tags,
             month,
             &focus,
             (&start, &end),
@@ -242,6 +254,7 @@ const KIND: &str = "budget";
 fn check(
     wh: &Warehouse,
     b: &BudgetConfig,
+    tags: &TagIndex,
     month: Period,
     focus: &str,
     (start, end): (&str, &str),
@@ -270,7 +283,7 @@ fn check(
             "thresholds must be percentages above 0, e.g. [80, 100]".into(),
         ));
     }
-    let mut filter = b.filter.sql();
+    let mut filter = b.filter.sql(tags);
     if let Some(c) = &b.currency {
         let _ = write!(filter, r#" AND "BillingCurrency" = {}"#, quote_literal(c));
     }

@@ -108,8 +108,30 @@ fn rules() -> String {
 fn every_pool_is_split_exactly_and_reports_read_it() {
     let venv = require_venv!();
     let sb = Sandbox::new();
-    std::fs::write(sb.dir.path().join("finops.toml"), rules()).unwrap();
+    // A budget whose tag filter is spelled neither as AWS nor as Azure spell the key, nor
+    // as the data spell the value: [tags] makes it match both.
+    let budget = "\n[[budgets]]\nname = \"web\"\namount = \"1000\"\n[budgets.filter]\ntags = { TEAM = \" WEB \" }\n";
+    std::fs::write(sb.dir.path().join("finops.toml"), rules() + budget).unwrap();
     import_all(&sb, &venv);
+    let run = sb.finops(&["--format", "json", "budgets", "check", "--month", "2024-01"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    let status: Value = serde_json::from_str(&run.stdout).unwrap();
+    let want = sb.query(
+        &venv,
+        "SELECT CAST(sum(\"EffectiveCost\") AS VARCHAR) AS e FROM focus.cost_and_usage \
+         WHERE lower(trim(coalesce(json_extract_string(\"Tags\", '$.team'), json_extract_string(\"Tags\", '$.\"user:Team\"')))) = 'web' \
+         AND \"ChargePeriodStart\" >= TIMESTAMP '2024-01-01' AND \"ChargePeriodStart\" < TIMESTAMP '2024-02-01'",
+    );
+    // Budgets print amounts to 10 decimals.
+    let actual = status[0]["actual"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{status}"));
+    let decimals = actual.split_once('.').map_or(0, |(_, f)| f.len());
+    let unit = 10i128.pow(20 - u32::try_from(decimals).unwrap());
+    let exact = scaled(want[0]["e"].as_str().unwrap());
+    let rounded = (exact + unit / 2).div_euclid(unit) * unit;
+    assert!(exact > 0 && decimals >= 8, "{status} {want:?}");
+    assert_eq!(scaled(actual), rounded, "{status} {want:?}");
 
     // Each import allocated the periods it changed: both months, under the current rules.
     let state = sb.query(
