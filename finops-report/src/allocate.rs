@@ -156,15 +156,10 @@ fn fingerprints(wh: &Warehouse, rules: &Rules) -> miette::Result<BTreeMap<String
         "SELECT CAST(p.x_billing_period AS VARCHAR), coalesce(s.v, '') FROM (SELECT DISTINCT x_billing_period FROM {focus}) p \
          LEFT JOIN {versions} s ON s.billing_period = p.x_billing_period ORDER BY 1"
     );
-    let mut stmt = wh
-        .conn()
-        .prepare(&sql)
-        .map_err(Error::query("reading the loaded periods"))?;
-    let rows: Vec<(String, String)> = stmt
-        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
-        .map_err(Error::query("reading the loaded periods"))?
-        .collect::<duckdb::Result<_>>()
-        .map_err(Error::query("reading the loaded periods"))?;
+    let rows: Vec<(String, String)> =
+        crate::frame::rows(wh, &sql, [], "reading the loaded periods", |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })?;
     let rules = rules.fingerprint();
     Ok(rows
         .into_iter()
@@ -177,19 +172,17 @@ fn recorded(wh: &Warehouse) -> miette::Result<BTreeMap<String, String>> {
     if !wh.table_exists(finops_core::warehouse::META_SCHEMA, STATE)? {
         return Ok(BTreeMap::new());
     }
-    let mut stmt = wh
-        .conn()
-        .prepare(&format!(
+    let rows = crate::frame::rows(
+        wh,
+        &format!(
             "SELECT CAST(x_billing_period AS VARCHAR), fingerprint FROM {}",
             wh.meta_table(STATE)
-        ))
-        .map_err(Error::query("reading the allocation state"))?;
-    let rows = stmt
-        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
-        .map_err(Error::query("reading the allocation state"))?
-        .collect::<duckdb::Result<_>>()
-        .map_err(Error::query("reading the allocation state"))?;
-    Ok(rows)
+        ),
+        [],
+        "reading the allocation state",
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )?;
+    Ok(rows.into_iter().collect())
 }
 
 /// Allocates every period (in `range`) that is not current, or all of them with `force`.
@@ -324,17 +317,13 @@ fn table_matches(wh: &Warehouse, rules: &Rules) -> miette::Result<bool> {
     if !wh.table_exists(&t.schema, &t.name)? {
         return Ok(false);
     }
-    let mut stmt = wh
-        .conn()
-        .prepare(
-            "SELECT column_name FROM information_schema.columns WHERE table_schema = ? AND table_name = ? ORDER BY ordinal_position",
-        )
-        .map_err(Error::query("reading focus.allocated_cost"))?;
-    let cols: Vec<String> = stmt
-        .query_map([&t.schema, &t.name], |r| r.get(0))
-        .map_err(Error::query("reading focus.allocated_cost"))?
-        .collect::<duckdb::Result<_>>()
-        .map_err(Error::query("reading focus.allocated_cost"))?;
+    let cols: Vec<String> = crate::frame::rows(
+        wh,
+        "SELECT column_name FROM information_schema.columns WHERE table_schema = ? AND table_name = ? ORDER BY ordinal_position",
+        [&t.schema, &t.name],
+        "reading focus.allocated_cost",
+        |r| r.get(0),
+    )?;
     let dims: Vec<&str> = cols.iter().skip(FIXED.len()).map(String::as_str).collect();
     let wanted: Vec<&str> = rules.dimensions.iter().map(|d| d.name.as_str()).collect();
     Ok(dims == wanted)

@@ -145,15 +145,9 @@ fn strings(wh: &Warehouse, sql: &str, n: usize) -> miette::Result<Vec<Vec<String
             .collect::<Vec<_>>()
             .join(", ")
     );
-    let mut stmt = wh
-        .conn()
-        .prepare(&wrapped)
-        .map_err(Error::query("reading commitments"))?;
-    let rows = stmt
-        .query_map([], |r| (0..n).map(|i| r.get::<_, String>(i)).collect())
-        .map_err(Error::query("reading commitments"))?
-        .collect::<duckdb::Result<_>>()
-        .map_err(Error::query("reading commitments"))?;
+    let rows = crate::frame::rows(wh, &wrapped, [], "reading commitments", |r| {
+        (0..n).map(|i| r.get::<_, String>(i)).collect()
+    })?;
     Ok(rows)
 }
 

@@ -22,6 +22,24 @@ pub(crate) fn query(wh: &Warehouse, sql: &str, action: &str) -> miette::Result<D
     Ok(df)
 }
 
+/// Every row of `sql` (with `params`) through `f`, for small results read row by row; an
+/// error names `action`.
+pub(crate) fn rows<T, P: duckdb::Params>(
+    wh: &Warehouse,
+    sql: &str,
+    params: P,
+    action: &str,
+    f: impl FnMut(&duckdb::Row<'_>) -> duckdb::Result<T>,
+) -> miette::Result<Vec<T>> {
+    let mut stmt = wh.conn().prepare(sql).map_err(Error::query(action))?;
+    let rows = stmt
+        .query_map(params, f)
+        .map_err(Error::query(action))?
+        .collect::<duckdb::Result<Vec<T>>>()
+        .map_err(Error::query(action))?;
+    Ok(rows)
+}
+
 /// Maps a polars error into a diagnostic naming what was being done.
 pub(crate) fn polars_error(action: &str) -> impl Fn(PolarsError) -> miette::Report + '_ {
     move |e| Error::query(action)(e).into()

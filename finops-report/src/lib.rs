@@ -193,18 +193,16 @@ pub(crate) fn warn_unknown_tags(wh: &Warehouse, by: &[Dimension]) -> miette::Res
         if found > 0 {
             continue;
         }
-        let mut stmt = wh
-            .conn()
-            .prepare(&format!(
+        let keys: Vec<String> = crate::frame::rows(
+            wh,
+            &format!(
                 "SELECT k FROM (SELECT unnest(json_keys(\"Tags\")) AS k FROM {focus} WHERE \"Tags\" IS NOT NULL) \
                  GROUP BY k ORDER BY count(*) DESC, k LIMIT 12"
-            ))
-            .map_err(Error::query("reading the tags"))?;
-        let keys: Vec<String> = stmt
-            .query_map([], |r| r.get(0))
-            .map_err(Error::query("reading the tags"))?
-            .collect::<duckdb::Result<_>>()
-            .map_err(Error::query("reading the tags"))?;
+            ),
+            [],
+            "reading the tags",
+            |r| r.get(0),
+        )?;
         let tried = tag_keys(key)
             .iter()
             .map(|k| format!("`{k}`"))

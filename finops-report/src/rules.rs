@@ -12,7 +12,6 @@ use finops_core::{Error as CoreError, Warehouse};
 use serde::{Deserialize, Serialize};
 
 use crate::budgets::OneOrMany;
-use crate::error::Error;
 
 /// `[tags]`.
 #[derive(Clone, Debug, Deserialize, Serialize)]
@@ -663,18 +662,16 @@ impl TagIndex {
 /// Every tag key of the FOCUS table with the rows that carry it, most used first.
 pub(crate) fn tag_key_counts(wh: &Warehouse) -> miette::Result<Vec<(String, i64)>> {
     let focus = crate::focus_table(wh);
-    let mut stmt = wh
-        .conn()
-        .prepare(&format!(
+    let rows = crate::frame::rows(
+        wh,
+        &format!(
             "SELECT k, count(*) AS n FROM (SELECT unnest(json_keys(\"Tags\")) AS k FROM {focus} \
              WHERE \"Tags\" IS NOT NULL) GROUP BY k ORDER BY n DESC, k"
-        ))
-        .map_err(Error::query("reading the tag keys"))?;
-    let rows = stmt
-        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
-        .map_err(Error::query("reading the tag keys"))?
-        .collect::<duckdb::Result<_>>()
-        .map_err(Error::query("reading the tag keys"))?;
+        ),
+        [],
+        "reading the tag keys",
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )?;
     Ok(rows)
 }
 

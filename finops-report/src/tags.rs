@@ -133,17 +133,10 @@ pub(crate) fn run(
                          ELSE round(100 * CAST(coalesce(sum({cost}) FILTER (WHERE {has}), 0) AS DOUBLE) / CAST(sum({cost}) AS DOUBLE), 2) END
              FROM {focus} WHERE {filter} GROUP BY ALL ORDER BY 1, 2"
         );
-        let mut stmt = wh
-            .conn()
-            .prepare(&sql)
-            .map_err(Error::query("measuring tag coverage"))?;
-        let rows: Vec<(String, String, String, String, Option<f64>)> = stmt
-            .query_map([], |r| {
+        let rows: Vec<(String, String, String, String, Option<f64>)> =
+            crate::frame::rows(wh, &sql, [], "measuring tag coverage", |r| {
                 Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
-            })
-            .map_err(Error::query("measuring tag coverage"))?
-            .collect::<duckdb::Result<_>>()
-            .map_err(Error::query("measuring tag coverage"))?;
+            })?;
         let shown = index.display(&index.canonical(key));
         for (g, c, tagged, total, pct) in rows {
             if let (Some(min), Some(p)) = (args.min_coverage, pct)
@@ -186,15 +179,10 @@ pub(crate) fn run(
             index.value_sql(key),
             args.top
         );
-        let mut stmt = wh
-            .conn()
-            .prepare(&sql)
-            .map_err(Error::query("finding untagged resources"))?;
-        let rows: Vec<(String, String, String)> = stmt
-            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
-            .map_err(Error::query("finding untagged resources"))?
-            .collect::<duckdb::Result<_>>()
-            .map_err(Error::query("finding untagged resources"))?;
+        let rows: Vec<(String, String, String)> =
+            crate::frame::rows(wh, &sql, [], "finding untagged resources", |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+            })?;
         for (res, c, s) in rows {
             untagged.push(vec![
                 json!(key),
