@@ -38,7 +38,8 @@ const PARTS: &str = "1000000000";
 /// `finops allocate`.
 #[derive(Debug, clap::Args)]
 pub struct AllocateArgs {
-    /// Only these months, YYYY-MM or YYYY-MM..YYYY-MM (default: every imported month)
+    /// Only these months, YYYY-MM or YYYY-MM..YYYY-MM (default: every imported month; new or
+    /// removed [[dimensions]] make the table again with every month)
     #[arg(long, value_name = "YYYY-MM[..YYYY-MM]")]
     pub period: Option<PeriodRange>,
     /// Allocate again the periods that are current
@@ -203,11 +204,14 @@ pub fn allocate(
     } else {
         BTreeMap::new()
     };
+    // A table made again (new or other dimensions) holds every period: --period does not
+    // narrow it.
     let in_range = |p: &str| {
-        range.is_none_or(|r| {
-            let (start, end) = r.bounds();
-            p >= start.as_str() && p < end.as_str()
-        })
+        !columns_match
+            || range.is_none_or(|r| {
+                let (start, end) = r.bounds();
+                p >= start.as_str() && p < end.as_str()
+            })
     };
     let todo: Vec<(&String, &String)> = wanted
         .iter()

@@ -300,9 +300,11 @@ fn every_pool_is_split_exactly_and_reports_read_it() {
     );
     assert!(crash.signal.is_some(), "{crash:?}");
     assert_eq!(table_digest(&sb, &venv), before);
-    let run = sb.finops(&["--format", "json", "allocate"]);
+    // The new column means a new table: every period, even when --period names one.
+    let run = sb.finops(&["--format", "json", "allocate", "--period", "2024-01"]);
     assert_eq!(run.code, 0, "{run:?}");
     let done: Vec<Value> = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(done.len(), 2, "{done:?}");
     assert!(done.iter().all(|a| a["status"] == "allocated"), "{done:?}");
     let got = check(&sb, &venv, None);
     assert!(got["rows"].as_u64().unwrap() > 1000, "{got}");
