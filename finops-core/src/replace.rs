@@ -470,7 +470,6 @@ fn replace_focus_rows(wh: &Warehouse, key: &ExportKey, period: Period, action: &
             .collect();
         cols.push("x_source VARCHAR NOT NULL".into());
         cols.push("x_billing_period DATE NOT NULL".into());
-        cols.push(format!("{} BIGINT", quote_ident(ROW_ID)));
         conn.execute_batch(&format!(
             "CREATE TABLE {} ({})",
             wh.qualified(&focus),
@@ -479,14 +478,6 @@ fn replace_focus_rows(wh: &Warehouse, key: &ExportKey, period: Period, action: &
         .map_err(Error::db(action))?;
     }
     add_missing_columns(wh, &focus, FOCUS_VIEW, action)?;
-    // Warehouses from before row ids: the column is added, and `finops allocate` numbers
-    // the rows that have none.
-    conn.execute_batch(&format!(
-        "ALTER TABLE {} ADD COLUMN IF NOT EXISTS {} BIGINT",
-        wh.qualified(&focus),
-        quote_ident(ROW_ID)
-    ))
-    .map_err(Error::db(action))?;
     conn.execute(
         &format!("DELETE FROM {} WHERE x_source = {source} AND x_billing_period = CAST({period_lit} AS DATE)", wh.qualified(&focus)),
         [],

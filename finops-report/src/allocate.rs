@@ -157,10 +157,7 @@ fn fingerprints(wh: &Warehouse, rules: &Rules) -> miette::Result<BTreeMap<String
         "SELECT CAST(p.x_billing_period AS VARCHAR), coalesce(s.v, '') FROM (SELECT DISTINCT x_billing_period FROM {focus}) p \
          LEFT JOIN {versions} s ON s.billing_period = p.x_billing_period ORDER BY 1"
     );
-    let rows: Vec<(String, String)> =
-        crate::frame::rows(wh, &sql, [], "reading the loaded periods", |r| {
-            Ok((r.get(0)?, r.get(1)?))
-        })?;
+    let rows = wh.pairs(&sql, "reading the loaded periods")?;
     let rules = rules.fingerprint();
     Ok(rows
         .into_iter()
@@ -173,15 +170,12 @@ fn recorded(wh: &Warehouse) -> miette::Result<BTreeMap<String, String>> {
     if !wh.table_exists(finops_core::warehouse::META_SCHEMA, STATE)? {
         return Ok(BTreeMap::new());
     }
-    let rows = crate::frame::rows(
-        wh,
+    let rows = wh.pairs(
         &format!(
             "SELECT CAST(x_billing_period AS VARCHAR), fingerprint FROM {}",
             wh.meta_table(STATE)
         ),
-        [],
         "reading the allocation state",
-        |r| Ok((r.get(0)?, r.get(1)?)),
     )?;
     Ok(rows.into_iter().collect())
 }
@@ -194,9 +188,6 @@ pub fn allocate(
     force: bool,
 ) -> miette::Result<Vec<Allocated>> {
     timed("allocation: row ids", || number_rows(wh))?;
-    let tags = timed("allocation: tag keys", || {
-        TagIndex::load(wh, rules.tags.as_ref())
-    })?;
     let wanted = fingerprints(wh, rules)?;
     let columns_match = table_matches(wh, rules)?;
     let have = if columns_match {
@@ -230,60 +221,53 @@ pub fn allocate(
     if todo.is_empty() {
         return Ok(out);
     }
-    let conn = wh.conn();
-    let begin = |what: &str| {
-        conn.execute_batch("BEGIN TRANSACTION")
-            .map_err(Error::query(what.to_owned()))
-    };
-    // New or other dimensions: the table is made again, with every period, in one
-    // transaction; otherwise one transaction per period.
-    let rebuild = !columns_match;
-    if rebuild {
-        begin("starting the allocation")?;
-    }
-    let result = (|| {
-        if rebuild {
-            create_table(wh, rules, true)?;
-        }
+    // Read only when there is something to allocate: a scan of every row's tags.
+    let tags = timed("allocation: tag keys", || {
+        TagIndex::load(wh, rules.tags.as_ref())
+    })?;
+    if columns_match {
         for (period, fingerprint) in &todo {
-            if !rebuild {
-                begin("starting the allocation")?;
-            }
-            let r = allocate_period(wh, rules, &tags, period, fingerprint);
-            match r {
-                Ok(a) => {
-                    if !rebuild {
-                        finops_core::fault::point("allocate-before-commit");
-                        conn.execute_batch("COMMIT")
-                            .map_err(Error::query(format!("committing {period}")))?;
-                    }
-                    out.push(a);
-                }
-                Err(e) => {
-                    if !rebuild {
-                        let _ = conn.execute_batch("ROLLBACK");
-                    }
-                    return Err(e);
-                }
-            }
+            out.push(in_transaction(wh, period, || {
+                allocate_period(wh, rules, &tags, period, fingerprint)
+            })?);
         }
-        Ok::<_, miette::Report>(())
-    })();
-    if rebuild {
-        match &result {
-            Ok(()) => {
-                finops_core::fault::point("allocate-before-commit");
-                conn.execute_batch("COMMIT")
-                    .map_err(Error::query("committing the allocation"))?;
-            }
-            Err(_) => {
-                let _ = conn.execute_batch("ROLLBACK");
-            }
-        }
+    } else {
+        // New or other dimensions: the table is made again, with every period, in one
+        // transaction.
+        let done = in_transaction(wh, "every period", || {
+            create_table(wh, rules, true)?;
+            todo.iter()
+                .map(|(period, fingerprint)| allocate_period(wh, rules, &tags, period, fingerprint))
+                .collect::<miette::Result<Vec<_>>>()
+        })?;
+        out.extend(done);
     }
-    result?;
     out.sort_by(|a, b| a.period.cmp(&b.period));
     Ok(out)
+}
+
+/// Runs `f` in one transaction: committed when it succeeds (past the fault point
+/// `allocate-before-commit`), rolled back when it fails.
+fn in_transaction<T>(
+    wh: &Warehouse,
+    what: &str,
+    f: impl FnOnce() -> miette::Result<T>,
+) -> miette::Result<T> {
+    let conn = wh.conn();
+    conn.execute_batch("BEGIN TRANSACTION")
+        .map_err(Error::query(format!("starting the allocation of {what}")))?;
+    match f() {
+        Ok(v) => {
+            finops_core::fault::point("allocate-before-commit");
+            conn.execute_batch("COMMIT")
+                .map_err(Error::query(format!("committing the allocation of {what}")))?;
+            Ok(v)
+        }
+        Err(e) => {
+            let _ = conn.execute_batch("ROLLBACK");
+            Err(e)
+        }
+    }
 }
 
 /// Gives FOCUS rows imported before row ids their ids (1, 2… within source × period).
@@ -321,14 +305,12 @@ fn table_matches(wh: &Warehouse, rules: &Rules) -> miette::Result<bool> {
     if !wh.table_exists(&t.schema, &t.name)? {
         return Ok(false);
     }
-    let cols: Vec<String> = crate::frame::rows(
-        wh,
-        "SELECT column_name FROM information_schema.columns WHERE table_schema = ? AND table_name = ? ORDER BY ordinal_position",
-        [&t.schema, &t.name],
-        "reading focus.allocated_cost",
-        |r| r.get(0),
-    )?;
-    let dims: Vec<&str> = cols.iter().skip(FIXED.len()).map(String::as_str).collect();
+    let cols = wh.columns(&t.schema, &t.name)?;
+    let dims: Vec<&str> = cols
+        .iter()
+        .skip(FIXED.len())
+        .map(|(n, _)| n.as_str())
+        .collect();
     let wanted: Vec<&str> = rules.dimensions.iter().map(|d| d.name.as_str()).collect();
     Ok(dims == wanted)
 }
@@ -500,22 +482,12 @@ fn allocate_period(
         [],
     )
     .map_err(Error::query(action("removing the old allocation")))?;
-    let dim_cols = rules
-        .dimensions
-        .iter()
-        .map(|d| format!(", {}", quote_ident(&d.name)))
-        .collect::<Vec<_>>()
-        .concat();
-    let mut rows = conn
-        .execute(
-            &format!(
-                "INSERT INTO {alloc} SELECT x_source, x_billing_period, {id}, \"BillingCurrency\", \"ChargePeriodStart\",
-                        \"BilledCost\", \"EffectiveCost\", NULL{dim_cols}
-                 FROM {ROWS} WHERE x_pool IS NULL"
-            ),
-            [],
-        )
-        .map_err(Error::query(action("writing the direct costs")))? as u64;
+    let mut rows = keep_whole(
+        wh,
+        rules,
+        "x_pool IS NULL",
+        &action("writing the direct costs"),
+    )?;
     let mut pooled = 0u64;
     for a in &rules.allocations {
         let (r, n) = timed(&format!("allocation: split of {}", a.name), || {
@@ -614,7 +586,7 @@ fn parts_sql(rules: &Rules, a: &AllocationConfig) -> String {
                            wu * {PARTS} % sum(wu) OVER (PARTITION BY cur) AS r FROM w),
               g AS (SELECT cur, target, b + CASE WHEN row_number() OVER (PARTITION BY cur ORDER BY r DESC, target)
                                                  <= {PARTS} - sum(b) OVER (PARTITION BY cur) THEN 1 ELSE 0 END AS ppb FROM f)
-         SELECT cur, target, ppb FROM g WHERE ppb > 0"
+         SELECT cur, target, ppb FROM g WHERE ppb > 0 AND cur IS NOT NULL"
     )
 }
 
@@ -713,22 +685,14 @@ fn split(
         .map_err(Error::query(action("counting the pool")))?;
     let mut written = written;
     if kept_rows > 0 {
-        let direct_dims = rules
-            .dimensions
-            .iter()
-            .map(|d| format!(", {}", quote_ident(&d.name)))
-            .collect::<Vec<_>>()
-            .concat();
-        written += conn
-            .execute(
-                &format!(
-                    "INSERT INTO {alloc} SELECT x_source, x_billing_period, {id}, \"BillingCurrency\", \"ChargePeriodStart\",
-                            \"BilledCost\", \"EffectiveCost\", NULL{direct_dims}
-                     FROM {ROWS} WHERE x_pool = {name} AND coalesce(\"BillingCurrency\", '') NOT IN (SELECT cur FROM finops_alloc_parts)"
-                ),
-                [],
-            )
-            .map_err(Error::query(action("keeping the pool without targets")))? as u64;
+        written += keep_whole(
+            wh,
+            rules,
+            &format!(
+                "x_pool = {name} AND coalesce(\"BillingCurrency\", '') NOT IN (SELECT cur FROM finops_alloc_parts)"
+            ),
+            &action("keeping the pool without targets"),
+        )?;
         tracing::warn!(
             "{}: allocation `{}` has no target with a weight in the period; its pool ({kept}) stays with its own {} values",
             action("allocating"),
@@ -739,6 +703,31 @@ fn split(
     conn.execute_batch("DROP TABLE finops_alloc_parts; DROP TABLE finops_alloc_lists")
         .map_err(Error::query(action("dropping the work table")))?;
     Ok((written, u64::try_from(split_rows).unwrap_or_default()))
+}
+
+/// Writes the rows of the work table that match `filter` with their own costs and
+/// dimension values (no allocation moved them).
+fn keep_whole(wh: &Warehouse, rules: &Rules, filter: &str, action: &str) -> miette::Result<u64> {
+    let dims = rules
+        .dimensions
+        .iter()
+        .map(|d| format!(", {}", quote_ident(&d.name)))
+        .collect::<Vec<_>>()
+        .concat();
+    let n = wh
+        .conn()
+        .execute(
+            &format!(
+                "INSERT INTO {} SELECT x_source, x_billing_period, {}, \"BillingCurrency\", \"ChargePeriodStart\",
+                        \"BilledCost\", \"EffectiveCost\", NULL{dims}
+                 FROM {ROWS} WHERE {filter}",
+                wh.qualified(&table()),
+                quote_ident(ROW_ID)
+            ),
+            [],
+        )
+        .map_err(Error::query(action))?;
+    Ok(n as u64)
 }
 
 /// The period's allocated BilledCost and EffectiveCost equal FOCUS's, per currency, to the

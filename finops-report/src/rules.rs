@@ -407,28 +407,21 @@ pub(crate) fn parse_percent(s: &str) -> Option<i128> {
 }
 
 fn check_match(m: &Match, entry: &str) -> finops_core::Result<()> {
-    for (field, v) in [
-        ("service", &m.service),
-        ("account", &m.account),
-        ("billing_account", &m.billing_account),
-        ("region", &m.region),
-        ("provider", &m.provider),
-        ("charge_category", &m.charge_category),
-        ("resource", &m.resource),
-        ("dimension_value", &m.dimension_value),
-    ] {
+    for (field, _, v) in m.lists() {
         if v.as_ref().is_some_and(|v| v.values().is_empty()) {
             return Err(invalid(format!("{entry}: `{field}` is an empty list")));
         }
     }
-    if m.charge_category.as_ref().is_some_and(|v| {
-        v.values()
-            .iter()
-            .any(|c| !CHARGE_CATEGORIES.contains(&c.as_str()))
-    }) {
+    let allowed = finops_core::focus::columns::get("ChargeCategory")
+        .and_then(|c| c.allowed)
+        .unwrap_or_default();
+    if m.charge_category
+        .as_ref()
+        .is_some_and(|v| v.values().iter().any(|c| !allowed.contains(&c.as_str())))
+    {
         return Err(invalid(format!(
             "{entry}: `charge_category` must be among {}",
-            CHARGE_CATEGORIES.join(", ")
+            allowed.join(", ")
         )));
     }
     if let Some(k) = m.tags.keys().find(|k| k.trim().is_empty()) {
@@ -437,24 +430,32 @@ fn check_match(m: &Match, entry: &str) -> finops_core::Result<()> {
     Ok(())
 }
 
-/// FOCUS ChargeCategory values.
-const CHARGE_CATEGORIES: &[&str] = &["Usage", "Purchase", "Tax", "Credit", "Adjustment"];
-
 impl Match {
-    fn is_empty(&self) -> bool {
+    /// The list fields: name in finops.toml, the FOCUS column a plain `IN` compares (none
+    /// for the globs and the dimension's value), and the value.
+    fn lists(&self) -> [(&'static str, Option<&'static str>, &Option<OneOrMany>); 8] {
         [
-            &self.service,
-            &self.account,
-            &self.billing_account,
-            &self.region,
-            &self.provider,
-            &self.charge_category,
-            &self.resource,
-            &self.dimension_value,
+            ("service", Some("ServiceName"), &self.service),
+            ("account", Some("SubAccountId"), &self.account),
+            (
+                "billing_account",
+                Some("BillingAccountId"),
+                &self.billing_account,
+            ),
+            ("region", Some("RegionId"), &self.region),
+            ("provider", Some("ProviderName"), &self.provider),
+            (
+                "charge_category",
+                Some("ChargeCategory"),
+                &self.charge_category,
+            ),
+            ("resource", None, &self.resource),
+            ("dimension_value", None, &self.dimension_value),
         ]
-        .iter()
-        .all(|v| v.is_none())
-            && self.tags.is_empty()
+    }
+
+    fn is_empty(&self) -> bool {
+        self.lists().iter().all(|(_, _, v)| v.is_none()) && self.tags.is_empty()
     }
 
     /// `TRUE AND …` over FOCUS columns; `dimension` is the SQL of the allocation's dimension.
@@ -467,15 +468,8 @@ impl Match {
                 .collect::<Vec<_>>()
                 .join(", ")
         };
-        for (column, v) in [
-            ("ServiceName", &self.service),
-            ("SubAccountId", &self.account),
-            ("BillingAccountId", &self.billing_account),
-            ("RegionId", &self.region),
-            ("ProviderName", &self.provider),
-            ("ChargeCategory", &self.charge_category),
-        ] {
-            if let Some(v) = v {
+        for (_, column, v) in self.lists() {
+            if let (Some(column), Some(v)) = (column, v) {
                 parts.push(format!(
                     "CAST({} AS VARCHAR) IN ({})",
                     quote_ident(column),
