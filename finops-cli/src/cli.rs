@@ -60,6 +60,17 @@ pub(crate) enum Command {
     /// Budgets of finops.toml ([[budgets]]): actual and forecast cost against each
     #[command(subcommand)]
     Budgets(finops_report::BudgetsCommand),
+    /// FOCUS as a Delta Lake table on object storage (s3://, az://, gs://, file://) for Spark,
+    /// Athena, ClickHouse, DuckDB…: sync, status, vacuum
+    #[cfg(feature = "lake")]
+    #[command(subcommand)]
+    Lake(finops_lake::LakeCommand),
+    /// FOCUS as a Delta Lake table (not in this build: cargo install finops-cli --features lake)
+    #[cfg(not(feature = "lake"))]
+    Lake {
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true, hide = true)]
+        args: Vec<String>,
+    },
     /// Inspect the configuration
     #[command(subcommand)]
     Config(ConfigCommand),
@@ -92,11 +103,23 @@ pub(crate) enum FocusCommand {
         all: bool,
     },
     /// Write FOCUS rows to files, one per billing period: DIR/focus-<version>-<YYYY-MM>.<ext>
-    /// (--format parquet, the default, or --format csv)
+    /// (--format parquet, the default, or --format csv); or, with --layout hive, one Parquet
+    /// object per source and period for readers without Delta support
+    #[command(
+        after_help = "--layout hive writes DIR_OR_URL/x_source=<source>/x_billing_period=<YYYY-MM-01>/part-0.parquet \
+                      (s3://, az://, gs://, file:// or a directory; in builds with the lake feature), each \
+                      replaced by one upload, with the warehouse's exact decimals and UTC timestamps. A query \
+                      running during a replace can fail or mix a period's old and new rows; `finops lake sync` \
+                      (Delta) has no such window."
+    )]
     Export {
-        /// Output directory (created if missing)
-        #[arg(long, value_name = "DIR")]
+        /// Output directory, or with --layout hive a URL (created if missing)
+        #[arg(long, visible_alias = "to", value_name = "DIR_OR_URL")]
         out: std::path::PathBuf,
+        /// files: one file per period with the FOCUS version's columns; hive: one Parquet object
+        /// per (source, period) under x_source=/x_billing_period= folders
+        #[arg(long, value_name = "LAYOUT", default_value = "files", value_parser = ["files", "hive"])]
+        layout: String,
         /// Only this billing period, YYYY-MM
         #[arg(long, value_name = "YYYY-MM")]
         period: Option<finops_core::Period>,

@@ -234,7 +234,11 @@ fn run(global: &GlobalArgs, what: What) -> miette::Result<ExitStatus> {
         settings,
         ui: Ui::new(out.format, global.quiet),
         hooks,
+        held_elsewhere: None,
     };
+    if let What::Vendor(_, m) | What::Plugin(_, m) = &what {
+        ctx.held_elsewhere = lake_worker(m)?;
+    }
     match what {
         What::Vendor(entry, matches) => {
             let vendor = entry.vendor.expect("checked above");
@@ -242,15 +246,25 @@ fn run(global: &GlobalArgs, what: What) -> miette::Result<ExitStatus> {
             let status = runtime()?.block_on(finops_core::vendor_commands::run(
                 vendor, &matches, &mut ctx,
             ))?;
-            Ok(allocate_after_import(rules, &ctx, status))
+            let status = allocate_after_import(rules, &ctx, status);
+            Ok(lake_after_import(&matches, &ctx, status))
         }
         What::Plugin(vendor, matches) => {
             let rules = rules_before_import(&matches, &ctx)?;
             let status = runtime()?.block_on(finops_core::vendor_commands::run(
                 vendor, &matches, &mut ctx,
             ))?;
-            Ok(allocate_after_import(rules, &ctx, status))
+            let status = allocate_after_import(rules, &ctx, status);
+            Ok(lake_after_import(&matches, &ctx, status))
         }
+        #[cfg(feature = "lake")]
+        What::Core(Command::Lake(cmd)) => finops_lake::run(&ctx, &cmd),
+        #[cfg(not(feature = "lake"))]
+        What::Core(Command::Lake { .. }) => Err(finops_core::Error::InvalidArguments {
+            message: "`finops lake` is not in this build".into(),
+            help: "cargo install finops-cli --features lake (or --features all)".into(),
+        }
+        .into()),
         What::Core(Command::Allocate(args)) => finops_report::allocate::run(&ctx, &args),
         What::Core(Command::Plugins(cmd)) => {
             commands::plugins::run(&cmd, &ctx, &plugins, &plugin_problems, &described)
@@ -296,6 +310,55 @@ fn allocate_after_import(rules: bool, ctx: &Context, status: ExitStatus) -> Exit
             ExitStatus::Partial
         }
     }
+}
+
+/// `import --lake URL` (worker mode): what the lake holds, so that the import skips it.
+fn lake_worker(
+    matches: &clap::ArgMatches,
+) -> miette::Result<Option<finops_core::import::HeldElsewhere>> {
+    let Some(("import", sub)) = matches.subcommand() else {
+        return Ok(None);
+    };
+    let Some(url) = sub.try_get_one::<String>("lake").ok().flatten() else {
+        return Ok(None);
+    };
+    #[cfg(feature = "lake")]
+    {
+        Ok(Some(runtime()?.block_on(finops_lake::held(url))?))
+    }
+    #[cfg(not(feature = "lake"))]
+    {
+        Err(finops_core::Error::InvalidArguments {
+            message: format!("--lake {url}: this build has no lake"),
+            help: "cargo install finops-cli --features lake (or --features all)".into(),
+        }
+        .into())
+    }
+}
+
+/// After an import that loaded something, `[lake] url`'s table gets the periods that changed;
+/// a failure there leaves the warehouse committed and exits 3.
+fn lake_after_import(matches: &clap::ArgMatches, ctx: &Context, status: ExitStatus) -> ExitStatus {
+    let importing = matches!(matches.subcommand(), Some(("import", sub))
+        if sub.try_get_one::<bool>("dry_run").ok().flatten() != Some(&true));
+    if !importing || !matches!(status, ExitStatus::Success | ExitStatus::Partial) {
+        return status;
+    }
+    #[cfg(feature = "lake")]
+    if let Err(e) = finops_lake::after_import(ctx) {
+        output::print_diagnostic(&e);
+        return ExitStatus::Partial;
+    }
+    #[cfg(not(feature = "lake"))]
+    if ctx.settings.get_str("lake.url").is_some() {
+        output::print_diagnostic(&miette::miette!(
+            code = "finops::lake::not_compiled",
+            help = "cargo install finops-cli --features lake (or --features all)",
+            "[lake] url is set, but this build has no lake: the import committed to the warehouse only"
+        ));
+        return ExitStatus::Partial;
+    }
+    status
 }
 
 /// The async runtime vendor commands run on.

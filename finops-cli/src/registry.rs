@@ -191,10 +191,14 @@ pub(crate) fn plugins(
 
 /// `finops 0.1.0 (+aws -azure -gcp -oracle)`.
 pub(crate) fn version() -> String {
-    let features: Vec<String> = VENDORS
+    let mut features: Vec<String> = VENDORS
         .iter()
         .map(|v| format!("{}{}", if v.vendor.is_some() { '+' } else { '-' }, v.name))
         .collect();
+    features.push(format!(
+        "{}lake",
+        if cfg!(feature = "lake") { '+' } else { '-' }
+    ));
     format!("{} ({})", env!("CARGO_PKG_VERSION"), features.join(" "))
 }
 

@@ -14,6 +14,9 @@ pub struct Context {
     pub ui: Ui,
     /// The `[[hooks]]` that receive events.
     pub hooks: Hooks,
+    /// What the lake holds, for an import with `--lake` (the lake, not the warehouse, says
+    /// what is loaded).
+    pub held_elsewhere: Option<crate::import::HeldElsewhere>,
 }
 
 impl Context {
@@ -42,6 +45,7 @@ impl Context {
             start,
             end,
             rounding_tolerance: self.import_config()?.rounding_tolerance,
+            held_elsewhere: self.held_elsewhere.clone(),
         })
     }
 

@@ -7,10 +7,12 @@ pub const FINOPS_CONFIG: &str = "FINOPS_CONFIG";
 pub const FINOPS_LOG: &str = "FINOPS_LOG";
 /// Comma-separated fault-injection points (test builds only; see [`crate::fault`]).
 pub const FINOPS_FAILPOINTS: &str = "FINOPS_FAILPOINTS";
+/// `DIR:N`: processes meet at [`crate::fault::barrier`] (test builds only).
+pub const FINOPS_BARRIER: &str = "FINOPS_BARRIER";
 /// First delay between webhook attempts, in ms (tests shorten the 500 ms default).
 pub const FINOPS_TEST_HOOK_BACKOFF_MS: &str = "FINOPS_TEST_HOOK_BACKOFF_MS";
 /// Variables with the [`PREFIX`] that are not config keys (never warned about).
-pub const NOT_KEYS: &[&str] = &[FINOPS_CONFIG, FINOPS_LOG, FINOPS_FAILPOINTS];
+pub const NOT_KEYS: &[&str] = &[FINOPS_CONFIG, FINOPS_LOG, FINOPS_FAILPOINTS, FINOPS_BARRIER];
 /// Prefix of every per-key variable: `FINOPS_WAREHOUSE_PATH` sets `warehouse.path`.
 pub const PREFIX: &str = "FINOPS_";
 /// The XDG base directory for config files.

@@ -9,7 +9,8 @@
 //! nothing loaded), `insert` (while the bulk insert runs, at the latest right after it),
 //! `before-commit` (rows and state written, transaction open), `after-commit` (committed,
 //! staging not yet removed), `between-periods` (one period done, the next not started),
-//! `allocate-before-commit` (a period's allocation written, its transaction open).
+//! `allocate-before-commit` (a period's allocation written, its transaction open),
+//! `lake-before-commit` (a lake period's files uploaded, its Delta commit not made).
 
 /// Aborts the process if `name` is listed in `FINOPS_FAILPOINTS`.
 #[inline]
@@ -59,6 +60,26 @@ impl Timer {
         #[cfg(feature = "_failpoints")]
         if let Some(name) = &self.name {
             die(name);
+        }
+    }
+}
+
+/// A rendezvous of processes for the concurrency tests: with `FINOPS_BARRIER=DIR:N`, each
+/// process that reaches the barrier leaves a file in DIR and waits (at most a minute) until N
+/// have; without the feature, or the variable, it returns at once.
+pub fn barrier() {
+    #[cfg(feature = "_failpoints")]
+    if let Some(spec) = crate::env::var(crate::env::FINOPS_BARRIER)
+        && let Some((dir, n)) = spec.rsplit_once(':')
+        && let Ok(n) = n.parse::<usize>()
+    {
+        let dir = std::path::Path::new(dir);
+        let _ = std::fs::write(dir.join(std::process::id().to_string()), b"");
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        while std::fs::read_dir(dir).map_or(0, Iterator::count) < n
+            && std::time::Instant::now() < deadline
+        {
+            std::thread::sleep(std::time::Duration::from_millis(20));
         }
     }
 }

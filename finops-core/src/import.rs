@@ -32,6 +32,22 @@ pub struct ImportOptions {
     pub end: Option<Period>,
     /// Largest total rounding of a money column in one period (`import.rounding_tolerance`).
     pub rounding_tolerance: f64,
+    /// What another store already holds (`--lake`): a period it holds at the delivered
+    /// version is not loaded, as if loaded here.
+    pub held_elsewhere: Option<HeldElsewhere>,
+}
+
+/// `(x_source, period, version)` → whether the lake holds that version of the period.
+pub type HeldFn = dyn Fn(&str, Period, &str) -> bool + Send + Sync;
+
+/// What another store holds ([`ImportOptions::held_elsewhere`]).
+#[derive(Clone)]
+pub struct HeldElsewhere(pub std::sync::Arc<HeldFn>);
+
+impl std::fmt::Debug for HeldElsewhere {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("HeldElsewhere")
+    }
 }
 
 impl Default for ImportOptions {
@@ -42,6 +58,7 @@ impl Default for ImportOptions {
             start: None,
             end: None,
             rounding_tolerance: crate::precision::DEFAULT_TOLERANCE,
+            held_elsewhere: None,
         }
     }
 }
@@ -147,8 +164,9 @@ impl ImportReport {
     }
 }
 
-/// Plans each delivery against the load state.
+/// Plans each delivery of `source` (`vendor/export`) against the load state.
 pub fn plan(
+    source: &str,
     deliveries: &[Delivery],
     current: &BTreeMap<Period, String>,
     opts: &ImportOptions,
@@ -159,7 +177,15 @@ pub fn plan(
         .filter(|(_, d)| opts.wants(d.period))
         .map(|(i, d)| {
             let previous = current.get(&d.period).cloned();
+            let held = || {
+                opts.held_elsewhere
+                    .as_ref()
+                    .is_some_and(|h| (h.0)(source, d.period, &d.version_id))
+            };
             let action = match &previous {
+                _ if !opts.force && previous.as_deref() != Some(&d.version_id) && held() => {
+                    Action::Unchanged
+                }
                 None => Action::New,
                 Some(v) if *v != d.version_id => Action::Reissued,
                 Some(_) if opts.force => Action::Forced,
@@ -184,7 +210,12 @@ pub async fn run(
     spinner.finish_and_clear();
     deliveries.sort_by_key(|d| d.period);
     let current = state::current_versions(wh, &key)?;
-    let plan = plan(&deliveries, &current, opts);
+    let plan = plan(
+        &format!("{}/{}", key.vendor, key.export),
+        &deliveries,
+        &current,
+        opts,
+    );
     tracing::info!(
         "{}/{}: {} period(s) delivered, {} to load",
         key.vendor,
@@ -220,8 +251,13 @@ pub async fn run(
             outcome: Outcome::Skipped,
         };
         if action == Action::Unchanged {
+            let place = if current.get(&d.period) == Some(&d.version_id) {
+                "loaded"
+            } else {
+                "in the lake"
+            };
             tracing::info!(
-                "{}/{} {}: version {} already loaded",
+                "{}/{} {}: version {} already {place}",
                 key.vendor,
                 key.export,
                 d.period,

@@ -233,7 +233,9 @@ pub fn init_logging(quiet: bool, verbose: u8) {
     };
     let filter = crate::env::var(crate::env::FINOPS_LOG).unwrap_or_else(|| {
         // Targets match by prefix: `finops` covers finops_core, finops_cli and every vendor crate.
-        format!("warn,finops={default}")
+        // delta-rs logs as errors what finops handles (a table not there yet); -v shows them.
+        let delta = if verbose == 0 { "off" } else { "warn" };
+        format!("warn,finops={default},deltalake={delta}")
     });
     let _ = tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::new(filter))

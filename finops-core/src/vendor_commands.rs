@@ -44,6 +44,10 @@ pub struct ImportArgs {
     /// Files downloaded at once [default 4]
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=64))]
     concurrency: Option<u16>,
+    /// Worker mode: the Delta table at URL, not the warehouse, says what is loaded (a period it
+    /// holds at the delivered version is skipped), and gets what this run loads [config: lake.url]
+    #[arg(long, value_name = "URL")]
+    lake: Option<String>,
     #[command(flatten)]
     periods: PeriodArgs,
 }
@@ -151,6 +155,9 @@ async fn import_command(
     let mut flags = v.location_flags(sub);
     if let (Some(c), Some(key)) = (args.concurrency, v.key("concurrency")) {
         flags.push((key, FlagValue::Int(i64::from(c))));
+    }
+    if let Some(url) = &args.lake {
+        flags.push(("lake.url", FlagValue::Str(url.clone())));
     }
     ctx.settings.apply_flags(flags);
     let opts = ctx.import_options(

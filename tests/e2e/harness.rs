@@ -66,6 +66,15 @@ pub fn fv_venv() -> Option<PathBuf> {
     component("FINOPS_TEST_FV_VENV", ".venv-fv", &["bin/focus-validator"])
 }
 
+/// The venv with the lake's readers: Python deltalake, chdb, pyspark (tests/requirements-lake.txt).
+pub fn lake_venv() -> Option<PathBuf> {
+    component(
+        "FINOPS_TEST_LAKE_VENV",
+        ".venv-lake",
+        &["bin/python", "bin/pyspark"],
+    )
+}
+
 /// Another process holding `warehouse` open for writing (as a running finops or dbt would)
 /// for `seconds`; returns once it holds the lock.
 pub fn hold_lock(venv: &Path, warehouse: &Path, seconds: u32) -> Child {

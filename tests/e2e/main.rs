@@ -25,5 +25,6 @@ mod dbt;
 mod dirty;
 mod harness;
 mod hostile;
+mod lake;
 mod plugins;
 mod reports;

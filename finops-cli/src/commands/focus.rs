@@ -13,6 +13,14 @@ pub(crate) fn run(
     ctx: &mut Context,
     file_format: Option<&str>,
 ) -> miette::Result<ExitStatus> {
+    #[cfg(not(feature = "lake"))]
+    if matches!(&cmd, FocusCommand::Export { layout, .. } if layout == "hive") {
+        return Err(finops_core::Error::InvalidArguments {
+            message: "--layout hive is not in this build".into(),
+            help: "cargo install finops-cli --features lake (or --features all)".into(),
+        }
+        .into());
+    }
     let configured: FocusConfig = ctx.settings.section("focus")?;
     let wh = focus::open_read_only(&ctx.warehouse_config()?)?;
     match cmd {
@@ -24,9 +32,20 @@ pub(crate) fn run(
         ),
         FocusCommand::Export {
             out,
+            layout,
             period,
             focus_version,
         } => {
+            if layout == "hive" {
+                if file_format == Some("csv") {
+                    return Err(finops_core::Error::InvalidArguments {
+                        message: "--layout hive writes Parquet, not csv".into(),
+                        help: "leave out --format, or use --layout files for csv".into(),
+                    }
+                    .into());
+                }
+                return hive(&wh, &out.to_string_lossy(), period, ctx.ui.format);
+            }
             let format = match file_format.unwrap_or("parquet") {
                 "csv" => export::Format::Csv,
                 _ => export::Format::Parquet,
@@ -53,6 +72,39 @@ pub(crate) fn run(
             Ok(ExitStatus::Success)
         }
     }
+}
+
+#[cfg(feature = "lake")]
+fn hive(
+    wh: &Warehouse,
+    url: &str,
+    period: Option<finops_core::Period>,
+    format: Format,
+) -> miette::Result<ExitStatus> {
+    let rt = tokio::runtime::Runtime::new()
+        .map_err(|e| miette::miette!("cannot start the async runtime: {e}"))?;
+    let objects = rt.block_on(finops_lake::hive::export(wh, url, period))?;
+    let mut t = Table::new(vec!["source", "period", "rows", "object"]);
+    for o in &objects {
+        t.push(vec![
+            json!(o.source),
+            json!(o.period),
+            json!(o.rows),
+            json!(o.key),
+        ]);
+    }
+    output::print_table(format, &t);
+    Ok(ExitStatus::Success)
+}
+
+#[cfg(not(feature = "lake"))]
+fn hive(
+    _: &Warehouse,
+    _: &str,
+    _: Option<finops_core::Period>,
+    _: Format,
+) -> miette::Result<ExitStatus> {
+    unreachable!("refused before the warehouse is opened")
 }
 
 fn validate(

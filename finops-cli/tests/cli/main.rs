@@ -60,9 +60,9 @@ fn version_lists_compiled_vendors() {
     let run = finops(dir.path(), &[], &["--version"]);
     assert_eq!(run.code, 0);
     let want = match FEATURES {
-        "all" => "(+aws +azure +gcp +oracle)",
-        "aws" => "(+aws -azure -gcp -oracle)",
-        _ => "(-aws -azure -gcp -oracle)",
+        "all" => "(+aws +azure +gcp +oracle +lake)",
+        "aws" => "(+aws -azure -gcp -oracle -lake)",
+        _ => "(-aws -azure -gcp -oracle -lake)",
     };
     assert_eq!(
         run.stdout.trim(),
@@ -231,6 +231,24 @@ fn azure_not_compiled_names_the_feature() {
             .contains("cargo install finops-cli --features azure"),
         "{run:?}"
     );
+}
+
+#[cfg(not(feature = "lake"))]
+#[test]
+fn lake_not_compiled_names_the_feature() {
+    let dir = tempfile::tempdir().unwrap();
+    for args in [
+        &["lake", "sync", "--to", "s3://b/p"][..],
+        &["focus", "export", "--layout", "hive", "--to", "s3://b/p"][..],
+    ] {
+        let run = finops(dir.path(), &[], args);
+        assert_eq!(run.code, 2, "{args:?}: {run:?}");
+        assert!(
+            run.stderr
+                .contains("cargo install finops-cli --features lake"),
+            "{run:?}"
+        );
+    }
 }
 
 #[cfg(not(feature = "oracle"))]
