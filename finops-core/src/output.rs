@@ -235,7 +235,9 @@ pub fn init_logging(quiet: bool, verbose: u8) {
         // Targets match by prefix: `finops` covers finops_core, finops_cli and every vendor crate.
         // delta-rs logs as errors what finops handles (a table not there yet); -v shows them.
         let delta = if verbose == 0 { "off" } else { "warn" };
-        format!("warn,finops={default},deltalake={delta}")
+        format!(
+            "warn,finops={default},deltalake={delta},delta_kernel={delta},buoyant_kernel={delta}"
+        )
     });
     let _ = tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::new(filter))

@@ -285,19 +285,21 @@ impl Lake {
             .map_err(|e| lake_error(&self.url, "reading the table's transactions", &e))
     }
 
-    /// Writes one (source, period) unless the lake holds its version.
+    /// Writes one (source, period) unless the lake holds its version (`force`: even then;
+    /// `rewrite`: even then, but never an older load over a newer one).
     pub(crate) async fn sync_period(
         &mut self,
         wh: &Warehouse,
         p: &WarehousePeriod,
         force: bool,
+        rewrite: bool,
     ) -> miette::Result<Synced> {
         let app = app_id(&p.source, &p.period);
         let want = txn_version(&p.version);
         let have = self.txn(&app).await?;
         let lake_loaded = self.txn(&format!("{app}:loaded")).await?;
         // Never an older load over a newer one (a worker's stale scratch warehouse).
-        if !force && have != Some(want) && lake_loaded.is_some_and(|l| l > p.loaded_ms) {
+        if !force && lake_loaded.is_some_and(|l| l > p.loaded_ms) {
             let files = self.files_of(&p.source, &p.period).await?;
             return Ok(Synced {
                 source: p.source.clone(),
@@ -308,7 +310,7 @@ impl Lake {
                 table_version: None,
             });
         }
-        if !force && have == Some(want) {
+        if !force && !rewrite && have == Some(want) {
             let files = self.files_of(&p.source, &p.period).await?;
             return Ok(Synced {
                 source: p.source.clone(),
@@ -319,8 +321,9 @@ impl Lake {
                 table_version: None,
             });
         }
-        let cols = periods::schema(wh)?;
-        let metadata = self.evolved_metadata(&cols)?;
+        let wh_cols = periods::schema(wh)?;
+        let metadata = self.evolved_metadata(&wh_cols)?;
+        let cols = self.file_columns(&wh_cols)?;
         let staging = staging_dir(wh)?;
         let dir = staging.path().join("data");
         let focus = wh.qualified(&finops_core::focus::table());
@@ -439,6 +442,42 @@ impl Lake {
         })
     }
 
+    /// The columns of a data file: the table's, in its order (NULL where the warehouse has
+    /// none), then the warehouse's new ones (which this commit adds to the schema).
+    fn file_columns(&self, wh_cols: &[Column]) -> miette::Result<Vec<Column>> {
+        let schema = self
+            .table
+            .snapshot()
+            .map_err(|e| lake_error(&self.url, "reading the table", &e))?
+            .schema();
+        let mut out: Vec<Column> = Vec::new();
+        for f in schema.fields() {
+            let have = wh_cols.iter().find(|c| c.name == *f.name());
+            out.push(if let Some(c) = have {
+                c.clone()
+            } else {
+                let ty = serde_json::to_value(f.data_type())
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_owned))
+                    .unwrap_or_else(|| "string".into());
+                periods::null_column(f.name(), &ty)
+            });
+        }
+        out.extend(
+            wh_cols
+                .iter()
+                .filter(|c| schema.field(&c.name).is_none())
+                .cloned(),
+        );
+        Ok(out)
+    }
+
+    /// Whether the warehouse has columns the table has not (the next commit evolves the
+    /// schema).
+    pub(crate) fn evolves(&self, wh_cols: &[Column]) -> miette::Result<bool> {
+        Ok(self.evolved_metadata(wh_cols)?.is_some())
+    }
+
     /// A Metadata action adding the columns the table lacks (schema evolution), if any; a
     /// column whose type changed is refused.
     fn evolved_metadata(
@@ -532,18 +571,19 @@ impl Lake {
             .history(None)
             .await
             .map_err(|e| lake_error(&self.url, "reading the table's history", &e))?;
-        // Newest first: the first commit naming a partition is the one that wrote it.
-        for c in history {
+        // Newest first, one per version down from the latest: the first commit naming a
+        // partition is the one that wrote it.
+        let latest = self.table.version().unwrap_or_default();
+        for (i, c) in history.enumerate() {
             let Some(info) = c.info.get("finops") else {
                 continue;
             };
+            let version = latest.checked_sub(i as u64);
             let key = (
                 info["source"].as_str().unwrap_or_default().to_owned(),
                 info["period"].as_str().unwrap_or_default().to_owned(),
             );
-            infos
-                .entry(key)
-                .or_insert((info.clone(), c.read_version.map(|v| v + 1)));
+            infos.entry(key).or_insert((info.clone(), version));
         }
         Ok(parts
             .into_iter()
@@ -579,7 +619,22 @@ impl Lake {
             .await
             .map_err(|e| lake_error(&self.url, "vacuuming", &e))?;
         self.table = table;
-        Ok(metrics.files_deleted)
+        // delta-rs lists a removed file twice: from the log as an absolute, once more encoded
+        // path (`%252F`), and from the listing of Full mode as the key (`%2F`). One each.
+        let root = self.table.table_url().path().to_owned();
+        let mut files: Vec<String> = metrics
+            .files_deleted
+            .into_iter()
+            .map(|f| match f.strip_prefix(root.as_str()) {
+                Some(rel) => percent_encoding::percent_decode_str(rel)
+                    .decode_utf8_lossy()
+                    .into_owned(),
+                None => f,
+            })
+            .collect();
+        files.sort();
+        files.dedup();
+        Ok(files)
     }
 }
 

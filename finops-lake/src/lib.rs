@@ -242,14 +242,22 @@ async fn sync(ctx: &Context, url: &str, args: &SyncArgs) -> miette::Result<Vec<S
     let cfg: LakeConfig = ctx.settings.section("lake")?;
     let wh = finops_core::focus::open_read_only(&ctx.warehouse_config()?)?;
     let periods = periods::list(&wh)?;
-    let mut lake = Lake::open_or_create(url, &periods::schema(&wh)?).await?;
+    let cols = periods::schema(&wh)?;
+    let mut lake = Lake::open_or_create(url, &cols).await?;
     lake.files = (cfg.file_size, cfg.row_group_size);
+    // New columns: the periods written before lack them, and ClickHouse's own Delta reader
+    // refuses files whose columns differ; so every period of the warehouse is written again,
+    // each holding every column.
+    let evolves = lake.evolves(&cols)?;
+    if evolves {
+        tracing::info!("lake: new columns; every period of the warehouse is written again");
+    }
     let mut out = Vec::new();
     for p in periods.iter().filter(|p| {
         args.period.is_none_or(|want| want.to_string() == p.period)
             && args.source.as_deref().is_none_or(|s| s == p.source)
     }) {
-        out.push(lake.sync_period(&wh, p, args.force).await?);
+        out.push(lake.sync_period(&wh, p, args.force, evolves).await?);
     }
     Ok(out)
 }

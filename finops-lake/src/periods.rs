@@ -146,6 +146,32 @@ fn column(name: String, duckdb_type: &str) -> Column {
     }
 }
 
+/// A column the lake has and the warehouse has not: NULL of its type, so that every data file
+/// holds every column of the table (ClickHouse's own Delta reader refuses files whose columns
+/// differ).
+pub(crate) fn null_column(name: &str, delta_type: &str) -> Column {
+    let sql = match delta_type {
+        "string" => "VARCHAR".to_owned(),
+        "timestamp" => "TIMESTAMPTZ".to_owned(),
+        "date" => "DATE".to_owned(),
+        "long" => "BIGINT".to_owned(),
+        "integer" => "INTEGER".to_owned(),
+        "short" => "SMALLINT".to_owned(),
+        "byte" => "TINYINT".to_owned(),
+        "double" => "DOUBLE".to_owned(),
+        "float" => "FLOAT".to_owned(),
+        "boolean" => "BOOLEAN".to_owned(),
+        d => d
+            .strip_prefix("decimal")
+            .map_or_else(|| "VARCHAR".to_owned(), |args| format!("DECIMAL{args}")),
+    };
+    Column {
+        name: name.to_owned(),
+        delta_type: delta_type.to_owned(),
+        select: format!("CAST(NULL AS {sql}) AS {}", quote_ident(name)),
+    }
+}
+
 /// The `SELECT` list of a partition's data files: every column but the partition columns.
 pub(crate) fn data_select(cols: &[Column]) -> String {
     cols.iter()
@@ -172,6 +198,10 @@ mod tests {
             "decimal(38,20)"
         );
         assert_eq!(column("x_RowId".into(), "BIGINT").delta_type, "long");
+        assert_eq!(
+            null_column("ListCost", "decimal(38,20)").select,
+            "CAST(NULL AS DECIMAL(38,20)) AS \"ListCost\""
+        );
         let j = column("Tags".into(), "JSON");
         assert_eq!(
             (j.delta_type.as_str(), j.select.as_str()),

@@ -173,14 +173,23 @@ fn lake_on_files_is_read_by_delta_rs_clickhouse_and_spark_and_replaces_a_month_w
     let Some(lv) = lake_venv() else { return };
     let src = Sources::generate(&venv);
     let sb = Sandbox::new();
-    src.import(&sb, &[]);
-    src.import_azure(&sb);
     let lake = sb.dir.path().join("lake/focus");
     let lake_s = lake.display().to_string();
     let wh = sb.warehouse().display().to_string();
 
-    // 1. The first sync writes every (source, period); the readers equal the warehouse.
-    let done = sync(&sb, &lake_s, &[]);
+    // 1. AWS alone, then Azure, whose x_ columns AWS has not: the second sync adds them to the
+    //    table's schema in the commits that write Azure's periods (schema evolution), and the
+    //    readers equal the warehouse.
+    src.import(&sb, &[]);
+    let aws_only = sync(&sb, &lake_s, &[]);
+    assert_eq!(aws_only.len(), 2, "{aws_only:?}");
+    src.import_azure(&sb);
+    let mut done = aws_only;
+    done.extend(
+        sync(&sb, &lake_s, &[])
+            .into_iter()
+            .filter(|s| s["status"] == "written"),
+    );
     let st = statuses(&done);
     assert!(st.len() >= 3, "{done:?}");
     assert!(st.iter().all(|s| s.2 == "written"), "{st:?}");
@@ -200,6 +209,20 @@ fn lake_on_files_is_read_by_delta_rs_clickhouse_and_spark_and_replaces_a_month_w
     assert_eq!(first["schema"]["x_billing_period"], "date", "{first}");
     assert_eq!(
         first["spark_types"]["BilledCost"], "decimal(38,20)",
+        "{first}"
+    );
+    assert_eq!(
+        first["schema"]["x_SkuMeterCategory"], "string",
+        "Azure's column, added: {first}"
+    );
+    assert_eq!(first["evolved"], true, "{first}");
+    // ClickHouse's own reader refuses an evolved table (its defect); its delta-kernel one reads it.
+    assert!(first["clickhouse_native_refuses"].is_string(), "{first}");
+    assert!(
+        first["readers"]
+            .as_array()
+            .unwrap()
+            .contains(&serde_json::json!("chdb kernel=1")),
         "{first}"
     );
     let version_after_first = first["version"].as_i64().unwrap();
@@ -230,6 +253,11 @@ fn lake_on_files_is_read_by_delta_rs_clickhouse_and_spark_and_replaces_a_month_w
     // 3. January re-issued, imported with `[lake] url` set: the import syncs it, alone, in one
     //    commit; at every table version January is the old month or the new one.
     let old = january(&sb, &venv);
+    let before_reissue = sb
+        .finops(&["--format", "json", "lake", "status", "--to", &lake_s])
+        .json()["table_version"]
+        .as_u64()
+        .unwrap();
     src.reissue_january();
     let mut env: Vec<(&str, &str)> = SMALL_FILES.to_vec();
     env.push(("FINOPS_LAKE_URL", &lake_s));
@@ -243,7 +271,14 @@ fn lake_on_files_is_read_by_delta_rs_clickhouse_and_spark_and_replaces_a_month_w
     let status = sb
         .finops(&["--format", "json", "lake", "status", "--to", &lake_s])
         .json();
-    assert_eq!(status["table_version"], version_after_first + 1, "{status}");
+    assert_eq!(status["table_version"], before_reissue + 1, "{status}");
+    let jan = status["periods"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["source"] == "aws/legacy" && p["period"] == "2024-01")
+        .unwrap();
+    assert_eq!(jan["lake"]["table_version"], before_reissue + 1, "{jan}");
     let h = check(
         &lv,
         "history",
@@ -252,7 +287,8 @@ fn lake_on_files_is_read_by_delta_rs_clickhouse_and_spark_and_replaces_a_month_w
     assert_eq!(h["last"]["operation"], "WRITE", "{h}");
     check(&lv, "quick", &[&wh, &lake_s]);
 
-    // 4. A Parquet glob over the folder counts the replaced January twice until vacuum.
+    // 4. A Parquet glob over the folder counts a replaced January more than once until vacuum:
+    //    the first sync's files, the schema evolution's and the re-issue's.
     let glob = check(&lv, "glob", &[&lake_s]);
     let n = |s: &str| {
         s.trim_start_matches('[')
@@ -265,7 +301,7 @@ fn lake_on_files_is_read_by_delta_rs_clickhouse_and_spark_and_replaces_a_month_w
     };
     assert_eq!(
         glob["rows"]["aws/legacy 2024-01"].as_u64().unwrap(),
-        n(&old) + n(&new),
+        2 * n(&old) + n(&new),
         "{glob}"
     );
     let kept = sb.finops(&["--format", "json", "lake", "vacuum", "--to", &lake_s]);
@@ -279,8 +315,13 @@ fn lake_on_files_is_read_by_delta_rs_clickhouse_and_spark_and_replaces_a_month_w
         "--format", "json", "lake", "vacuum", "--to", &lake_s, "--retain", "0",
     ]);
     assert_eq!(vac.code, 0, "{vac:?}");
+    // Each replaced file listed once, relative to the table: AWS's two months of three files
+    // from the first sync and from the evolution, and January's from the re-issue's sync.
+    let gone = vac.json()["files"].as_array().unwrap().clone();
+    assert_eq!(gone.len(), 6 + 3, "{vac:?}");
     assert!(
-        !vac.json()["files"].as_array().unwrap().is_empty(),
+        gone.iter()
+            .all(|f| f.as_str().unwrap().starts_with("x_source=aws%2Flegacy/")),
         "{vac:?}"
     );
     let glob = check(&lv, "glob", &[&lake_s]);
@@ -400,6 +441,15 @@ fn lake_on_s3_is_read_back_and_two_workers_replacing_one_period_commit_once() {
     let done = sync(&sb, url, &s3);
     assert!(statuses(&done).iter().all(|s| s.2 == "written"), "{done:?}");
     let r = check(&lv, "equal", &[&wh, url, &moto.endpoint]);
+    // Both sources before the first sync: no evolution, and ClickHouse's own reader reads it.
+    assert_eq!(r["evolved"], false, "{r}");
+    assert!(
+        r["readers"]
+            .as_array()
+            .unwrap()
+            .contains(&serde_json::json!("chdb kernel=0")),
+        "{r}"
+    );
     assert_eq!(r["protocol"], serde_json::json!([1, 2]), "{r}");
     assert!(
         statuses(&sync(&sb, url, &s3))
