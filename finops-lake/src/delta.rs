@@ -6,7 +6,7 @@ use std::sync::Once;
 
 use deltalake::kernel::transaction::{CommitBuilder, CommitProperties, TransactionError};
 use deltalake::kernel::{
-    Action, Add, MetadataExt as _, Remove, StructField, StructType, Transaction,
+    Action, Add, LogicalFileView, MetadataExt as _, Remove, StructField, StructType, Transaction,
 };
 use deltalake::logstore::object_store::{
     ObjectStore, PutMultipartOptions, WriteMultipart, path::Path,
@@ -255,15 +255,20 @@ impl Lake {
         })
     }
 
-    async fn files_of(&self, source: &str, period: &str) -> miette::Result<Vec<Remove>> {
-        let first_day = format!("{period}-01");
-        let views: Vec<_> = self
-            .table
+    /// Every file of the current version.
+    async fn active_files(&self) -> miette::Result<Vec<LogicalFileView>> {
+        self.table
             .get_active_add_actions_by_partitions(&[])
             .try_collect()
             .await
-            .map_err(|e| lake_error(&self.url, "listing the table's files", &e))?;
-        Ok(views
+            .map_err(|e| lake_error(&self.url, "listing the table's files", &e))
+    }
+
+    async fn files_of(&self, source: &str, period: &str) -> miette::Result<Vec<Remove>> {
+        let first_day = format!("{period}-01");
+        Ok(self
+            .active_files()
+            .await?
             .into_iter()
             .map(|v| v.remove_action(true))
             .filter(|r| {
@@ -537,14 +542,8 @@ impl Lake {
 
     /// (rows, files) of every partition, from the log.
     async fn partitions(&self) -> miette::Result<BTreeMap<(String, String), (u64, usize)>> {
-        let views: Vec<_> = self
-            .table
-            .get_active_add_actions_by_partitions(&[])
-            .try_collect()
-            .await
-            .map_err(|e| lake_error(&self.url, "listing the table's files", &e))?;
         let mut parts: BTreeMap<(String, String), (u64, usize)> = BTreeMap::new();
-        for v in &views {
+        for v in &self.active_files().await? {
             let r = v.remove_action(false);
             let pv = r.partition_values.unwrap_or_default();
             let get = |k: &str| pv.get(k).cloned().flatten().unwrap_or_default();

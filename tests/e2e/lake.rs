@@ -143,6 +143,35 @@ fn sync(sb: &Sandbox, to: &str, env: &[(&str, &str)]) -> Vec<Value> {
     run.json().as_array().unwrap().clone()
 }
 
+/// `finops lake status --to lake` as JSON.
+fn lake_status(sb: &Sandbox, lake: &str) -> Value {
+    let run = sb.finops(&["--format", "json", "lake", "status", "--to", lake]);
+    assert_eq!(run.code, 0, "{run:?}");
+    run.json()
+}
+
+/// `finops lake sync --force` of AWS's February alone, with small files and `env`.
+fn force_february(sb: &Sandbox, lake: &str, env: &[(&str, &str)]) -> Run {
+    let mut all: Vec<(&str, &str)> = SMALL_FILES.to_vec();
+    all.extend_from_slice(env);
+    sb.finops_with(
+        &[
+            "--format",
+            "json",
+            "lake",
+            "sync",
+            "--to",
+            lake,
+            "--period",
+            "2024-02",
+            "--source",
+            "aws/legacy",
+            "--force",
+        ],
+        &all,
+    )
+}
+
 fn statuses(done: &[Value]) -> Vec<(String, String, String)> {
     done.iter()
         .map(|s| {
@@ -238,9 +267,7 @@ fn lake_on_files_is_read_by_delta_rs_clickhouse_and_spark_and_replaces_a_month_w
         statuses(&again).iter().all(|s| s.2 == "current"),
         "{again:?}"
     );
-    let status = sb.finops(&["--format", "json", "lake", "status", "--to", &lake_s]);
-    assert_eq!(status.code, 0, "{status:?}");
-    let status = status.json();
+    let status = lake_status(&sb, &lake_s);
     assert_eq!(status["table_version"], version_after_first);
     assert_eq!(status["protocol"], serde_json::json!([1, 2]));
     for p in status["periods"].as_array().unwrap() {
@@ -253,11 +280,7 @@ fn lake_on_files_is_read_by_delta_rs_clickhouse_and_spark_and_replaces_a_month_w
     // 3. January re-issued, imported with `[lake] url` set: the import syncs it, alone, in one
     //    commit; at every table version January is the old month or the new one.
     let old = january(&sb, &venv);
-    let before_reissue = sb
-        .finops(&["--format", "json", "lake", "status", "--to", &lake_s])
-        .json()["table_version"]
-        .as_u64()
-        .unwrap();
+    let before_reissue = lake_status(&sb, &lake_s)["table_version"].as_u64().unwrap();
     src.reissue_january();
     let mut env: Vec<(&str, &str)> = SMALL_FILES.to_vec();
     env.push(("FINOPS_LAKE_URL", &lake_s));
@@ -268,9 +291,7 @@ fn lake_on_files_is_read_by_delta_rs_clickhouse_and_spark_and_replaces_a_month_w
     );
     let new = january(&sb, &venv);
     assert_ne!(old, new);
-    let status = sb
-        .finops(&["--format", "json", "lake", "status", "--to", &lake_s])
-        .json();
+    let status = lake_status(&sb, &lake_s);
     assert_eq!(status["table_version"], before_reissue + 1, "{status}");
     let jan = status["periods"]
         .as_array()
@@ -353,29 +374,10 @@ fn lake_on_files_is_read_by_delta_rs_clickhouse_and_spark_and_replaces_a_month_w
 
     // 6. A crash between the upload and the commit: the table does not move; a re-run commits
     //    and the lake equals the warehouse.
-    let before = sb
-        .finops(&["--format", "json", "lake", "status", "--to", &lake_s])
-        .json();
-    let mut env: Vec<(&str, &str)> = SMALL_FILES.to_vec();
-    env.push(("FINOPS_FAILPOINTS", "lake-before-commit"));
-    let crash = sb.finops_with(
-        &[
-            "lake",
-            "sync",
-            "--to",
-            &lake_s,
-            "--period",
-            "2024-02",
-            "--source",
-            "aws/legacy",
-            "--force",
-        ],
-        &env,
-    );
+    let before = lake_status(&sb, &lake_s);
+    let crash = force_february(&sb, &lake_s, &[("FINOPS_FAILPOINTS", "lake-before-commit")]);
     assert_ne!(crash.code, 0, "{crash:?}");
-    let after = sb
-        .finops(&["--format", "json", "lake", "status", "--to", &lake_s])
-        .json();
+    let after = lake_status(&sb, &lake_s);
     assert_eq!(
         after["table_version"], before["table_version"],
         "a crash moved the table"
@@ -386,22 +388,7 @@ fn lake_on_files_is_read_by_delta_rs_clickhouse_and_spark_and_replaces_a_month_w
         statuses(&rerun).iter().all(|s| s.2 == "current"),
         "{rerun:?}"
     );
-    let forced = sb.finops_with(
-        &[
-            "--format",
-            "json",
-            "lake",
-            "sync",
-            "--to",
-            &lake_s,
-            "--period",
-            "2024-02",
-            "--source",
-            "aws/legacy",
-            "--force",
-        ],
-        &SMALL_FILES,
-    );
+    let forced = force_february(&sb, &lake_s, &[]);
     assert_eq!(forced.code, 0, "{forced:?}");
     assert_eq!(
         statuses(forced.json().as_array().unwrap()),
