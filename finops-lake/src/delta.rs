@@ -303,6 +303,17 @@ impl Lake {
         let want = txn_version(&p.version);
         let have = self.txn(&app).await?;
         let lake_loaded = self.txn(&format!("{app}:loaded")).await?;
+        if !force && !rewrite && have == Some(want) {
+            let files = self.files_of(&p.source, &p.period).await?;
+            return Ok(Synced {
+                source: p.source.clone(),
+                period: p.period.clone(),
+                status: "current",
+                rows: p.rows,
+                files: files.len(),
+                table_version: None,
+            });
+        }
         // Never an older load over a newer one (a worker's stale scratch warehouse).
         if !force && lake_loaded.is_some_and(|l| l > p.loaded_ms) {
             let files = self.files_of(&p.source, &p.period).await?;
@@ -311,17 +322,6 @@ impl Lake {
                 period: p.period.clone(),
                 status: "newer in lake",
                 rows: 0,
-                files: files.len(),
-                table_version: None,
-            });
-        }
-        if !force && !rewrite && have == Some(want) {
-            let files = self.files_of(&p.source, &p.period).await?;
-            return Ok(Synced {
-                source: p.source.clone(),
-                period: p.period.clone(),
-                status: "current",
-                rows: p.rows,
                 files: files.len(),
                 table_version: None,
             });
