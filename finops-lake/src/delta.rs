@@ -119,11 +119,7 @@ fn field(c: &Column) -> miette::Result<StructField> {
 /// The transaction version of a load version: 63 bits of its FNV-1a hash (Delta's `txn`
 /// versions are numbers; the load version itself is in the commit's metadata).
 pub(crate) fn txn_version(version: &str) -> i64 {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in version.bytes() {
-        h ^= u64::from(b);
-        h = h.wrapping_mul(0x0100_0000_01b3);
-    }
+    let h = finops_core::vendor::fnv1a(version.as_bytes(), finops_core::vendor::FNV_OFFSET);
     i64::try_from(h >> 1).expect("63 bits")
 }
 
@@ -292,9 +288,11 @@ impl Lake {
 
     /// Writes one (source, period) unless the lake holds its version (`force`: even then;
     /// `rewrite`: even then, but never an older load over a newer one).
+    /// `wh_cols` are the warehouse's FOCUS columns ([`periods::schema`]).
     pub(crate) async fn sync_period(
         &mut self,
         wh: &Warehouse,
+        wh_cols: &[Column],
         p: &WarehousePeriod,
         force: bool,
         rewrite: bool,
@@ -326,9 +324,8 @@ impl Lake {
                 table_version: None,
             });
         }
-        let wh_cols = periods::schema(wh)?;
-        let metadata = self.evolved_metadata(&wh_cols)?;
-        let cols = self.file_columns(&wh_cols)?;
+        let metadata = self.evolved_metadata(wh_cols)?;
+        let cols = self.file_columns(wh_cols)?;
         let staging = staging_dir(wh)?;
         let dir = staging.path().join("data");
         let focus = wh.qualified(&finops_core::focus::table());

@@ -257,7 +257,7 @@ async fn sync(ctx: &Context, url: &str, args: &SyncArgs) -> miette::Result<Vec<S
         args.period.is_none_or(|want| want.to_string() == p.period)
             && args.source.as_deref().is_none_or(|s| s == p.source)
     }) {
-        out.push(lake.sync_period(&wh, p, args.force, evolves).await?);
+        out.push(lake.sync_period(&wh, &cols, p, args.force, evolves).await?);
     }
     Ok(out)
 }

@@ -8,6 +8,7 @@ use std::fmt::Write as _;
 
 use finops_core::config::Settings;
 use finops_core::naming::{quote_ident, quote_literal};
+use finops_core::vendor::{FNV_OFFSET, fnv1a};
 use finops_core::{Error as CoreError, Warehouse};
 use serde::{Deserialize, Serialize};
 
@@ -344,15 +345,8 @@ impl Rules {
     /// A digest of the rules: a period allocated under other rules is allocated again.
     pub fn fingerprint(&self) -> String {
         let text = serde_json::to_string(self).unwrap_or_default();
-        format!("{:016x}", fnv1a(text.as_bytes()))
+        format!("{:016x}", fnv1a(text.as_bytes(), FNV_OFFSET))
     }
-}
-
-/// FNV-1a, 64 bits: a stable digest (std's hasher may change between releases).
-fn fnv1a(bytes: &[u8]) -> u64 {
-    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, b| {
-        (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3)
-    })
 }
 
 /// The FOCUS columns a `metric` split may weigh by.
@@ -739,7 +733,7 @@ mod tests {
 
     #[test]
     fn fnv_is_stable() {
-        assert_eq!(fnv1a(b""), 0xcbf2_9ce4_8422_2325);
-        assert_eq!(fnv1a(b"a"), 0xaf63_dc4c_8601_ec8c);
+        assert_eq!(fnv1a(b"", FNV_OFFSET), 0xcbf2_9ce4_8422_2325);
+        assert_eq!(fnv1a(b"a", FNV_OFFSET), 0xaf63_dc4c_8601_ec8c);
     }
 }
