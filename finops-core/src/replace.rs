@@ -185,6 +185,7 @@ impl StageDb {
             load.period
         );
         let finished = crate::focus::finish::prepare(conn, &focus_sql)?;
+        tracing::trace!("FOCUS finishing SELECT: {}", finished.sql);
         let name = self.table("focus");
         conn.execute_batch(&format!(
             "CREATE TABLE {name} AS SELECT *, {source} AS x_source, CAST({period_lit} AS DATE) AS x_billing_period FROM ({})",

@@ -266,9 +266,10 @@ impl FocusSql {
         for s in setup {
             conn.execute_batch(s).map_err(Error::db(action))?;
         }
+        let view = self.period_view(rows, raw);
+        tracing::trace!("finops_period view of {}: {view}", mapping.name);
         conn.execute_batch(&format!(
-            "CREATE OR REPLACE TEMP VIEW finops_period AS {}",
-            self.period_view(rows, raw)
+            "CREATE OR REPLACE TEMP VIEW finops_period AS {view}"
         ))
         .map_err(Error::db(action))?;
         Ok(select.to_owned())
