@@ -108,7 +108,7 @@ pub const CORE_KEYS: &[KeySpec] = &[
         flag: None,
         value_name: None,
         alias: None,
-        doc: "DuckDB memory_limit; larger loads spill to disk beside the warehouse",
+        doc: "DuckDB memory_limit of every command (imports, reports, lake sync); more spills to disk beside the warehouse",
     },
     KeySpec {
         key: "warehouse.threads",

@@ -423,7 +423,7 @@ pub fn show_state(
     history: u32,
 ) -> Result<ExitStatus> {
     let wh_cfg = ctx.warehouse_config()?;
-    let Some(wh) = Warehouse::open_read_only(&wh_cfg.path, wh_cfg.wait_lock)? else {
+    let Some(wh) = Warehouse::open_read_only(&wh_cfg)? else {
         output::print_text(&format!(
             "no warehouse at {} yet: nothing has been imported",
             wh_cfg.path.display()
@@ -491,8 +491,11 @@ pub struct LoadedVersions(Option<Warehouse>);
 impl LoadedVersions {
     /// Opens the configured warehouse read-only, if it has load state.
     pub fn open(ctx: &Context) -> Result<Self> {
-        let path = ctx.warehouse_config()?.path;
-        Ok(Self(match Warehouse::open_read_only(&path, 0) {
+        let cfg = crate::config::WarehouseConfig {
+            wait_lock: 0,
+            ..ctx.warehouse_config()?
+        };
+        Ok(Self(match Warehouse::open_read_only(&cfg) {
             Ok(Some(wh)) if wh.table_exists(META_SCHEMA, "load_state")? => Some(wh),
             Ok(_) => None,
             Err(e) => {

@@ -95,7 +95,7 @@ pub fn after_import(ctx: &Context) -> miette::Result<()> {
         return Ok(());
     }
     let cfg = ctx.warehouse_config()?;
-    let Some(ro) = Warehouse::open_read_only(&cfg.path, cfg.wait_lock)? else {
+    let Some(ro) = Warehouse::open_read_only(&cfg)? else {
         return Ok(());
     };
     let f = finops_core::focus::table();

@@ -39,7 +39,7 @@ pub fn open_read_only(cfg: &WarehouseConfig) -> Result<Warehouse> {
     let no_rows = || Error::NoFocusRows {
         path: cfg.path.clone(),
     };
-    let wh = Warehouse::open_read_only(&cfg.path, cfg.wait_lock)?.ok_or_else(no_rows)?;
+    let wh = Warehouse::open_read_only(cfg)?.ok_or_else(no_rows)?;
     let t = table();
     if wh.table_exists(&t.schema, &t.name)? {
         Ok(wh)
