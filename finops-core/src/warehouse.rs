@@ -32,17 +32,20 @@ fn settings(cfg: &WarehouseConfig, config: Config) -> Result<Config> {
         .enable_autoload_extension(false)
         .and_then(|c| c.with("autoinstall_known_extensions", "false"))
         .and_then(|c| c.max_memory(&cfg.memory_limit))
-        .map_err(|source| Error::ConfigInvalid {
-            message: format!("warehouse settings rejected by DuckDB: {source}"),
-        })?;
+        .map_err(rejected("warehouse settings"))?;
     if let Some(threads) = cfg.threads {
         config = config
             .threads(i64::from(threads))
-            .map_err(|source| Error::ConfigInvalid {
-                message: format!("warehouse.threads rejected by DuckDB: {source}"),
-            })?;
+            .map_err(rejected("warehouse.threads"))?;
     }
     Ok(config)
+}
+
+/// A setting DuckDB refused, as a configuration error naming `what`.
+fn rejected(what: &'static str) -> impl FnOnce(duckdb::Error) -> Error {
+    move |source| Error::ConfigInvalid {
+        message: format!("{what} rejected by DuckDB: {source}"),
+    }
 }
 
 impl Warehouse {
@@ -65,9 +68,7 @@ impl Warehouse {
         // memory; readers keep DuckDB's order, which reports and exports may show.
         let config = Config::default()
             .with("preserve_insertion_order", "false")
-            .map_err(|source| Error::ConfigInvalid {
-                message: format!("warehouse settings rejected by DuckDB: {source}"),
-            })?;
+            .map_err(rejected("warehouse settings"))?;
         let config = settings(cfg, config)?;
         let conn = Connection::open_with_flags(&path, config).map_err(|e| open_error(&path, &e))?;
         let wh = Self::with_catalog(conn, path, None)?;
