@@ -1,7 +1,8 @@
 //! The transactional replace of one billing period, for every vendor: the staged files are
-//! parsed into a side database, the period's FOCUS rows built there, and both copied into the
-//! warehouse in one transaction with the period's load-state row. A crash or an error at any
-//! step leaves the previous version of the period whole ([`crate::import`] runs the loop).
+//! parsed into a side database, and one transaction copies those raw rows into the warehouse,
+//! builds the period's FOCUS rows from them straight into the FOCUS table, and records the
+//! period's load-state row. A crash or an error at any step leaves the previous version of
+//! the period whole ([`crate::import`] runs the loop).
 
 use std::time::Instant;
 
@@ -38,14 +39,15 @@ const STAGE_DB: &str = "finops_load";
 /// and records the load, in one transaction. New columns are added; none are dropped.
 /// Returns the rows inserted, the period's cost total and what was rounded.
 ///
-/// The files are first parsed into a side database (`<warehouse>.staging/load.duckdb`),
-/// and the period's FOCUS rows built there from them, both committed there; the
-/// transaction then copies both into the warehouse. Neither parse nor FOCUS build reads
-/// the transaction's own uncommitted rows: DuckDB keeps those in memory, and a wide scan of
-/// millions of them spills gigabytes (measured: 10 M CUR rows failed at a 1 GB
+/// The files are first parsed into a side database (`<warehouse>.staging/load.duckdb`) and
+/// committed there; the transaction then copies the raw rows into the warehouse and inserts
+/// the FOCUS rows computed from the side database's rows. Neither the parse nor the FOCUS
+/// build reads the transaction's own uncommitted rows: DuckDB keeps those in memory, and a
+/// wide scan of millions of them spills gigabytes (measured: 10 M CUR rows failed at a 1 GB
 /// `memory_limit`; from the side database the same rebuild runs in 1.1 GB). Values rounded
-/// to the stored precision are counted there too; a money column whose total rounding
-/// exceeds the tolerance fails the period before anything is replaced.
+/// to the stored precision are counted before the transaction, raw ones in the side table's
+/// hidden columns, FOCUS ones by an aggregate of the finishing step; a money column whose
+/// total rounding exceeds the tolerance fails the period before anything is replaced.
 pub fn replace_period(
     wh: &Warehouse,
     load: &PeriodLoad<'_>,
@@ -57,7 +59,7 @@ pub fn replace_period(
     let result = (|| {
         let mut rounding = stage.fill(wh, load, &action)?;
         if let Some(focus) = &load.staged.focus {
-            rounding.extend(stage.build_focus(wh, load, focus, &action)?);
+            rounding.extend(stage.prepare_focus(wh, load, focus, &action)?);
         }
         if let Some(r) = precision::check_tolerance(&rounding, load.rounding_tolerance) {
             return Err(Error::RoundingTolerance {
@@ -83,8 +85,13 @@ pub fn replace_period(
 const ROWS_VIEW: &str = "finops_rows";
 /// [`ROWS_VIEW`] under the raw table's names ([`crate::raw_columns`]).
 const STORED_VIEW: &str = "finops_rows_stored";
-/// The temporary view over the side database's FOCUS rows, without hidden columns.
+/// The temporary view of the period's finished FOCUS rows, with the hidden rounding columns.
+const FINISHED_VIEW: &str = "finops_focus_finished";
+/// The temporary view of the period's FOCUS rows as stored: [`FINISHED_VIEW`] without the
+/// hidden columns, with `x_source`, `x_billing_period` and [`ROW_ID`].
 const FOCUS_VIEW: &str = "finops_focus_rows";
+/// The temporary sequence numbering one period's FOCUS rows.
+const ROW_SEQUENCE: &str = "finops_focus_row";
 
 /// The side database of one period's load: attached, filled, detached and deleted.
 struct StageDb {
@@ -163,10 +170,13 @@ impl StageDb {
             .map_err(Error::db(action))
     }
 
-    /// Builds the period's FOCUS rows from [`ROWS_VIEW`] into the side database through
-    /// the vendor's mapping and core's finishing step (committed there), makes
-    /// [`FOCUS_VIEW`] show them, and returns what was rounded.
-    fn build_focus(
+    /// Prepares the period's FOCUS rows over [`ROWS_VIEW`] through the vendor's mapping and
+    /// core's finishing step, as the view [`FOCUS_VIEW`] (computed when the transaction
+    /// inserts it, [`replace_focus_rows`]), and returns what they round: counted here, by an
+    /// aggregate of the finishing step's hidden rounding columns alone (DuckDB computes only
+    /// the number columns for it), so a period over the tolerance fails before anything is
+    /// replaced, and the FOCUS rows are written once, into the warehouse.
+    fn prepare_focus(
         &self,
         wh: &Warehouse,
         load: &PeriodLoad<'_>,
@@ -186,30 +196,37 @@ impl StageDb {
         );
         let finished = crate::focus::finish::prepare(conn, &focus_sql)?;
         tracing::trace!("FOCUS finishing SELECT: {}", finished.sql);
-        let name = self.table("focus");
         conn.execute_batch(&format!(
-            "CREATE TABLE {name} AS SELECT *, {source} AS x_source, CAST({period_lit} AS DATE) AS x_billing_period FROM ({})",
+            "CREATE OR REPLACE TEMP VIEW {FINISHED_VIEW} AS {}",
             finished.sql
         ))
         .map_err(Error::db(action))?;
+        // Row ids from a sequence: parallel and in flat memory (a window over the rows
+        // would hold the whole period). Created anew for each period, so 1, 2, 3…
+        conn.execute_batch(&format!("CREATE OR REPLACE TEMP SEQUENCE {ROW_SEQUENCE} START 1"))
+            .map_err(Error::db(action))?;
+        let extra = format!(
+            ", {source} AS x_source, CAST({period_lit} AS DATE) AS x_billing_period, \
+             nextval('{ROW_SEQUENCE}') AS {}",
+            quote_ident(ROW_ID)
+        );
+        visible_view(wh, FOCUS_VIEW, FINISHED_VIEW, &finished.roundings, &extra, action)?;
+        let roundings = precision::read_roundings(conn, FINISHED_VIEW, "focus", &finished.roundings)
+            .map_err(Error::db(action))?;
         tracing::debug!(
-            "{} {}: FOCUS rows built in {} ms",
+            "{} {}: FOCUS roundings counted in {} ms",
             load.table,
             load.period,
             started.elapsed().as_millis()
         );
-        // Row ids from the side table's row positions: a window over the rows would hold
-        // the whole period in memory.
-        let row_id = format!(", rowid + 1 AS {}", quote_ident(ROW_ID));
-        visible_view(wh, FOCUS_VIEW, &name, &finished.roundings, &row_id, action)?;
-        precision::read_roundings(conn, &name, "focus", &finished.roundings)
-            .map_err(Error::db(action))
+        Ok(roundings)
     }
 
     fn detach(self, wh: &Warehouse) {
         let _ = wh.conn().execute_batch(&format!(
-            "DROP VIEW IF EXISTS {FOCUS_VIEW}; DROP VIEW IF EXISTS finops_focus_mapped; DROP VIEW IF EXISTS {STORED_VIEW}; \
-             DROP VIEW IF EXISTS finops_period; DROP VIEW IF EXISTS {ROWS_VIEW}"
+            "DROP VIEW IF EXISTS {FOCUS_VIEW}; DROP VIEW IF EXISTS {FINISHED_VIEW}; DROP VIEW IF EXISTS finops_focus_mapped; \
+             DROP VIEW IF EXISTS {STORED_VIEW}; DROP VIEW IF EXISTS finops_period; DROP VIEW IF EXISTS {ROWS_VIEW}; \
+             DROP SEQUENCE IF EXISTS {ROW_SEQUENCE}"
         ));
         if let Err(e) = wh
             .conn()
@@ -361,12 +378,7 @@ fn replace_from_stage(
             started.elapsed().as_millis()
         );
         if staged.focus.is_some() {
-            let started = Instant::now();
-            replace_focus_rows(wh, key, period, action)?;
-            tracing::debug!(
-                "{table} {period}: FOCUS rows replaced in {} ms",
-                started.elapsed().as_millis()
-            );
+            replace_focus_rows(wh, load, action)?;
         }
         // Summed over the staged rows: the same rows, and already committed.
         let cost_sql = cost_expression.map(|expr| format!("SELECT {expr} FROM {ROWS_VIEW}"));
@@ -451,18 +463,18 @@ fn add_missing_columns(wh: &Warehouse, table: &TableRef, view: &str, action: &st
     Ok(())
 }
 
-/// The FOCUS table's row id: unique within one source × billing period (1, 2, 3…: the
-/// rows' positions in the side database), so that `focus.allocated_cost` can name the row
-/// it splits.
+/// The FOCUS table's row id: unique within one source × billing period (1, 2, 3…, numbered
+/// as the rows are inserted), so that `focus.allocated_cost` can name the row it splits.
 pub const ROW_ID: &str = "x_RowId";
 
-/// Replaces the FOCUS rows of one export × period with the ones built in the side
-/// database ([`FOCUS_VIEW`]). Runs inside the caller's transaction.
-fn replace_focus_rows(wh: &Warehouse, key: &ExportKey, period: Period, action: &str) -> Result<()> {
+/// Replaces the FOCUS rows of one export × period with the ones [`FOCUS_VIEW`] builds from
+/// the side database's raw rows: they are computed here, written once. Runs inside the
+/// caller's transaction.
+fn replace_focus_rows(wh: &Warehouse, load: &PeriodLoad<'_>, action: &str) -> Result<()> {
     let conn = wh.conn();
     let focus = crate::focus::table();
-    let source = quote_literal(&format!("{}/{}", key.vendor, key.export));
-    let period_lit = quote_literal(&period.first_day());
+    let source = quote_literal(&format!("{}/{}", load.key.vendor, load.key.export));
+    let period_lit = quote_literal(&load.period.first_day());
     wh.ensure_schema(&focus.schema)?;
     if !wh.table_exists(&focus.schema, &focus.name)? {
         let mut cols: Vec<String> = crate::focus::columns::COLUMNS
@@ -484,6 +496,7 @@ fn replace_focus_rows(wh: &Warehouse, key: &ExportKey, period: Period, action: &
         [],
     )
     .map_err(Error::db(action))?;
+    let started = Instant::now();
     let rows = conn
         .execute(
             &format!(
@@ -493,6 +506,11 @@ fn replace_focus_rows(wh: &Warehouse, key: &ExportKey, period: Period, action: &
             [],
         )
         .map_err(Error::db(action))?;
-    tracing::debug!("{rows} FOCUS rows for {source} {period}");
+    tracing::debug!(
+        "{} {}: {rows} FOCUS rows built in {} ms",
+        load.table,
+        load.period,
+        started.elapsed().as_millis()
+    );
     Ok(())
 }

@@ -292,6 +292,21 @@ fn state(sb: &Sandbox, venv: &Path) -> BTreeMap<String, Value> {
             serde_json::json!([r["n"], r["b"], r["h"]]),
         );
     }
+    // Whatever order the insert wrote them in, a source × period's row ids are 1, 2, 3….
+    for r in sb.query(
+        venv,
+        "SELECT x_source AS x, strftime(x_billing_period, '%Y-%m') AS p, count(*) AS n, \
+         min(\"x_RowId\") AS i0, max(\"x_RowId\") AS i1, count(DISTINCT \"x_RowId\") AS ni \
+         FROM focus.cost_and_usage GROUP BY ALL ORDER BY ALL",
+    ) {
+        assert_eq!(
+            (&r["i0"], &r["i1"], &r["ni"]),
+            (&serde_json::json!(1), &r["n"], &r["n"]),
+            "x_RowId of {} {}",
+            r["x"],
+            r["p"]
+        );
+    }
     // FOCUS's and the allocation's rows and totals per period and currency (row ids differ
     // between runs: rows, not a hash).
     for (prefix, table) in [
