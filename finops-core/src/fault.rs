@@ -6,7 +6,9 @@
 //! the feature every call compiles to nothing.
 //!
 //! Points: `download` (after the first chunk of a download, or a local copy's first file), `before-load` (files staged,
-//! nothing loaded), `insert` (while the bulk insert runs, at the latest right after it),
+//! nothing loaded), `parse` (while the files are parsed into the period's new table, at the
+//! latest right after it), `insert` (in the period's transaction, while the FOCUS rows are
+//! inserted and the period's tables swapped, at the latest right after it),
 //! `before-commit` (rows and state written, transaction open), `after-commit` (committed,
 //! staging not yet removed), `between-periods` (one period done, the next not started),
 //! `allocate-before-commit` (a period's allocation written, its transaction open),

@@ -1,8 +1,9 @@
-//! The transactional replace of one billing period, for every vendor: the staged files are
-//! parsed into a side database, and one transaction copies those raw rows into the warehouse,
-//! builds the period's FOCUS rows from them straight into the FOCUS table, and records the
-//! period's load-state row. A crash or an error at any step leaves the previous version of
-//! the period whole ([`crate::import`] runs the loop).
+//! The transactional replace of one billing period, for every vendor. A raw table is a view
+//! over one table per billing period (schema [`PERIODS_SCHEMA`]); the staged files are parsed
+//! into the period's new table, and one transaction builds the period's FOCUS rows from it
+//! straight into the FOCUS table, swaps the new table for the old by catalog operations and
+//! records the period's load-state row. Every row is written once. A crash or an error at any
+//! step leaves the previous version of the period whole ([`crate::import`] runs the loop).
 
 use std::time::Instant;
 
@@ -32,22 +33,32 @@ pub struct PeriodLoad<'a> {
     pub rounding_tolerance: f64,
 }
 
-/// The attached side database that holds one period's parsed rows while it loads.
-const STAGE_DB: &str = "finops_load";
+/// The schema of the raw tables' billing periods: one table per raw table × period (× scope
+/// value, for a table that exports share), named by [`part_name`]. Each raw table is a view
+/// over its periods' tables ([`raw_view_sql`]), so a period is replaced by catalog operations
+/// in the transaction, not by copying its rows.
+pub const PERIODS_SCHEMA: &str = "raw_periods";
+/// The prefix of a period's table while it loads (dropped at the next load after a crash). No
+/// period's table starts with it: their names start with a vendor's schema.
+const LOADING: &str = "(loading) ";
+/// The suffix of a raw table from before [`PERIODS_SCHEMA`]: renamed, kept, read by the view,
+/// its periods deleted from it as they are loaded again.
+const LEGACY: &str = " (legacy)";
 
 /// Replaces one billing period of the raw table with the staged rows, rebuilds its FOCUS rows,
 /// and records the load, in one transaction. New columns are added; none are dropped.
 /// Returns the rows inserted, the period's cost total and what was rounded.
 ///
-/// The files are first parsed into a side database (`<warehouse>.staging/load.duckdb`) and
-/// committed there; the transaction then copies the raw rows into the warehouse and inserts
-/// the FOCUS rows computed from the side database's rows. Neither the parse nor the FOCUS
-/// build reads the transaction's own uncommitted rows: DuckDB keeps those in memory, and a
-/// wide scan of millions of them spills gigabytes (measured: 10 M CUR rows failed at a 1 GB
-/// `memory_limit`; from the side database the same rebuild runs in 1.1 GB). Values rounded
-/// to the stored precision are counted before the transaction, raw ones in the side table's
-/// hidden columns, FOCUS ones by an aggregate of the finishing step; a money column whose
-/// total rounding exceeds the tolerance fails the period before anything is replaced.
+/// The files are first parsed into the period's table-to-be in [`PERIODS_SCHEMA`]
+/// (`(loading) …`), committed on its own; the transaction then builds the FOCUS rows from it
+/// straight into the FOCUS table, drops the period's previous table, renames the new one into
+/// place and redefines the raw table's view. The raw rows are written once, the FOCUS rows
+/// once. Neither the parse nor the FOCUS build reads the transaction's own uncommitted rows:
+/// DuckDB keeps those in memory, and a wide scan of millions of them spills gigabytes
+/// (measured: 10 M CUR rows failed at a 1 GB `memory_limit`). Values rounded to the stored
+/// precision are counted before the transaction, raw ones in the loading table's hidden
+/// columns, FOCUS ones by an aggregate of the finishing step; a money column whose total
+/// rounding exceeds the tolerance fails the period before anything is replaced.
 pub fn replace_period(
     wh: &Warehouse,
     load: &PeriodLoad<'_>,
@@ -55,11 +66,11 @@ pub fn replace_period(
 ) -> Result<(u64, Option<String>, Vec<Rounding>)> {
     let PeriodLoad { table, period, .. } = *load;
     let action = format!("loading {table} for {period}");
-    let stage = StageDb::attach(wh, &action)?;
+    let stage = Stage::new(wh, load, &action)?;
     let result = (|| {
         let mut rounding = stage.fill(wh, load, &action)?;
         if let Some(focus) = &load.staged.focus {
-            rounding.extend(stage.prepare_focus(wh, load, focus, &action)?);
+            rounding.extend(Stage::prepare_focus(wh, load, focus, &action)?);
         }
         if let Some(r) = precision::check_tolerance(&rounding, load.rounding_tolerance) {
             return Err(Error::RoundingTolerance {
@@ -73,18 +84,21 @@ pub fn replace_period(
                 tolerance: load.rounding_tolerance,
             });
         }
-        let (rows, cost) =
-            replace_from_stage(wh, load, |rows| record(rows, rounding.clone()), &action)?;
+        let (rows, cost) = replace_from_stage(
+            wh,
+            load,
+            &stage,
+            |rows| record(rows, rounding.clone()),
+            &action,
+        )?;
         Ok((rows, cost, rounding))
     })();
-    stage.detach(wh);
+    stage.clean(wh);
     result
 }
 
-/// The temporary view over the side database's raw rows, without hidden columns.
+/// The temporary view over the loading table's raw rows, without hidden columns.
 const ROWS_VIEW: &str = "finops_rows";
-/// [`ROWS_VIEW`] under the raw table's names ([`crate::raw_columns`]).
-const STORED_VIEW: &str = "finops_rows_stored";
 /// The temporary view of the period's finished FOCUS rows, with the hidden rounding columns.
 const FINISHED_VIEW: &str = "finops_focus_finished";
 /// The temporary view of the period's FOCUS rows as stored: [`FINISHED_VIEW`] without the
@@ -93,40 +107,56 @@ const FOCUS_VIEW: &str = "finops_focus_rows";
 /// The temporary sequence numbering one period's FOCUS rows.
 const ROW_SEQUENCE: &str = "finops_focus_row";
 
-/// The side database of one period's load: attached, filled, detached and deleted.
-struct StageDb {
-    path: std::path::PathBuf,
-    alias: String,
+/// The table of one raw table's period in [`PERIODS_SCHEMA`]: `<schema>.<table> <YYYY-MM>`,
+/// and ` <value>` for a shared table's scope value.
+fn part_name(table: &TableRef, period: Period, scope: Option<(&str, &str)>) -> String {
+    let mut name = format!("{}.{} {period}", table.schema, table.name);
+    if let Some((_, value)) = scope {
+        name.push(' ');
+        name.push_str(value);
+    }
+    name
 }
 
-impl StageDb {
-    fn attach(wh: &Warehouse, action: &str) -> Result<Self> {
-        let dir = wh.staging_root();
-        std::fs::create_dir_all(&dir).map_err(Error::io("creating the staging directory", &dir))?;
-        let path = dir.join("load.duckdb");
-        // We hold the warehouse's write lock, so a file here is left over from a crash.
-        remove_db_files(&path)?;
-        // The alias must not be the warehouse's own catalog (named after its file).
-        let alias = if wh.catalog() == STAGE_DB {
-            format!("{STAGE_DB}_1")
-        } else {
-            STAGE_DB.to_owned()
-        };
-        wh.conn()
-            .execute_batch(&format!(
-                "ATTACH {} AS {}",
-                quote_literal(&path.to_string_lossy()),
-                quote_ident(&alias)
-            ))
-            .map_err(Error::db(action))?;
-        Ok(Self { path, alias })
+/// One period's table while it loads: created by the parse, renamed into place by the
+/// transaction, dropped if the load fails.
+struct Stage {
+    /// The period's table ([`part_name`]).
+    part: String,
+    /// Its name while it loads ([`LOADING`] + `part`).
+    loading: String,
+}
+
+impl Stage {
+    /// Drops what a crashed load left in [`PERIODS_SCHEMA`] (we hold the warehouse's write
+    /// lock, so every loading table is an orphan) and names this period's.
+    fn new(wh: &Warehouse, load: &PeriodLoad<'_>, action: &str) -> Result<Self> {
+        wh.ensure_schema(PERIODS_SCHEMA)?;
+        for (orphan, _) in wh.pairs(
+            &format!(
+                "SELECT table_name, '' FROM information_schema.tables WHERE table_catalog = {} \
+                 AND table_schema = {} AND starts_with(table_name, {})",
+                quote_literal(wh.catalog()),
+                quote_literal(PERIODS_SCHEMA),
+                quote_literal(LOADING)
+            ),
+            action,
+        )? {
+            tracing::info!("dropping {orphan}, left by an interrupted load");
+            wh.conn()
+                .execute_batch(&format!("DROP TABLE {}", part_ref(wh, &orphan)))
+                .map_err(Error::db(action))?;
+        }
+        let part = part_name(load.table, load.period, load.scope);
+        let loading = format!("{LOADING}{part}");
+        Ok(Self { part, loading })
     }
 
-    fn table(&self, name: &str) -> String {
-        format!("{}.main.{}", quote_ident(&self.alias), quote_ident(name))
+    fn loading_ref(&self, wh: &Warehouse) -> String {
+        part_ref(wh, &self.loading)
     }
 
-    /// Parses the staged files into the side database (committed there), makes
+    /// Parses the staged files into the loading table (committed on its own), makes
     /// [`ROWS_VIEW`] show them, and returns what was rounded.
     fn fill(&self, wh: &Warehouse, load: &PeriodLoad<'_>, action: &str) -> Result<Vec<Rounding>> {
         let PeriodLoad {
@@ -135,10 +165,11 @@ impl StageDb {
             staged,
             ..
         } = *load;
-        let name = self.table("rows");
+        let name = self.loading_ref(wh);
         let period_lit = quote_literal(&period.first_day());
         tracing::trace!("raw SELECT for {table} {period}: {}", staged.select_sql);
         let started = Instant::now();
+        let timer = crate::fault::Timer::start("parse", 20);
         wh.conn()
             .execute_batch(&format!(
                 "CREATE TABLE {name} AS SELECT CAST({period_lit} AS DATE) AS billing_period, * FROM ({})",
@@ -147,16 +178,13 @@ impl StageDb {
             .map_err(|e| {
                 crate::read::name_corrupt_parquet(&staged.files, with_line(Error::db(action)(e)))
             })?;
+        timer.finish();
         tracing::debug!(
             "{table} {period}: files parsed in {} ms",
             started.elapsed().as_millis()
         );
         if let Some(expected) = staged.expected_rows {
-            let actual: i64 = wh
-                .conn()
-                .query_row(&format!("SELECT count(*) FROM {name}"), [], |r| r.get(0))
-                .map_err(Error::db(action))?;
-            let actual = u64::try_from(actual).unwrap_or(0);
+            let actual = count_rows(wh, &name, action)?;
             if actual != expected {
                 return Err(Error::RowCount {
                     period: period.to_string(),
@@ -177,7 +205,6 @@ impl StageDb {
     /// the number columns for it), so a period over the tolerance fails before anything is
     /// replaced, and the FOCUS rows are written once, into the warehouse.
     fn prepare_focus(
-        &self,
         wh: &Warehouse,
         load: &PeriodLoad<'_>,
         focus: &crate::focus::mapping::FocusSql,
@@ -203,16 +230,26 @@ impl StageDb {
         .map_err(Error::db(action))?;
         // Row ids from a sequence: parallel and in flat memory (a window over the rows
         // would hold the whole period). Created anew for each period, so 1, 2, 3…
-        conn.execute_batch(&format!("CREATE OR REPLACE TEMP SEQUENCE {ROW_SEQUENCE} START 1"))
-            .map_err(Error::db(action))?;
+        conn.execute_batch(&format!(
+            "CREATE OR REPLACE TEMP SEQUENCE {ROW_SEQUENCE} START 1"
+        ))
+        .map_err(Error::db(action))?;
         let extra = format!(
             ", {source} AS x_source, CAST({period_lit} AS DATE) AS x_billing_period, \
              nextval('{ROW_SEQUENCE}') AS {}",
             quote_ident(ROW_ID)
         );
-        visible_view(wh, FOCUS_VIEW, FINISHED_VIEW, &finished.roundings, &extra, action)?;
-        let roundings = precision::read_roundings(conn, FINISHED_VIEW, "focus", &finished.roundings)
-            .map_err(Error::db(action))?;
+        visible_view(
+            wh,
+            FOCUS_VIEW,
+            FINISHED_VIEW,
+            &finished.roundings,
+            &extra,
+            action,
+        )?;
+        let roundings =
+            precision::read_roundings(conn, FINISHED_VIEW, "focus", &finished.roundings)
+                .map_err(Error::db(action))?;
         tracing::debug!(
             "{} {}: FOCUS roundings counted in {} ms",
             load.table,
@@ -222,22 +259,35 @@ impl StageDb {
         Ok(roundings)
     }
 
-    fn detach(self, wh: &Warehouse) {
+    /// Drops the temporary views and sequence, and the loading table if the load failed
+    /// before renaming it.
+    fn clean(self, wh: &Warehouse) {
         let _ = wh.conn().execute_batch(&format!(
             "DROP VIEW IF EXISTS {FOCUS_VIEW}; DROP VIEW IF EXISTS {FINISHED_VIEW}; DROP VIEW IF EXISTS finops_focus_mapped; \
-             DROP VIEW IF EXISTS {STORED_VIEW}; DROP VIEW IF EXISTS finops_period; DROP VIEW IF EXISTS {ROWS_VIEW}; \
+             DROP VIEW IF EXISTS finops_period; DROP VIEW IF EXISTS {ROWS_VIEW}; \
              DROP SEQUENCE IF EXISTS {ROW_SEQUENCE}"
         ));
         if let Err(e) = wh
             .conn()
-            .execute_batch(&format!("DETACH {}", quote_ident(&self.alias)))
+            .execute_batch(&format!("DROP TABLE IF EXISTS {}", self.loading_ref(wh)))
         {
-            tracing::warn!("detaching {}: {e}", self.path.display());
-        }
-        if let Err(e) = remove_db_files(&self.path) {
-            tracing::warn!("{e}");
+            tracing::warn!("dropping {}: {e}", self.loading);
         }
     }
+}
+
+/// The qualified name of a table in [`PERIODS_SCHEMA`].
+fn part_ref(wh: &Warehouse, name: &str) -> String {
+    wh.qualified(&TableRef::new(PERIODS_SCHEMA, name))
+}
+
+/// The number of rows of `table` (a qualified name).
+fn count_rows(wh: &Warehouse, table: &str, action: &str) -> Result<u64> {
+    let n: i64 = wh
+        .conn()
+        .query_row(&format!("SELECT count(*) FROM {table}"), [], |r| r.get(0))
+        .map_err(Error::db(action))?;
+    Ok(u64::try_from(n).unwrap_or(0))
 }
 
 /// A temporary view `view` over `table` without its hidden rounding columns, with the
@@ -297,23 +347,13 @@ fn with_line(e: Error) -> Error {
     }
 }
 
-/// Removes a DuckDB file and its write-ahead log, if present.
-fn remove_db_files(path: &std::path::Path) -> Result<()> {
-    let mut wal = path.as_os_str().to_owned();
-    wal.push(".wal");
-    for p in [path.to_path_buf(), std::path::PathBuf::from(wal)] {
-        if p.exists() {
-            std::fs::remove_file(&p).map_err(Error::io("removing a stale staging database", &p))?;
-        }
-    }
-    Ok(())
-}
-
-/// The transaction of [`replace_period`]: the period's old rows out, the staged raw and
-/// FOCUS rows in, the state recorded.
+/// The transaction of [`replace_period`]: the FOCUS rows built from the loading table, the
+/// period's previous table dropped, the loading one renamed into place (under the raw table's
+/// stable column names and types), the raw table's view redefined, the state recorded.
 fn replace_from_stage(
     wh: &Warehouse,
     load: &PeriodLoad<'_>,
+    stage: &Stage,
     record: impl FnOnce(u64) -> LoadRecord,
     action: &str,
 ) -> Result<(u64, Option<String>)> {
@@ -326,63 +366,19 @@ fn replace_from_stage(
         scope,
         ..
     } = *load;
-    let scope_sql = scope.map_or_else(String::new, |(c, v)| {
-        format!(" AND {} = {}", quote_ident(c), quote_literal(v))
-    });
     let conn = wh.conn();
     conn.execute_batch("BEGIN TRANSACTION")
         .map_err(Error::db(action))?;
     let result = (|| {
-        let period_lit = quote_literal(&period.first_day());
-        stored_view(wh, table, &staged.columns, action)?;
-        if wh.table_exists(&table.schema, &table.name)? {
-            add_missing_columns(wh, table, STORED_VIEW, action)?;
-        } else {
-            let staged = wh.pairs(
-                &format!("SELECT column_name, column_type FROM (DESCRIBE {STORED_VIEW})"),
-                action,
-            )?;
-            let cols: Vec<String> = staged
-                .iter()
-                .map(|(n, t)| format!("{} {t}", quote_ident(n)))
-                .collect();
-            conn.execute_batch(&format!(
-                "CREATE TABLE {} ({})",
-                wh.qualified(table),
-                cols.join(", ")
-            ))
-            .map_err(Error::db(action))?;
-        }
-        conn.execute(
-            &format!(
-                "DELETE FROM {} WHERE billing_period = CAST({period_lit} AS DATE){scope_sql}",
-                wh.qualified(table)
-            ),
-            [],
-        )
-        .map_err(Error::db(action))?;
-        let started = Instant::now();
         let timer = crate::fault::Timer::start("insert", 20);
-        let rows = conn
-            .execute(
-                &format!(
-                    "INSERT INTO {} BY NAME SELECT * FROM {STORED_VIEW}",
-                    wh.qualified(table)
-                ),
-                [],
-            )
-            .map_err(Error::db(action))?;
-        timer.finish();
-        tracing::debug!(
-            "{table} {period}: {rows} raw rows inserted in {} ms",
-            started.elapsed().as_millis()
-        );
+        // Everything that reads the loading table under its delivered names comes first.
         if staged.focus.is_some() {
             replace_focus_rows(wh, load, action)?;
         }
-        // Summed over the staged rows: the same rows, and already committed.
+        let rows = count_rows(wh, &stage.loading_ref(wh), action)?;
+        // Summed over the loaded rows (committed), under their delivered names.
         let cost_sql = cost_expression.map(|expr| format!("SELECT {expr} FROM {ROWS_VIEW}"));
-        let rec = record(rows as u64);
+        let rec = record(rows);
         state::record_success(wh, key, &rec, cost_sql.as_deref())?;
         let cost = match &cost_sql {
             Some(sql) => conn
@@ -393,6 +389,59 @@ fn replace_from_stage(
                 .map(|c| state::trim_decimal(&c)),
             None => None,
         };
+        let loading = stage.loading_ref(wh);
+        wh.ensure_schema(&table.schema)?;
+        let legacy = TableRef::new(&table.schema, format!("{}{LEGACY}", table.name));
+        match relation_kind(wh, table, action)? {
+            Some(Relation::Table) => {
+                tracing::info!(
+                    "{table}: keeping its rows as {legacy} and making {table} a view over its periods"
+                );
+                conn.execute_batch(&format!(
+                    "ALTER TABLE {} RENAME TO {}",
+                    wh.qualified(table),
+                    quote_ident(&legacy.name)
+                ))
+                .map_err(Error::db(action))?;
+            }
+            Some(Relation::View) | None => {}
+        }
+        let existing = if relation_kind(wh, table, action)?.is_some() {
+            wh.columns(&table.schema, &table.name)?
+        } else if wh.table_exists(&legacy.schema, &legacy.name)? {
+            wh.columns(&legacy.schema, &legacy.name)?
+        } else {
+            Vec::new()
+        };
+        store_columns(wh, load, stage, &existing, action)?;
+        if wh.table_exists(&legacy.schema, &legacy.name)? {
+            let scope_sql = scope.map_or_else(String::new, |(c, v)| {
+                format!(" AND {} = {}", quote_ident(c), quote_literal(v))
+            });
+            conn.execute(
+                &format!(
+                    "DELETE FROM {} WHERE billing_period = CAST({} AS DATE){scope_sql}",
+                    wh.qualified(&legacy),
+                    quote_literal(&period.first_day())
+                ),
+                [],
+            )
+            .map_err(Error::db(action))?;
+        }
+        conn.execute_batch(&format!(
+            "DROP TABLE IF EXISTS {}; ALTER TABLE {loading} RENAME TO {}",
+            part_ref(wh, &stage.part),
+            quote_ident(&stage.part)
+        ))
+        .map_err(Error::db(action))?;
+        let view = raw_view_sql(wh, table, &legacy, action)?;
+        conn.execute_batch(&format!(
+            "CREATE OR REPLACE VIEW {} AS {view}",
+            wh.qualified(table)
+        ))
+        .map_err(Error::db(action))?;
+        timer.finish();
+        tracing::debug!("{table} {period}: {rows} raw rows in place");
         Ok((rec.rows, cost))
     })();
     match result {
@@ -408,37 +457,138 @@ fn replace_from_stage(
     }
 }
 
-/// Makes [`STORED_VIEW`] show [`ROWS_VIEW`] under the raw table's stable column names.
-fn stored_view(
+/// What a name in the warehouse is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Relation {
+    Table,
+    View,
+}
+
+fn relation_kind(wh: &Warehouse, table: &TableRef, action: &str) -> Result<Option<Relation>> {
+    let kinds = wh.pairs(
+        &format!(
+            "SELECT table_type, '' FROM information_schema.tables WHERE table_catalog = {} \
+             AND table_schema = {} AND table_name = {}",
+            quote_literal(wh.catalog()),
+            quote_literal(&table.schema),
+            quote_literal(&table.name)
+        ),
+        action,
+    )?;
+    Ok(kinds.first().map(|(k, _)| {
+        if k == "VIEW" {
+            Relation::View
+        } else {
+            Relation::Table
+        }
+    }))
+}
+
+/// Gives the loading table the raw table's stable column names ([`crate::raw_columns`]) and,
+/// for a column the raw table already has, its type (a cast that fails fails the period, as an
+/// insert into the column would).
+fn store_columns(
     wh: &Warehouse,
-    table: &TableRef,
-    columns: &[(String, String)],
+    load: &PeriodLoad<'_>,
+    stage: &Stage,
+    existing: &[(String, String)],
     action: &str,
 ) -> Result<()> {
-    let names = crate::raw_columns::assign(wh, table, columns, action)?;
+    let conn = wh.conn();
+    let loading = stage.loading_ref(wh);
+    let names = crate::raw_columns::assign(wh, load.table, &load.staged.columns, action)?;
     let renamed: Vec<&(String, String)> = names.iter().filter(|(d, s)| d != s).collect();
-    let select = if renamed.is_empty() {
-        "*".to_owned()
-    } else {
-        format!(
-            "* EXCLUDE ({}), {}",
-            renamed
-                .iter()
-                .map(|(d, _)| quote_ident(d))
-                .collect::<Vec<_>>()
-                .join(", "),
-            renamed
-                .iter()
-                .map(|(d, s)| format!("{} AS {}", quote_ident(d), quote_ident(s)))
-                .collect::<Vec<_>>()
-                .join(", ")
-        )
-    };
-    wh.conn()
-        .execute_batch(&format!(
-            "CREATE OR REPLACE TEMP VIEW {STORED_VIEW} AS SELECT {select} FROM {ROWS_VIEW}"
+    // Through temporary names: one column's stored name may be another's delivered name.
+    for (i, (delivered, _)) in renamed.iter().enumerate() {
+        conn.execute_batch(&format!(
+            "ALTER TABLE {loading} RENAME COLUMN {} TO {}",
+            quote_ident(delivered),
+            quote_ident(&format!("{}rename_{i}", precision::HIDDEN_PREFIX))
         ))
-        .map_err(Error::db(action))
+        .map_err(Error::db(action))?;
+    }
+    for (i, (_, stored)) in renamed.iter().enumerate() {
+        conn.execute_batch(&format!(
+            "ALTER TABLE {loading} RENAME COLUMN {} TO {}",
+            quote_ident(&format!("{}rename_{i}", precision::HIDDEN_PREFIX)),
+            quote_ident(stored)
+        ))
+        .map_err(Error::db(action))?;
+    }
+    let own = wh.columns(PERIODS_SCHEMA, &stage.loading)?;
+    for (name, ty) in &own {
+        if let Some((_, want)) = existing.iter().find(|(n, _)| n == name)
+            && want != ty
+        {
+            tracing::info!(
+                "{}: column {name} is {ty} in this period, stored as {want}",
+                load.table
+            );
+            conn.execute_batch(&format!(
+                "ALTER TABLE {loading} ALTER COLUMN {} SET DATA TYPE {want}",
+                quote_ident(name)
+            ))
+            .map_err(Error::db(action))?;
+        }
+    }
+    Ok(())
+}
+
+/// The raw table's view: its legacy table (if any) and every period's table, `UNION ALL BY
+/// NAME` (a column a period lacks is NULL there), without the hidden rounding columns. Names
+/// are schema-qualified only, so the view still reads its own tables when the warehouse file
+/// is attached under another name.
+fn raw_view_sql(
+    wh: &Warehouse,
+    table: &TableRef,
+    legacy: &TableRef,
+    action: &str,
+) -> Result<String> {
+    let prefix = format!("{}.{} ", table.schema, table.name);
+    let mut parts: Vec<String> = wh
+        .pairs(
+            &format!(
+                "SELECT table_name, '' FROM information_schema.tables WHERE table_catalog = {} \
+                 AND table_schema = {} AND starts_with(table_name, {})",
+                quote_literal(wh.catalog()),
+                quote_literal(PERIODS_SCHEMA),
+                quote_literal(&prefix)
+            ),
+            action,
+        )?
+        .into_iter()
+        .map(|(n, _)| n)
+        // `<prefix><YYYY-MM>` or `<prefix><YYYY-MM> <scope>`: not another table's periods
+        // (`cur 2026` would have `aws.cur 2026 2026-11`).
+        .filter(|n| {
+            let rest = &n[prefix.len()..];
+            rest.get(..7)
+                .and_then(|p| p.parse::<Period>().ok())
+                .is_some()
+                && rest.get(7..8).is_none_or(|c| c == " ")
+        })
+        .collect();
+    parts.sort();
+    let mut selects = Vec::new();
+    if wh.table_exists(&legacy.schema, &legacy.name)? {
+        selects.push(format!("SELECT * FROM {}", legacy.quoted()));
+    }
+    for part in &parts {
+        let reference = TableRef::new(PERIODS_SCHEMA, part.as_str());
+        let hidden: Vec<String> = wh
+            .columns(PERIODS_SCHEMA, part)?
+            .into_iter()
+            .filter(|(n, _)| precision::is_hidden(n))
+            .map(|(n, _)| quote_ident(&n))
+            .collect();
+        let exclude = if hidden.is_empty() {
+            String::new()
+        } else {
+            format!(" EXCLUDE ({})", hidden.join(", "))
+        };
+        selects.push(format!("SELECT *{exclude} FROM {}", reference.quoted()));
+    }
+    Ok(selects.join(" UNION ALL BY NAME "))
 }
 
 /// Adds to `table` every column of `view` it lacks (never drops one).
@@ -513,4 +663,322 @@ fn replace_focus_rows(wh: &Warehouse, load: &PeriodLoad<'_>, action: &str) -> Re
         started.elapsed().as_millis()
     );
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::WarehouseConfig;
+
+    struct Fixture {
+        _dir: tempfile::TempDir,
+        wh: Warehouse,
+        table: TableRef,
+    }
+
+    fn fixture() -> Fixture {
+        let dir = tempfile::tempdir().unwrap();
+        let wh = Warehouse::open(&WarehouseConfig {
+            path: dir.path().join("w.duckdb"),
+            ..WarehouseConfig::default()
+        })
+        .unwrap();
+        Fixture {
+            _dir: dir,
+            wh,
+            table: TableRef::new("aws", "cur_x"),
+        }
+    }
+
+    fn period(month: u8) -> Period {
+        Period::new(2026, month).unwrap()
+    }
+
+    /// Loads `select` as `month`'s rows of export `export` (scoped by `scope`).
+    fn load_as(
+        fx: &Fixture,
+        export: &str,
+        month: u8,
+        select: &str,
+        columns: &[(&str, &str)],
+        scope: Option<(&str, &str)>,
+    ) -> Result<(u64, Option<String>)> {
+        let key = ExportKey {
+            vendor: "aws".into(),
+            export: export.into(),
+            kind: "test".into(),
+        };
+        let staged = Staged {
+            select_sql: select.into(),
+            focus: None,
+            bytes: 0,
+            roundings: Vec::new(),
+            columns: columns
+                .iter()
+                .map(|(d, r)| ((*d).to_owned(), (*r).to_owned()))
+                .collect(),
+            expected_rows: None,
+            files: Vec::new(),
+        };
+        let load = PeriodLoad {
+            key: &key,
+            table: &fx.table,
+            period: period(month),
+            staged: &staged,
+            cost_expression: Some("sum(cost)"),
+            scope,
+            rounding_tolerance: 1e-9,
+        };
+        replace_period(&fx.wh, &load, |rows, rounding| LoadRecord {
+            period: period(month),
+            version_id: "v".into(),
+            target_table: fx.table.to_string(),
+            files: 1,
+            rows,
+            bytes: 0,
+            duration_ms: 0,
+            rounding,
+        })
+        .map(|(rows, cost, _)| (rows, cost))
+    }
+
+    fn load(fx: &Fixture, month: u8, select: &str) -> Result<(u64, Option<String>)> {
+        load_as(fx, "x", month, select, &[], None)
+    }
+
+    fn strings(fx: &Fixture, sql: &str) -> Vec<String> {
+        let mut stmt = fx.wh.conn().prepare(sql).unwrap();
+        stmt.query_map([], |r| r.get::<_, String>(0))
+            .unwrap()
+            .collect::<duckdb::Result<_>>()
+            .unwrap()
+    }
+
+    /// The tables of the periods schema.
+    fn parts(fx: &Fixture) -> Vec<String> {
+        strings(
+            fx,
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = 'raw_periods' ORDER BY 1",
+        )
+    }
+
+    /// The raw view's rows per period: `YYYY-MM count sum`.
+    fn per_period(fx: &Fixture) -> Vec<String> {
+        strings(
+            fx,
+            "SELECT strftime(billing_period, '%Y-%m') || ' ' || count(*) || ' ' || CAST(sum(cost) AS VARCHAR) \
+             FROM aws.cur_x GROUP BY billing_period ORDER BY billing_period",
+        )
+    }
+
+    const OCT: &str = "SELECT * FROM (VALUES ('a', CAST('1.5' AS DECIMAL(38, 18))), ('b', CAST('2.25' AS DECIMAL(38, 18)))) t(id, cost)";
+    const NOV: &str = "SELECT * FROM (VALUES ('c', CAST('10' AS DECIMAL(38, 18))), ('d', CAST('0.000000000000000001' AS DECIMAL(38, 18))), ('e', NULL)) t(id, cost)";
+
+    #[test]
+    fn a_raw_table_is_a_view_over_one_table_per_period_and_a_reload_swaps_one() {
+        let fx = fixture();
+        assert_eq!(load(&fx, 10, OCT).unwrap(), (2, Some("3.75".into())));
+        assert_eq!(load(&fx, 11, NOV).unwrap().0, 3);
+        assert_eq!(parts(&fx), ["aws.cur_x 2026-10", "aws.cur_x 2026-11"]);
+        assert_eq!(
+            strings(
+                &fx,
+                "SELECT table_type FROM information_schema.tables WHERE table_schema = 'aws' AND table_name = 'cur_x'"
+            ),
+            ["VIEW"]
+        );
+        // October re-issued with a new column and one row: only October changes.
+        let reissued =
+            "SELECT * FROM (VALUES ('f', CAST('7' AS DECIMAL(38, 18)), 'new')) t(id, cost, added)";
+        assert_eq!(load(&fx, 10, reissued).unwrap(), (1, Some("7".into())));
+        assert_eq!(
+            per_period(&fx),
+            [
+                "2026-10 1 7.000000000000000000",
+                "2026-11 3 10.000000000000000001"
+            ]
+        );
+        assert_eq!(
+            strings(
+                &fx,
+                "SELECT coalesce(added, '-') FROM aws.cur_x ORDER BY id"
+            ),
+            ["-", "-", "-", "new"]
+        );
+        assert_eq!(parts(&fx), ["aws.cur_x 2026-10", "aws.cur_x 2026-11"]);
+        assert_eq!(
+            strings(
+                &fx,
+                "SELECT CAST(cost AS VARCHAR) FROM meta.load_state ORDER BY billing_period"
+            ),
+            ["7.000000000000000000", "10.000000000000000001"]
+        );
+        // The view names its tables without the catalog: the file attached under another
+        // name still reads.
+        let path = fx.wh.path().to_path_buf();
+        drop(fx.wh);
+        let other = duckdb::Connection::open_in_memory().unwrap();
+        other
+            .execute_batch(&format!(
+                "ATTACH {} AS elsewhere (READ_ONLY)",
+                quote_literal(&path.to_string_lossy())
+            ))
+            .unwrap();
+        let n: i64 = other
+            .query_row("SELECT count(*) FROM elsewhere.aws.cur_x", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(n, 4);
+    }
+
+    #[test]
+    fn a_raw_table_from_before_becomes_the_views_legacy_table() {
+        let fx = fixture();
+        fx.wh
+            .conn()
+            .execute_batch(
+                "CREATE SCHEMA aws; CREATE TABLE aws.cur_x AS SELECT * FROM (VALUES \
+                 (DATE '2026-10-01', 'a', CAST('1' AS DECIMAL(38, 18))), \
+                 (DATE '2026-11-01', 'b', CAST('2' AS DECIMAL(38, 18))), \
+                 (DATE '2026-11-01', 'c', CAST('3' AS DECIMAL(38, 18)))) t(billing_period, id, cost)",
+            )
+            .unwrap();
+        load(&fx, 11, NOV).unwrap();
+        assert_eq!(
+            per_period(&fx),
+            [
+                "2026-10 1 1.000000000000000000",
+                "2026-11 3 10.000000000000000001"
+            ]
+        );
+        assert_eq!(
+            strings(
+                &fx,
+                "SELECT strftime(billing_period, '%Y-%m') FROM aws.\"cur_x (legacy)\""
+            ),
+            ["2026-10"]
+        );
+        assert_eq!(parts(&fx), ["aws.cur_x 2026-11"]);
+    }
+
+    #[test]
+    fn a_failed_period_leaves_the_loaded_one_and_no_loading_table() {
+        let fx = fixture();
+        load(&fx, 10, OCT).unwrap();
+        let day =
+            |d: &str| format!("SELECT 'z' AS id, CAST('5' AS DECIMAL(38, 18)) AS cost, {d} AS day");
+        load(&fx, 11, &day("DATE '2026-11-02'")).unwrap();
+        // Fails in the parse.
+        let err = load(
+            &fx,
+            11,
+            "SELECT 'z' AS id, CAST(CAST('x' AS INTEGER) AS DECIMAL(38, 18)) AS cost",
+        )
+        .unwrap_err();
+        assert!(
+            err.to_string().contains("loading aws.cur_x for 2026-11"),
+            "{err}"
+        );
+        // Fails in the transaction: a day that is no date where the table has dates.
+        let err = load(&fx, 11, &day("'soon'")).unwrap_err();
+        assert!(format!("{err:?}").contains("soon"), "{err:?}");
+        assert_eq!(
+            per_period(&fx),
+            [
+                "2026-10 2 3.750000000000000000",
+                "2026-11 1 5.000000000000000000"
+            ]
+        );
+        assert_eq!(
+            strings(
+                &fx,
+                "SELECT CAST(day AS VARCHAR) FROM aws.cur_x WHERE day IS NOT NULL"
+            ),
+            ["2026-11-02"]
+        );
+        assert_eq!(parts(&fx), ["aws.cur_x 2026-10", "aws.cur_x 2026-11"]);
+    }
+
+    #[test]
+    fn a_column_keeps_its_type_and_a_crashed_loads_table_is_dropped() {
+        let fx = fixture();
+        load(&fx, 10, OCT).unwrap();
+        fx.wh
+            .conn()
+            .execute_batch(
+                "CREATE TABLE raw_periods.\"(loading) aws.cur_x 2026-12\" AS SELECT 1 AS id",
+            )
+            .unwrap();
+        // November delivers the cost as an integer: stored as the table's decimal.
+        load(&fx, 11, "SELECT 'c' AS id, 4 AS cost").unwrap();
+        assert_eq!(parts(&fx), ["aws.cur_x 2026-10", "aws.cur_x 2026-11"]);
+        assert_eq!(
+            strings(
+                &fx,
+                "SELECT data_type FROM information_schema.columns WHERE table_schema = 'raw_periods' \
+                 AND table_name = 'aws.cur_x 2026-11' AND column_name = 'cost'"
+            ),
+            ["DECIMAL(38,18)"]
+        );
+        assert_eq!(
+            per_period(&fx),
+            [
+                "2026-10 2 3.750000000000000000",
+                "2026-11 1 4.000000000000000000"
+            ]
+        );
+    }
+
+    #[test]
+    fn delivered_names_go_to_their_recorded_columns_and_scopes_to_their_own_tables() {
+        let fx = fixture();
+        let tag = |name: &str| {
+            format!(
+                "SELECT 'a' AS id, CAST('1' AS DECIMAL(38, 18)) AS cost, '{name}' AS resource_tags_user_cost_center, 'x' AS owner"
+            )
+        };
+        let cols = |delivered: &'static str| [(delivered, "resource_tags_user_cost_center")];
+        load_as(
+            &fx,
+            "x",
+            10,
+            &tag("upper"),
+            &cols("user:CostCenter"),
+            Some(("owner", "x")),
+        )
+        .unwrap();
+        load_as(
+            &fx,
+            "y",
+            10,
+            &tag("lower").replace("'x' AS owner", "'y' AS owner"),
+            &cols("user:cost-center"),
+            Some(("owner", "y")),
+        )
+        .unwrap();
+        assert_eq!(parts(&fx), ["aws.cur_x 2026-10 x", "aws.cur_x 2026-10 y"]);
+        assert_eq!(
+            strings(
+                &fx,
+                "SELECT owner || ' ' || coalesce(resource_tags_user_cost_center, '-') || ' ' || coalesce(resource_tags_user_cost_center_2, '-') FROM aws.cur_x ORDER BY owner"
+            ),
+            ["x upper -", "y - lower"]
+        );
+        // Re-loading one scope leaves the other's rows.
+        load_as(
+            &fx,
+            "x",
+            10,
+            &tag("again"),
+            &cols("user:CostCenter"),
+            Some(("owner", "x")),
+        )
+        .unwrap();
+        assert_eq!(
+            strings(
+                &fx,
+                "SELECT owner || ' ' || coalesce(resource_tags_user_cost_center, '-') FROM aws.cur_x ORDER BY owner"
+            ),
+            ["x again", "y -"]
+        );
+    }
 }

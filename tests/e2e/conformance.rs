@@ -209,9 +209,10 @@ const FIXTURES: &[Fixture] = &[
 ];
 
 /// The fault points, in the order an import reaches them.
-const POINTS: [&str; 6] = [
+const POINTS: [&str; 7] = [
     "download",
     "before-load",
+    "parse",
     "insert",
     "before-commit",
     "after-commit",
@@ -292,6 +293,14 @@ fn state(sb: &Sandbox, venv: &Path) -> BTreeMap<String, Value> {
             serde_json::json!([r["n"], r["b"], r["h"]]),
         );
     }
+    // A crashed load's table is dropped by the next load: a clean run, and a re-run after a
+    // crash (compared with it), have none.
+    let loading = sb.query(
+        venv,
+        "SELECT count(*) AS n FROM information_schema.tables WHERE table_schema = 'raw_periods' \
+         AND starts_with(table_name, '(loading) ')",
+    );
+    out.insert("loading tables".into(), loading[0]["n"].clone());
     // Whatever order the insert wrote them in, a source × period's row ids are 1, 2, 3….
     for r in sb.query(
         venv,
