@@ -486,7 +486,7 @@ fn relation_kind(wh: &Warehouse, table: &TableRef, action: &str) -> Result<Optio
 
 /// Gives the loading table the raw table's stable column names ([`crate::raw_columns`]) and,
 /// for a column the raw table already has, its type (a cast that fails fails the period, as an
-/// insert into the column would).
+/// insert into the column would), and drops its hidden rounding columns.
 fn store_columns(
     wh: &Warehouse,
     load: &PeriodLoad<'_>,
@@ -515,9 +515,16 @@ fn store_columns(
         ))
         .map_err(Error::db(action))?;
     }
-    let own = wh.columns(PERIODS_SCHEMA, &stage.loading)?;
-    for (name, ty) in &own {
-        if let Some((_, want)) = existing.iter().find(|(n, _)| n == name)
+    for (name, ty) in &wh.columns(PERIODS_SCHEMA, &stage.loading)? {
+        if precision::is_hidden(name) {
+            // Counted already; dropping a column is a catalog change (its blocks are freed
+            // at the next checkpoint).
+            conn.execute_batch(&format!(
+                "ALTER TABLE {loading} DROP COLUMN {}",
+                quote_ident(name)
+            ))
+            .map_err(Error::db(action))?;
+        } else if let Some((_, want)) = existing.iter().find(|(n, _)| n == name)
             && want != ty
         {
             tracing::info!(
@@ -535,7 +542,7 @@ fn store_columns(
 }
 
 /// The raw table's view: its legacy table (if any) and every period's table, `UNION ALL BY
-/// NAME` (a column a period lacks is NULL there), without the hidden rounding columns. Names
+/// NAME` (a column a period lacks is NULL there). Names
 /// are schema-qualified only, so the view still reads its own tables when the warehouse file
 /// is attached under another name.
 fn raw_view_sql(
@@ -574,19 +581,10 @@ fn raw_view_sql(
         selects.push(format!("SELECT * FROM {}", legacy.quoted()));
     }
     for part in &parts {
-        let reference = TableRef::new(PERIODS_SCHEMA, part.as_str());
-        let hidden: Vec<String> = wh
-            .columns(PERIODS_SCHEMA, part)?
-            .into_iter()
-            .filter(|(n, _)| precision::is_hidden(n))
-            .map(|(n, _)| quote_ident(&n))
-            .collect();
-        let exclude = if hidden.is_empty() {
-            String::new()
-        } else {
-            format!(" EXCLUDE ({})", hidden.join(", "))
-        };
-        selects.push(format!("SELECT *{exclude} FROM {}", reference.quoted()));
+        selects.push(format!(
+            "SELECT * FROM {}",
+            TableRef::new(PERIODS_SCHEMA, part.as_str()).quoted()
+        ));
     }
     Ok(selects.join(" UNION ALL BY NAME "))
 }
@@ -788,8 +786,7 @@ mod tests {
             ["VIEW"]
         );
         // October re-issued with a new column and one row: only October changes.
-        let reissued =
-            "SELECT * FROM (VALUES ('f', CAST('7' AS DECIMAL(38, 18)), 'new')) t(id, cost, added)";
+        let reissued = "SELECT * FROM (VALUES ('f', CAST('7' AS DECIMAL(38, 18)), 'new', 0.5)) t(id, cost, added, __finops_rounding_cost)";
         assert_eq!(load(&fx, 10, reissued).unwrap(), (1, Some("7".into())));
         assert_eq!(
             per_period(&fx),
@@ -806,6 +803,15 @@ mod tests {
             ["-", "-", "-", "new"]
         );
         assert_eq!(parts(&fx), ["aws.cur_x 2026-10", "aws.cur_x 2026-11"]);
+        // The hidden rounding columns are dropped when the table is swapped in.
+        assert_eq!(
+            strings(
+                &fx,
+                "SELECT string_agg(column_name, ',' ORDER BY ordinal_position) FROM information_schema.columns \
+                 WHERE table_schema = 'raw_periods' AND table_name = 'aws.cur_x 2026-10'"
+            ),
+            ["billing_period,id,cost,added"]
+        );
         assert_eq!(
             strings(
                 &fx,
