@@ -616,7 +616,7 @@ fn add_missing_columns(wh: &Warehouse, table: &TableRef, view: &str, action: &st
 pub const ROW_ID: &str = "x_RowId";
 
 /// Replaces the FOCUS rows of one export × period with the ones [`FOCUS_VIEW`] builds from
-/// the side database's raw rows: they are computed here, written once. Runs inside the
+/// the loading table's raw rows: they are computed here, written once. Runs inside the
 /// caller's transaction.
 fn replace_focus_rows(wh: &Warehouse, load: &PeriodLoad<'_>, action: &str) -> Result<()> {
     let conn = wh.conn();
