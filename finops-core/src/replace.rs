@@ -542,9 +542,8 @@ fn store_columns(
 }
 
 /// The raw table's view: its legacy table (if any) and every period's table, `UNION ALL BY
-/// NAME` (a column a period lacks is NULL there). Names
-/// are schema-qualified only, so the view still reads its own tables when the warehouse file
-/// is attached under another name.
+/// NAME` (a column a period lacks is NULL there). Names are schema-qualified only, so the view
+/// still reads its own tables when the warehouse file is attached under another name.
 fn raw_view_sql(
     wh: &Warehouse,
     table: &TableRef,
