@@ -153,7 +153,7 @@ pub fn select_columns(from: &str, kind: FileKind, columns: &[ReadColumn]) -> Raw
         } else if decimal_scale(ty).is_some_and(|s| s > RAW_SCALE) {
             let stored = round_half_even(&col, RAW_SCALE);
             rounding(
-                format!("NULLIF(CAST({col} - {stored} AS DOUBLE), 0)"),
+                format!("CASE WHEN {col} <> {stored} THEN CAST({col} - {stored} AS DOUBLE) END"),
                 false,
             );
             stored

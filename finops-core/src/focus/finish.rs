@@ -37,6 +37,21 @@ const PRODUCTS: [(&str, &str); 2] = [
     ("ContractedCost", "ContractedUnitPrice"),
 ];
 
+/// Columns that usually hold the same value as an earlier one, as (column, twin): the price
+/// in the pricing currency when no currency is converted, the contracted price where there
+/// is no discount, the consumed quantity where it is the priced one. Where the two are
+/// equal the column takes its twin's rounded value, so a row rounds one value instead of
+/// two: DuckDB divides a 38-digit decimal bit by bit (about 0.4 µs a value), and rounding
+/// was most of the time spent computing a period's numbers (1 M CUR 2.0 rows: seven
+/// rounded columns 1.69 s, with twins 0.76 s; the same values to the last digit).
+const TWINS: [(&str, &str); 5] = [
+    ("ContractedUnitPrice", "ListUnitPrice"),
+    ("PricingCurrencyListUnitPrice", "ListUnitPrice"),
+    ("PricingCurrencyContractedUnitPrice", "ContractedUnitPrice"),
+    ("ConsumedQuantity", "PricingQuantity"),
+    ("CommitmentDiscountQuantity", "PricingQuantity"),
+];
+
 /// The scale a FOCUS decimal column keeps.
 fn scale_of(ty: DataType) -> u32 {
     match ty {
@@ -85,6 +100,8 @@ pub fn finish(mapped: &str, columns: &[(String, String)]) -> Result<Finished> {
     let mut sources = Vec::new();
     let mut roundings = Vec::new();
     let mut outer_roundings = Vec::new();
+    // The stored expression of each rounded column so far, for its twins.
+    let mut rounded: Vec<(&str, String)> = Vec::new();
     for c in COLUMNS {
         let col = quote_ident(c.name);
         let target = c.data_type.sql();
@@ -108,11 +125,24 @@ pub fn finish(mapped: &str, columns: &[(String, String)]) -> Result<Finished> {
             inner.push(format!("CAST({col} AS {target}) AS {col}"));
             continue;
         }
-        let stored = if from <= scale {
+        let mut stored = if from <= scale {
             format!("CAST({col} AS {target})")
         } else {
             round_half_even(&col, scale)
         };
+        let twin = TWINS
+            .iter()
+            .find(|(name, _)| *name == c.name)
+            .and_then(|(_, twin)| rounded.iter().find(|(n, _)| n == twin));
+        if let Some((twin, twin_stored)) = twin {
+            stored = format!(
+                "CASE WHEN {col} = {} THEN {twin_stored} ELSE {stored} END",
+                quote_ident(twin)
+            );
+        }
+        if !product {
+            rounded.push((c.name, stored.clone()));
+        }
         inner.push(format!("{stored} AS {col}"));
         inner.push(format!("{col} AS {}", quote_ident(&src(c.name))));
         sources.push(quote_ident(&src(c.name)));
@@ -127,9 +157,10 @@ pub fn finish(mapped: &str, columns: &[(String, String)]) -> Result<Finished> {
         } else {
             col.clone()
         };
+        // Cast to DOUBLE (another software division) only where something was rounded.
+        let delivered = quote_ident(&src(c.name));
         outer_roundings.push(format!(
-            "NULLIF(CAST({} - {final_value} AS DOUBLE), 0) AS {}",
-            quote_ident(&src(c.name)),
+            "CASE WHEN {delivered} <> {final_value} THEN CAST({delivered} - {final_value} AS DOUBLE) END AS {}",
             quote_ident(&hidden(c.name))
         ));
         roundings.push(RoundingColumn {
@@ -260,6 +291,62 @@ mod tests {
                 ("ListCost", 1, NumberKind::DerivedCost),
                 ("ListUnitPrice", 1, NumberKind::UnitPrice),
                 ("PricingQuantity", 1, NumberKind::Quantity),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_twin_equal_to_its_column_takes_its_rounded_value_and_its_own_record() {
+        let conn = duckdb::Connection::open_in_memory().unwrap();
+        // Rows: twins equal (a tie: half to even), twins different, the twin alone.
+        conn.execute_batch(
+            "CREATE TABLE m AS SELECT * FROM (VALUES
+               (CAST('0.00000000025' AS DECIMAL(38, 18)), CAST('0.00000000025' AS DECIMAL(38, 18)), CAST('0.00000000025' AS DECIMAL(38, 18)), 'a'),
+               (CAST('1.00000000015' AS DECIMAL(38, 18)), CAST('2.000000000149' AS DECIMAL(38, 18)), CAST('1' AS DECIMAL(38, 18)), 'b'),
+               (NULL, CAST('3.00000000005' AS DECIMAL(38, 18)), NULL, 'c')
+             ) t(\"ListUnitPrice\", \"ContractedUnitPrice\", \"PricingCurrencyContractedUnitPrice\", \"x_Row\")",
+        )
+        .unwrap();
+        let columns: Vec<(String, String)> = conn
+            .prepare("SELECT column_name, column_type FROM (DESCRIBE m)")
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .collect::<duckdb::Result<_>>()
+            .unwrap();
+        let f = finish("m", &columns).unwrap();
+        assert!(
+            f.sql
+                .contains("CASE WHEN \"ContractedUnitPrice\" = \"ListUnitPrice\""),
+            "{}",
+            f.sql
+        );
+        conn.execute_batch(&format!("CREATE TABLE f AS {}", f.sql))
+            .unwrap();
+        let rows: Vec<(Option<String>, Option<String>, Option<String>)> = conn
+            .prepare("SELECT CAST(\"ListUnitPrice\" AS VARCHAR), CAST(\"ContractedUnitPrice\" AS VARCHAR), CAST(\"PricingCurrencyContractedUnitPrice\" AS VARCHAR) FROM f ORDER BY \"x_Row\"")
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .unwrap()
+            .collect::<duckdb::Result<_>>()
+            .unwrap();
+        let s = |v: &str| Some(v.to_owned());
+        assert_eq!(
+            rows,
+            [
+                (s("0.0000000002"), s("0.0000000002"), s("0.0000000002")),
+                (s("1.0000000002"), s("2.0000000001"), s("1.0000000000")),
+                (None, s("3.0000000000"), None),
+            ]
+        );
+        let r = crate::precision::read_roundings(&conn, "f", "focus", &f.roundings).unwrap();
+        let got: Vec<(&str, u64)> = r.iter().map(|r| (r.column.as_str(), r.values)).collect();
+        assert_eq!(
+            got,
+            [
+                ("ListUnitPrice", 2),
+                ("ContractedUnitPrice", 3),
+                ("PricingCurrencyContractedUnitPrice", 1),
             ]
         );
     }
