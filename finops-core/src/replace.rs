@@ -13,7 +13,7 @@ use crate::period::Period;
 use crate::precision::{self, Rounding, RoundingColumn};
 use crate::state::{self, ExportKey, LoadRecord};
 use crate::vendor::Staged;
-use crate::warehouse::Warehouse;
+use crate::warehouse::{Relation, Warehouse};
 
 /// One billing period to replace.
 pub struct PeriodLoad<'a> {
@@ -392,7 +392,10 @@ fn replace_from_stage(
         let loading = stage.loading_ref(wh);
         wh.ensure_schema(&table.schema)?;
         let legacy = TableRef::new(&table.schema, format!("{}{LEGACY}", table.name));
-        match relation_kind(wh, table, action)? {
+        let kind = wh.relation_kind(&table.schema, &table.name)?;
+        // A raw table of an earlier finops becomes the legacy table now; a view may have
+        // one from before.
+        let has_legacy = match kind {
             Some(Relation::Table) => {
                 tracing::info!(
                     "{table}: keeping its rows as {legacy} and making {table} a view over its periods"
@@ -403,18 +406,19 @@ fn replace_from_stage(
                     quote_ident(&legacy.name)
                 ))
                 .map_err(Error::db(action))?;
+                true
             }
-            Some(Relation::View) | None => {}
-        }
-        let existing = if relation_kind(wh, table, action)?.is_some() {
+            Some(Relation::View) | None => wh.table_exists(&legacy.schema, &legacy.name)?,
+        };
+        let existing = if matches!(kind, Some(Relation::View)) {
             wh.columns(&table.schema, &table.name)?
-        } else if wh.table_exists(&legacy.schema, &legacy.name)? {
+        } else if has_legacy {
             wh.columns(&legacy.schema, &legacy.name)?
         } else {
             Vec::new()
         };
         store_columns(wh, load, stage, &existing, action)?;
-        if wh.table_exists(&legacy.schema, &legacy.name)? {
+        if has_legacy {
             let scope_sql = scope.map_or_else(String::new, |(c, v)| {
                 format!(" AND {} = {}", quote_ident(c), quote_literal(v))
             });
@@ -434,7 +438,7 @@ fn replace_from_stage(
             quote_ident(&stage.part)
         ))
         .map_err(Error::db(action))?;
-        let view = raw_view_sql(wh, table, &legacy, action)?;
+        let view = raw_view_sql(wh, table, has_legacy.then_some(&legacy), action)?;
         conn.execute_batch(&format!(
             "CREATE OR REPLACE VIEW {} AS {view}",
             wh.qualified(table)
@@ -455,33 +459,6 @@ fn replace_from_stage(
             Err(e)
         }
     }
-}
-
-/// What a name in the warehouse is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Relation {
-    Table,
-    View,
-}
-
-fn relation_kind(wh: &Warehouse, table: &TableRef, action: &str) -> Result<Option<Relation>> {
-    let kinds = wh.pairs(
-        &format!(
-            "SELECT table_type, '' FROM information_schema.tables WHERE table_catalog = {} \
-             AND table_schema = {} AND table_name = {}",
-            quote_literal(wh.catalog()),
-            quote_literal(&table.schema),
-            quote_literal(&table.name)
-        ),
-        action,
-    )?;
-    Ok(kinds.first().map(|(k, _)| {
-        if k == "VIEW" {
-            Relation::View
-        } else {
-            Relation::Table
-        }
-    }))
 }
 
 /// Gives the loading table the raw table's stable column names ([`crate::raw_columns`]) and,
@@ -547,7 +524,7 @@ fn store_columns(
 fn raw_view_sql(
     wh: &Warehouse,
     table: &TableRef,
-    legacy: &TableRef,
+    legacy: Option<&TableRef>,
     action: &str,
 ) -> Result<String> {
     let prefix = format!("{}.{} ", table.schema, table.name);
@@ -576,7 +553,7 @@ fn raw_view_sql(
         .collect();
     parts.sort();
     let mut selects = Vec::new();
-    if wh.table_exists(&legacy.schema, &legacy.name)? {
+    if let Some(legacy) = legacy {
         selects.push(format!("SELECT * FROM {}", legacy.quoted()));
     }
     for part in &parts {

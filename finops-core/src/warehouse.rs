@@ -229,17 +229,43 @@ impl Warehouse {
         )
     }
 
-    /// Whether `schema.table` exists.
+    /// Whether `schema.table` exists (a table or a view).
     pub fn table_exists(&self, schema: &str, table: &str) -> Result<bool> {
-        self.conn
-            .query_row(
-                "SELECT count(*) FROM information_schema.tables WHERE table_catalog = ? AND table_schema = ? AND table_name = ?",
-                [self.catalog.as_str(), schema, table],
-                |r| r.get::<_, i64>(0),
-            )
-            .map(|n| n > 0)
-            .map_err(Error::db(format!("looking up {schema}.{table}")))
+        Ok(self.relation_kind(schema, table)?.is_some())
     }
+
+    /// What `schema.table` is, if it exists.
+    pub fn relation_kind(&self, schema: &str, table: &str) -> Result<Option<Relation>> {
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT table_type FROM information_schema.tables WHERE table_catalog = ? AND table_schema = ? AND table_name = ?",
+            )
+            .map_err(Error::db(format!("looking up {schema}.{table}")))?;
+        let kinds = stmt
+            .query_map([self.catalog.as_str(), schema, table], |r| {
+                r.get::<_, String>(0)
+            })
+            .map_err(Error::db(format!("looking up {schema}.{table}")))?
+            .collect::<duckdb::Result<Vec<_>>>()
+            .map_err(Error::db(format!("looking up {schema}.{table}")))?;
+        Ok(kinds.first().map(|k| {
+            if k == "VIEW" {
+                Relation::View
+            } else {
+                Relation::Table
+            }
+        }))
+    }
+}
+
+/// What a name in the warehouse is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Relation {
+    /// A table.
+    Table,
+    /// A view.
+    View,
 }
 
 /// Runs a `(name, type)` query (such as `DESCRIBE SELECT … FROM read_parquet(…)`) on a
