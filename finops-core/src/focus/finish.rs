@@ -234,6 +234,18 @@ fn product_expr(cost: &str) -> String {
 mod tests {
     use super::*;
 
+    /// The finishing step over the table `m`.
+    fn finish_m(conn: &duckdb::Connection) -> Finished {
+        let columns: Vec<(String, String)> = conn
+            .prepare("SELECT column_name, column_type FROM (DESCRIBE m)")
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .collect::<duckdb::Result<_>>()
+            .unwrap();
+        finish("m", &columns).unwrap()
+    }
+
     #[test]
     fn prices_are_rounded_and_products_derived_from_them() {
         let conn = duckdb::Connection::open_in_memory().unwrap();
@@ -245,14 +257,7 @@ mod tests {
              ) t(\"ChargeClass\", \"ListUnitPrice\", \"PricingQuantity\", \"ListCost\", \"BilledCost\", \"x_Tag\")",
         )
         .unwrap();
-        let columns: Vec<(String, String)> = conn
-            .prepare("SELECT column_name, column_type FROM (DESCRIBE m)")
-            .unwrap()
-            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
-            .unwrap()
-            .collect::<duckdb::Result<_>>()
-            .unwrap();
-        let f = finish("m", &columns).unwrap();
+        let f = finish_m(&conn);
         conn.execute_batch(&format!("CREATE TABLE f AS {}", f.sql))
             .unwrap();
         let rows: Vec<(Option<String>, Option<String>, String, String)> = conn
@@ -307,14 +312,7 @@ mod tests {
              ) t(\"ListUnitPrice\", \"ContractedUnitPrice\", \"PricingCurrencyContractedUnitPrice\", \"x_Row\")",
         )
         .unwrap();
-        let columns: Vec<(String, String)> = conn
-            .prepare("SELECT column_name, column_type FROM (DESCRIBE m)")
-            .unwrap()
-            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
-            .unwrap()
-            .collect::<duckdb::Result<_>>()
-            .unwrap();
-        let f = finish("m", &columns).unwrap();
+        let f = finish_m(&conn);
         assert!(
             f.sql
                 .contains("CASE WHEN \"ContractedUnitPrice\" = \"ListUnitPrice\""),
