@@ -403,6 +403,29 @@ pub fn round_half_even(expr: &str, scale: u32) -> String {
     sql
 }
 
+/// `text`, a `VARCHAR` expression, cast to `ty` if `ty` is `DECIMAL(38, s)` with
+/// `10 <= s <= 28`: the value of DuckDB's own cast, which a plain value with at most 10
+/// decimals reaches by the 18-digit cast, widened (exact: such a value fits both types).
+/// DuckDB's 38-digit cast of text costs about 0.7 µs a value, its 18-digit one a seventh of
+/// that (AWS's rates, text in CUR 2.0 Parquet: 2 M values 0.73 s against 0.10 s). `None`
+/// for any other type.
+pub fn text_as_decimal(text: &str, ty: &str) -> Option<String> {
+    let compact: String = ty.chars().filter(|c| !c.is_whitespace()).collect();
+    let scale: u32 = compact
+        .to_ascii_uppercase()
+        .strip_prefix("DECIMAL(38,")?
+        .strip_suffix(')')?
+        .parse()
+        .ok()?;
+    (10..=28).contains(&scale).then(|| {
+        format!(
+            "COALESCE(CASE WHEN NOT contains({text}, 'e') AND NOT contains({text}, 'E') \
+             AND (CASE WHEN strpos({text}, '.') > 0 THEN length({text}) - strpos({text}, '.') ELSE 0 END) <= 10 \
+             THEN CAST(TRY_CAST({text} AS DECIMAL(18, 10)) AS {ty}) END, CAST({text} AS {ty}))"
+        )
+    })
+}
+
 /// The product of two decimal expressions, each first rounded half to even to `scale`
 /// places, typed `DECIMAL(38, 2 × scale)`: exact for the rounded operands, with
 /// `38 − 2 × scale` digits before the point. For products of two stored numbers (a price
@@ -420,6 +443,56 @@ pub fn product(a: &str, b: &str, scale: u32) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn text_as_decimal_is_duckdbs_cast_faster() {
+        let conn = duckdb::Connection::open_in_memory().unwrap();
+        let ty = "DECIMAL(38, 18)";
+        let fast = text_as_decimal("v", ty).unwrap();
+        for v in [
+            "0.44",
+            "-0.0000000001",
+            "12345678.1234567891",
+            "123456789.5",
+            "1.5E-3",
+            "0.0006180000000000001",
+            "0.00000000000000000050",
+            " 2.5 ",
+            "+.5",
+            "1e5",
+        ] {
+            let (a, b): (String, String) = conn
+                .query_row(
+                    &format!(
+                        "SELECT CAST({fast} AS VARCHAR), CAST(CAST(v AS {ty}) AS VARCHAR) FROM (SELECT ? AS v)"
+                    ),
+                    [v],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )
+                .unwrap();
+            assert_eq!(a, b, "{v:?}");
+        }
+        let null: Option<String> = conn
+            .query_row(
+                &format!("SELECT CAST({fast} AS VARCHAR) FROM (SELECT CAST(NULL AS VARCHAR) AS v)"),
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(null, None);
+        let bad = conn.query_row(
+            &format!("SELECT CAST({fast} AS VARCHAR) FROM (SELECT 'abc' AS v)"),
+            [],
+            |r| r.get::<_, String>(0),
+        );
+        assert!(
+            bad.is_err(),
+            "text that is no number fails as DuckDB's cast does"
+        );
+        assert_eq!(text_as_decimal("v", "DECIMAL(18, 10)"), None);
+        assert_eq!(text_as_decimal("v", "DECIMAL(38, 2)"), None);
+        assert_eq!(text_as_decimal("v", "VARCHAR"), None);
+    }
 
     fn parse(conn: &duckdb::Connection, v: &str) -> duckdb::Result<(Option<String>, Option<f64>)> {
         let mut stages = Stages::default();

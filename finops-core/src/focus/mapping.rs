@@ -266,7 +266,8 @@ impl FocusSql {
         for s in setup {
             conn.execute_batch(s).map_err(Error::db(action))?;
         }
-        let view = self.period_view(rows, raw);
+        let text = text_columns(conn, rows)?;
+        let view = self.period_view(rows, raw, &text);
         tracing::trace!("finops_period view of {}: {view}", mapping.name);
         conn.execute_batch(&format!(
             "CREATE OR REPLACE TEMP VIEW finops_period AS {view}"
@@ -275,8 +276,9 @@ impl FocusSql {
         Ok(select.to_owned())
     }
 
-    /// `SELECT <each declared input, typed> FROM rows`.
-    fn period_view(&self, rows: &str, raw: &[String]) -> String {
+    /// `SELECT <each declared input, typed> FROM rows`; `text` are the raw columns that are
+    /// `VARCHAR`.
+    fn period_view(&self, rows: &str, raw: &[String], text: &[String]) -> String {
         let mapping = self.mapping.expect("a mapping file");
         let columns: Vec<String> = mapping
             .inputs()
@@ -285,6 +287,12 @@ impl FocusSql {
                 let source = if let Some(e) = self.computed.get(&i.name) {
                     format!("({e})")
                 } else if let Some(r) = raw.iter().find(|r| r.eq_ignore_ascii_case(&i.name)) {
+                    if text.contains(r)
+                        && let Some(cast) =
+                            crate::precision::text_as_decimal(&quote_ident(r), &i.ty)
+                    {
+                        return format!("{cast} AS {}", quote_ident(&i.name));
+                    }
                     quote_ident(r)
                 } else {
                     "NULL".to_owned()
@@ -321,6 +329,20 @@ pub fn column_names(conn: &duckdb::Connection, relation: &str) -> Result<Vec<Str
     let action = format!("describing {relation}");
     let mut stmt = conn
         .prepare(&format!("SELECT column_name FROM (DESCRIBE {relation})"))
+        .map_err(Error::db(&action))?;
+    stmt.query_map([], |r| r.get(0))
+        .map_err(Error::db(&action))?
+        .collect::<duckdb::Result<_>>()
+        .map_err(Error::db(&action))
+}
+
+/// The columns of `relation` that are `VARCHAR`.
+fn text_columns(conn: &duckdb::Connection, relation: &str) -> Result<Vec<String>> {
+    let action = format!("describing {relation}");
+    let mut stmt = conn
+        .prepare(&format!(
+            "SELECT column_name FROM (DESCRIBE {relation}) WHERE column_type = 'VARCHAR'"
+        ))
         .map_err(Error::db(&action))?;
     stmt.query_map([], |r| r.get(0))
         .map_err(Error::db(&action))?
