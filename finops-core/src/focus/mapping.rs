@@ -326,22 +326,20 @@ pub fn lookup_case(csv: &str, expr: &str, value: usize, fallback: &str) -> Strin
 
 /// The column names of `relation` (a table or view) on `conn`.
 pub fn column_names(conn: &duckdb::Connection, relation: &str) -> Result<Vec<String>> {
-    let action = format!("describing {relation}");
-    let mut stmt = conn
-        .prepare(&format!("SELECT column_name FROM (DESCRIBE {relation})"))
-        .map_err(Error::db(&action))?;
-    stmt.query_map([], |r| r.get(0))
-        .map_err(Error::db(&action))?
-        .collect::<duckdb::Result<_>>()
-        .map_err(Error::db(&action))
+    names_where(conn, relation, "TRUE")
 }
 
 /// The columns of `relation` that are `VARCHAR`.
 fn text_columns(conn: &duckdb::Connection, relation: &str) -> Result<Vec<String>> {
+    names_where(conn, relation, "column_type = 'VARCHAR'")
+}
+
+/// The names of `relation`'s columns for which `condition` (over `DESCRIBE`) holds.
+fn names_where(conn: &duckdb::Connection, relation: &str, condition: &str) -> Result<Vec<String>> {
     let action = format!("describing {relation}");
     let mut stmt = conn
         .prepare(&format!(
-            "SELECT column_name FROM (DESCRIBE {relation}) WHERE column_type = 'VARCHAR'"
+            "SELECT column_name FROM (DESCRIBE {relation}) WHERE {condition}"
         ))
         .map_err(Error::db(&action))?;
     stmt.query_map([], |r| r.get(0))
