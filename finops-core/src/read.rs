@@ -12,7 +12,7 @@ use crate::error::{Error, Result};
 use crate::naming::{quote_ident, quote_literal, snake_case_all};
 use crate::precision::{
     Binding, HIDDEN_PREFIX, NumberKind, RAW_DECIMAL, RAW_SCALE, RoundingColumn, Stages,
-    parse_number, round_half_even,
+    decimal_type, parse_number, round_half_even,
 };
 
 /// The decimal type of numbers in raw tables.
@@ -150,7 +150,7 @@ pub fn select_columns(from: &str, kind: FileKind, columns: &[ReadColumn]) -> Raw
             );
             rounding(r, false);
             value
-        } else if decimal_scale(ty).is_some_and(|s| s > RAW_SCALE) {
+        } else if decimal_type(ty).is_some_and(|(_, s)| s > RAW_SCALE) {
             let stored = round_half_even(&col, RAW_SCALE);
             rounding(
                 format!("CASE WHEN {col} <> {stored} THEN CAST({col} - {stored} AS DOUBLE) END"),
@@ -210,12 +210,6 @@ pub fn select_columns(from: &str, kind: FileKind, columns: &[ReadColumn]) -> Raw
         delivered: columns.iter().map(|c| c.delivered.clone()).collect(),
         roundings,
     }
-}
-
-/// The scale of a DuckDB `DECIMAL(p, s)` type name.
-fn decimal_scale(ty: &str) -> Option<u32> {
-    let inner = ty.strip_prefix("DECIMAL(")?.strip_suffix(')')?;
-    inner.split(',').nth(1)?.trim().parse().ok()
 }
 
 fn is_float_map(ty: &str) -> bool {

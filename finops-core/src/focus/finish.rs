@@ -19,7 +19,7 @@
 use super::columns::{COLUMNS, DataType};
 use crate::error::{Error, Result};
 use crate::naming::quote_ident;
-use crate::precision::{HIDDEN_PREFIX, NumberKind, RoundingColumn, round_half_even};
+use crate::precision::{HIDDEN_PREFIX, NumberKind, RoundingColumn, decimal_type, round_half_even};
 
 /// The finishing `SELECT` over a mapping's output, and its hidden rounding columns.
 #[derive(Debug)]
@@ -63,11 +63,8 @@ fn scale_of(ty: DataType) -> u32 {
 /// The scale of a DuckDB type: `Some(s)` for `DECIMAL(p, s)`, `Some(0)` for integers,
 /// `None` for anything else.
 fn numeric_scale(ty: &str) -> Option<u32> {
-    if let Some(inner) = ty
-        .strip_prefix("DECIMAL(")
-        .and_then(|t| t.strip_suffix(')'))
-    {
-        return inner.split(',').nth(1)?.trim().parse().ok();
+    if ty.starts_with("DECIMAL(") {
+        return decimal_type(ty).map(|(_, scale)| scale);
     }
     matches!(
         ty,
